@@ -1,0 +1,59 @@
+using System.Buffers;
+
+namespace PeerRelay.Server.Internal;
+
+/// <summary>
+/// An <see cref="IBufferWriter{T}"/> over one rented array that is handed off whole with <see cref="Detach"/>,
+/// so an encoded message goes into a send queue without a copy. Not thread-safe; one per receive loop.
+/// </summary>
+internal sealed class PooledBufferWriter : IBufferWriter<byte>
+{
+    private byte[] _buffer = [];
+    private int _written;
+
+    public void Start(int sizeHint)
+    {
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, 256));
+        _written = 0;
+    }
+
+    public OutboundMessage Detach()
+    {
+        var message = new OutboundMessage(_buffer, _written);
+        _buffer = [];
+        _written = 0;
+        return message;
+    }
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        sizeHint = Math.Max(sizeHint, 1);
+        if (_buffer.Length - _written >= sizeHint)
+        {
+            return;
+        }
+
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        _buffer.AsSpan(0, _written).CopyTo(bigger);
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+
+        _buffer = bigger;
+    }
+}

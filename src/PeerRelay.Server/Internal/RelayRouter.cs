@@ -1,0 +1,275 @@
+using Microsoft.Extensions.Logging;
+using PeerRelay.Protocol;
+using PeerRelay.Server.Authentication;
+
+namespace PeerRelay.Server.Internal;
+
+/// <summary>
+/// The relay logic: decodes each message a connection reads and registers, forwards or refuses it. Knows nothing
+/// of Kestrel; it sees <see cref="RelayConnection"/>s and the <see cref="ClientRegistry"/>.
+/// </summary>
+internal sealed partial class RelayRouter(
+    ClientRegistry registry,
+    IRelayAuthenticator authenticator,
+    RelayMetrics metrics,
+    ILogger<RelayRouter> logger)
+{
+    private const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
+
+    public ClientRegistry Registry => registry;
+
+    public void OnOpened(RelayConnection connection)
+    {
+        registry.AddConnection(connection);
+        metrics.ConnectionOpened();
+        Log.ConnectionOpened(logger, connection.Id, connection.Remote);
+    }
+
+    /// <summary>Acts on one complete text message. The buffer is only valid until this returns.</summary>
+    public ValueTask HandleAsync(RelayConnection connection, byte[] buffer, int count)
+    {
+        metrics.MessageReceived();
+        if (!RelayCodec.TryDecode(buffer.AsSpan(0, count), out var frame, out var error))
+        {
+            Reject(connection, "decode", error);
+            return ValueTask.CompletedTask;
+        }
+
+        switch (frame.MessageType)
+        {
+            case RelayMessageType.PeerConnection:
+                Forward(connection, frame);
+                return ValueTask.CompletedTask;
+            case RelayMessageType.RelayRegistration:
+                return RegisterAsync(connection, frame.Uuid, frame.Name.GetString()!);
+            default:
+                // The reference crashes (1011) on a relay_response from a client; it is simply not a client message.
+                Reject(connection, "unexpected_type", "a client may not send relay_response");
+                return ValueTask.CompletedTask;
+        }
+    }
+
+    public void OnMessageTooLarge(RelayConnection connection, int count, int limit, int code)
+    {
+        metrics.MessageRejected(code == RelayCloseCodes.MessageTooLarge ? "max_message_bytes" : "transport_limit");
+        Log.MessageTooLarge(logger, connection.Id, connection.Remote, count, limit, code);
+    }
+
+    public void OnBinaryMessage(RelayConnection connection)
+    {
+        metrics.MessageRejected("binary");
+        Log.MessageRejected(logger, connection.Id, connection.Remote, "binary frames are not part of the protocol");
+    }
+
+    public void OnDroppedOnClose(RelayConnection connection, int count)
+    {
+        metrics.MessageDropped("connection_closed", count);
+        Log.DroppedOnClose(logger, connection.Id, connection.Remote, count);
+    }
+
+    public void OnClosed(RelayConnection connection, int closeCode)
+    {
+        var released = registry.Remove(connection);
+        metrics.ConnectionClosed(closeCode);
+        if (released is not null)
+        {
+            metrics.ClientUnregistered();
+            Log.Unregistered(logger, released.Uuid, released.Name, closeCode);
+        }
+
+        Log.ConnectionClosed(logger, connection.Id, connection.Remote, closeCode);
+    }
+
+    private void Reject(RelayConnection connection, string reason, string detail)
+    {
+        metrics.MessageRejected(reason);
+        Log.MessageRejected(logger, connection.Id, connection.Remote, detail);
+        connection.Close(RelayCloseCodes.UnknownMessage, RelayCloseCodes.UnknownMessageReason);
+    }
+
+    private async ValueTask RegisterAsync(RelayConnection connection, Guid uuid, string name)
+    {
+        RelayAuthResult auth;
+        try
+        {
+            auth = await authenticator.AuthenticateAsync(connection.Handshake, connection.Aborted);
+        }
+        catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!auth.Succeeded)
+        {
+            metrics.Registration(auth.CloseCode switch
+            {
+                RelayCloseCodes.Unauthorized => "unauthorized",
+                RelayCloseCodes.Forbidden => "forbidden",
+                _ => "unavailable",
+            });
+            Log.AuthenticationFailed(logger, connection.Remote, auth.CloseCode, auth.Reason!);
+            connection.Close(auth.CloseCode, auth.Reason!);
+            return;
+        }
+
+        var registration = new Registration(uuid, name, RelayCodec.EscapeString(name), auth.User);
+        var previous = connection.Registration;
+        if (!registry.TryRegister(connection, registration, out var displaced))
+        {
+            metrics.Registration("uuid_of_other_user");
+            Log.ForeignUuid(logger, auth.User, uuid);
+            connection.Close(
+                RelayCloseCodes.Forbidden,
+                $"{RelayCloseCodes.ForbiddenPrefix}The client UUID {uuid} is already registered to another user.");
+            return;
+        }
+
+        if (displaced is not null)
+        {
+            // The new socket is answered at once; the old one closes in the background (PROTOCOL.md).
+            Log.TakenOver(logger, uuid, displaced.Id, connection.Id);
+            displaced.Close(RelayCloseCodes.DuplicateRegistration, RelayCloseCodes.DuplicateRegistrationReason);
+            metrics.Registration("took_over");
+        }
+        else
+        {
+            metrics.Registration(previous?.Uuid == uuid ? "repeated" : "ok");
+            if (previous is null)
+            {
+                metrics.ClientRegistered();
+            }
+        }
+
+        Log.Registered(logger, uuid, name, auth.User, connection.Remote);
+        var writer = connection.Writer;
+        writer.Start(128);
+        RelayCodec.WriteResponse(writer, success: true, message: null, error: false);
+        if (connection.TrySend(writer.Detach()) == SendResult.QueueFull)
+        {
+            CloseSlowReader(connection);
+        }
+    }
+
+    private void Forward(RelayConnection connection, scoped in RelayFrame frame)
+    {
+        var source = connection.Registration;
+        if (source is null)
+        {
+            metrics.MessageRejected("not_registered");
+            Log.NotRegistered(logger, connection.Id, connection.Remote);
+            connection.Close(RelayCloseCodes.Forbidden, RelayCloseCodes.NotRegisteredReason);
+            return;
+        }
+
+        var target = registry.Find(frame.PeerUuid);
+        var targetRegistration = target?.Registration;
+
+        // One text for "unknown" and "another user's": the answer must not tell whether a foreign UUID is online.
+        if (target is null || targetRegistration is null || targetRegistration.User != source.User)
+        {
+            metrics.MessageDropped("unknown_peer");
+            Log.UnknownPeer(logger, source.Uuid, frame.PeerUuid);
+            Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because this peer is not registered with this relay server.");
+            return;
+        }
+
+        var writer = connection.Writer;
+        writer.Start(256 + frame.Description.Escaped.Length + frame.DescriptionType.Escaped.Length + source.EscapedName.Length + frame.ErrorText.Escaped.Length);
+        RelayCodec.WritePeerConnection(
+            writer,
+            source.Uuid,
+            new RawJsonString(source.EscapedName, hasEscapes: false),
+            frame.PeerUuid,
+            frame.DescriptionType,
+            frame.Description,
+            frame.ErrorText);
+        switch (target.TrySend(writer.Detach()))
+        {
+            case SendResult.Queued:
+                metrics.MessageForwarded();
+                Log.Forwarded(logger, source.Uuid, frame.PeerUuid);
+                break;
+            case SendResult.QueueFull:
+                metrics.MessageDropped("queue_full");
+                CloseSlowReader(target);
+                Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because the peer did not read its messages and was disconnected.");
+                break;
+            default:
+                metrics.MessageDropped("peer_closed");
+                Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because the peer disconnected.");
+                break;
+        }
+    }
+
+    /// <summary>Sends a peer connection message back to its sender with <c>error</c> set.</summary>
+    private void Echo(RelayConnection connection, Registration source, scoped in RelayFrame frame, string error)
+    {
+        var escapedError = RelayCodec.EscapeString(error);
+        var writer = connection.Writer;
+        writer.Start(256 + frame.Description.Escaped.Length + frame.DescriptionType.Escaped.Length + source.EscapedName.Length + escapedError.Length);
+        RelayCodec.WritePeerConnection(
+            writer,
+            source.Uuid,
+            new RawJsonString(source.EscapedName, hasEscapes: false),
+            frame.PeerUuid,
+            frame.DescriptionType,
+            frame.Description,
+            new RawJsonString(escapedError, hasEscapes: false));
+        if (connection.TrySend(writer.Detach()) == SendResult.QueueFull)
+        {
+            metrics.MessageDropped("queue_full");
+            CloseSlowReader(connection);
+        }
+    }
+
+    private void CloseSlowReader(RelayConnection connection)
+    {
+        Log.SlowReader(logger, connection.Id, connection.Remote, connection.Registration?.Uuid);
+        connection.Close(RelayCloseCodes.PolicyViolation, QueueFullReason, dropQueued: true);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "Connection {ConnectionId} opened from {Remote}")]
+        public static partial void ConnectionOpened(ILogger logger, long connectionId, string remote);
+
+        [LoggerMessage(2, LogLevel.Debug, "Connection {ConnectionId} from {Remote} closed with code {CloseCode}")]
+        public static partial void ConnectionClosed(ILogger logger, long connectionId, string remote, int closeCode);
+
+        [LoggerMessage(3, LogLevel.Information, "Registered client {Uuid} ({Name}) of user {User} from {Remote}")]
+        public static partial void Registered(ILogger logger, Guid uuid, string name, RelayUser user, string remote);
+
+        [LoggerMessage(4, LogLevel.Information, "Unregistered client {Uuid} ({Name}); connection closed with code {CloseCode}")]
+        public static partial void Unregistered(ILogger logger, Guid uuid, string name, int closeCode);
+
+        [LoggerMessage(5, LogLevel.Information, "Client {Uuid} registered again on connection {NewConnection}; closing connection {OldConnection} with 4004")]
+        public static partial void TakenOver(ILogger logger, Guid uuid, long oldConnection, long newConnection);
+
+        [LoggerMessage(6, LogLevel.Warning, "User {User} tried to register UUID {Uuid}, which another user holds")]
+        public static partial void ForeignUuid(ILogger logger, RelayUser user, Guid uuid);
+
+        [LoggerMessage(7, LogLevel.Warning, "Failed to authenticate the client at {Remote}: closing with {CloseCode} ({Reason})")]
+        public static partial void AuthenticationFailed(ILogger logger, string remote, int closeCode, string reason);
+
+        [LoggerMessage(8, LogLevel.Warning, "Connection {ConnectionId} from {Remote} sent an invalid message, closing with 4000: {Why}")]
+        public static partial void MessageRejected(ILogger logger, long connectionId, string remote, string why);
+
+        [LoggerMessage(9, LogLevel.Warning, "Connection {ConnectionId} from {Remote} sent {Bytes}+ bytes, over the limit of {Limit}; closing with {CloseCode}")]
+        public static partial void MessageTooLarge(ILogger logger, long connectionId, string remote, int bytes, int limit, int closeCode);
+
+        [LoggerMessage(10, LogLevel.Warning, "Connection {ConnectionId} from {Remote} forwarded before registering; closing with 4002")]
+        public static partial void NotRegistered(ILogger logger, long connectionId, string remote);
+
+        [LoggerMessage(11, LogLevel.Warning, "Client {Source} sent a message to unknown peer {Peer}; returned it with an error")]
+        public static partial void UnknownPeer(ILogger logger, Guid source, Guid peer);
+
+        [LoggerMessage(12, LogLevel.Debug, "Forwarded a message from {Source} to {Peer}")]
+        public static partial void Forwarded(ILogger logger, Guid source, Guid peer);
+
+        [LoggerMessage(13, LogLevel.Warning, "Connection {ConnectionId} from {Remote} (client {Uuid}) does not read its messages; send queue full, closing with 1008")]
+        public static partial void SlowReader(ILogger logger, long connectionId, string remote, Guid? uuid);
+
+        [LoggerMessage(14, LogLevel.Warning, "Connection {ConnectionId} from {Remote} closed with {Count} messages still queued; they were dropped")]
+        public static partial void DroppedOnClose(ILogger logger, long connectionId, string remote, int count);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PeerRelay.Server.Authentication;
+
+namespace PeerRelay.Server.Internal;
+
+/// <summary>The ASP.NET Core end of the relay: accepts the WebSocket and hands it to a <see cref="RelayConnection"/>.</summary>
+internal sealed class RelayWebSocketHandler(
+    RelayRouter router,
+    RelayLifetime lifetime,
+    IOptions<RelayServerOptions> options,
+    ILogger<RelayConnection> connectionLogger)
+{
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+            context.Response.Headers.Upgrade = "websocket";
+            await context.Response.WriteAsync("This is a PeerRelay relay server: connect with a WebSocket client (ws:// or wss://).\n", context.RequestAborted);
+            return;
+        }
+
+        if (lifetime.IsDraining)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
+        var settings = options.Value;
+        var accept = new WebSocketAcceptContext { DangerousEnableCompression = false };
+        if (settings.KeepAliveInterval > TimeSpan.Zero)
+        {
+            accept.KeepAliveInterval = settings.KeepAliveInterval;
+            accept.KeepAliveTimeout = settings.KeepAliveTimeout;
+        }
+        else
+        {
+            accept.KeepAliveInterval = TimeSpan.Zero;
+        }
+
+        WebSocket socket;
+        try
+        {
+            socket = await context.WebSockets.AcceptWebSocketAsync(accept);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException)
+        {
+            return;
+        }
+
+        var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, context.Connection.RemoteIpAddress);
+        var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
+        var connection = new RelayConnection(socket, handshake, remote, router, settings, connectionLogger);
+        router.OnOpened(connection);
+        await connection.RunAsync();
+    }
+}

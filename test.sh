@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the whole PeerRelay test suite on a fresh Debian machine with the .NET SDK.
+# Installs what the tests need first (scripts/install-test-deps.sh), builds with warnings as errors,
+# runs every test project, and ends with one line: "tests: N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")"
+
+./scripts/install-test-deps.sh
+
+out=.test-output
+rm -rf "$out"
+mkdir -p "$out"
+
+dotnet build PeerRelay.slnx -c Release -warnaserror -nologo -v quiet
+
+status=0
+dotnet test PeerRelay.slnx -c Release --no-build --nologo \
+  --results-directory "$out" --logger "trx" --logger "console;verbosity=normal" \
+  -- RunConfiguration.TestSessionTimeout=1500000 || status=$?
+
+python3 scripts/summarize-trx.py "$out" || status=$?
+exit "$status"

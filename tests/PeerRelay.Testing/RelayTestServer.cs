@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PeerRelay.Server;
+using PeerRelay.Server.Hosting;
+
+namespace PeerRelay.Testing;
+
+/// <summary>A real relay on real Kestrel, listening on 127.0.0.1 on a free port.</summary>
+public sealed class RelayTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private RelayTestServer(WebApplication app, Uri uri)
+    {
+        _app = app;
+        Uri = uri;
+    }
+
+    /// <summary>Gets the relay's address, <c>ws://127.0.0.1:PORT/</c>.</summary>
+    public Uri Uri { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<RelayTestServer> StartAsync(
+        Action<RelayServerOptions>? configure = null,
+        Action<IPeerRelayBuilder>? relay = null,
+        Action<WebApplicationBuilder>? host = null,
+        int port = 0)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var relayBuilder = builder.Services.AddPeerRelay(configure);
+        relay?.Invoke(relayBuilder);
+        host?.Invoke(builder);
+        var app = builder.Build();
+        app.UseWebSockets();
+        app.MapPeerRelay();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var uri = new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal) + "/");
+        return new RelayTestServer(app, uri);
+    }
+
+    /// <summary>Stops the server gracefully (clients are closed with 1001).</summary>
+    public Task StopAsync() => _app.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _app.StopAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        await _app.DisposeAsync();
+    }
+}

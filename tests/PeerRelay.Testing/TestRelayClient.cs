@@ -1,0 +1,129 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace PeerRelay.Testing;
+
+/// <summary>
+/// A bare WebSocket client for tests: sends raw text or JSON and reads messages or the close, each with a deadline.
+/// Deliberately independent of PeerRelay.Client, so server tests do not trust the code they test.
+/// </summary>
+public sealed class TestRelayClient : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket;
+
+    private TestRelayClient(ClientWebSocket socket) => _socket = socket;
+
+    public ClientWebSocket Socket => _socket;
+
+    public static async Task<TestRelayClient> ConnectAsync(Uri uri, Action<ClientWebSocketOptions>? configure = null)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        configure?.Invoke(socket.Options);
+        await socket.ConnectAsync(uri, CancellationToken.None).WithTimeout();
+        return new TestRelayClient(socket);
+    }
+
+    public static string Registration(Guid uuid, string name = "test") =>
+        $$"""{"name": "{{name}}", "uuid": "{{uuid}}", "message_type": "relay_registration"}""";
+
+    public static string PeerConnection(Guid source, Guid peer, string description = "sdp", string type = "offer", string sourceName = "test") =>
+        $$"""{"source_uuid": "{{source}}", "source_name": "{{sourceName}}", "peer_uuid": "{{peer}}", "description_type": "{{type}}", "description": "{{description}}", "error": null, "message_type": "peer_connection"}""";
+
+    public Task SendTextAsync(string text) =>
+        _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+
+    public Task SendBytesAsync(byte[] bytes, WebSocketMessageType type = WebSocketMessageType.Text) =>
+        _socket.SendAsync(bytes, type, true, CancellationToken.None).WithTimeout();
+
+    /// <summary>Registers and asserts the success response.</summary>
+    public async Task RegisterAsync(Guid uuid, string name = "test")
+    {
+        await SendTextAsync(Registration(uuid, name));
+        var response = await ReceiveJsonAsync();
+        if (response["message_type"]?.GetValue<string>() != "relay_response" || response["success"]?.GetValue<bool>() != true)
+        {
+            throw new InvalidOperationException($"Registration failed: {response.ToJsonString()}");
+        }
+    }
+
+    /// <summary>Reads the next text message; fails if the connection closes instead.</summary>
+    public async Task<string> ReceiveTextAsync(TimeSpan? timeout = null)
+    {
+        var (text, closeStatus, _) = await ReceiveAsync().WithTimeout(timeout);
+        return text ?? throw new InvalidOperationException($"Connection closed with {(int?)closeStatus} instead of a message.");
+    }
+
+    public async Task<JsonObject> ReceiveJsonAsync(TimeSpan? timeout = null) =>
+        JsonNode.Parse(await ReceiveTextAsync(timeout))!.AsObject();
+
+    /// <summary>Reads until the server closes; returns the close code and reason. Fails if a message arrives first.</summary>
+    public async Task<(int Code, string Reason)> ReceiveCloseAsync(TimeSpan? timeout = null)
+    {
+        var (text, status, reason) = await ReceiveAsync().WithTimeout(timeout);
+        if (text is not null)
+        {
+            throw new InvalidOperationException($"Expected a close, got a message: {text}");
+        }
+
+        return ((int)(status ?? 0), reason ?? string.Empty);
+    }
+
+    /// <summary>Reads messages, skipping them, until the server closes.</summary>
+    public async Task<(int Code, string Reason)> ReceiveUntilCloseAsync(TimeSpan? timeout = null)
+    {
+        while (true)
+        {
+            var (text, status, reason) = await ReceiveAsync().WithTimeout(timeout);
+            if (text is null)
+            {
+                return ((int)(status ?? 0), reason ?? string.Empty);
+            }
+        }
+    }
+
+    private async Task<(string? Text, WebSocketCloseStatus? Status, string? Reason)> ReceiveAsync()
+    {
+        var buffer = new byte[64 * 1024];
+        using var message = new MemoryStream();
+        while (true)
+        {
+            WebSocketReceiveResult result;
+            try
+            {
+                result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+            }
+            catch (WebSocketException) when (_socket.State is WebSocketState.Aborted or WebSocketState.Closed)
+            {
+                return (null, (WebSocketCloseStatus)1006, "aborted");
+            }
+
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return (null, result.CloseStatus, result.CloseStatusDescription);
+            }
+
+            message.Write(buffer, 0, result.Count);
+            if (result.EndOfMessage)
+            {
+                return (Encoding.UTF8.GetString(message.ToArray()), null, null);
+            }
+        }
+    }
+
+    public async Task CloseAsync(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure)
+    {
+        if (_socket.State == WebSocketState.Open)
+        {
+            await _socket.CloseAsync(status, null, CancellationToken.None).WithTimeout();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _socket.Abort();
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
