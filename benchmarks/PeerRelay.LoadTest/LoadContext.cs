@@ -1,0 +1,39 @@
+using System.Net;
+
+namespace PeerRelay.LoadTest;
+
+/// <summary>What every scenario needs to open clients: the server, the protocol and the source addresses.</summary>
+internal sealed class LoadContext
+{
+    private readonly IPAddress[] _sources;
+
+    public LoadContext(LoadOptions options)
+    {
+        Options = options;
+        Protocol = TargetProtocol.For(options);
+        Server = options.ServerEndPoint;
+        Host = $"{options.Url.Host}:{options.Url.Port}";
+        BasePath = options.Url.AbsolutePath;
+        var count = options.EffectiveSources;
+
+        // Source addresses only help on loopback (all of 127.0.0.0/8 is local on Linux).
+        _sources = count <= 1 || !IPAddress.IsLoopback(Server.Address)
+            ? []
+            : Enumerable.Range(1, count).Select(i => new IPAddress([127, 0, 0, (byte)i])).ToArray();
+    }
+
+    public LoadOptions Options { get; }
+
+    public TargetProtocol Protocol { get; }
+
+    public IPEndPoint Server { get; }
+
+    public string Host { get; }
+
+    public string BasePath { get; }
+
+    /// <summary>Returns the source address for the client numbered <paramref name="index"/>, or null for the default.</summary>
+    public IPAddress? SourceFor(int index) => _sources.Length == 0 ? null : _sources[(index + Math.Max(0, Options.ChildIndex)) % _sources.Length];
+
+    public static string NewId() => Guid.NewGuid().ToString("D");
+}

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Net;
+
+namespace PeerRelay.LoadTest;
+
+/// <summary>The command line of the load generator. Every option has a default; see <see cref="Usage"/>.</summary>
+internal sealed class LoadOptions
+{
+    public const string Usage = """
+        Usage: PeerRelay.LoadTest <connect|forward|churn> [options]
+          --target relay|peerjs   protocol of the server under test (default relay)
+          --url ws://HOST:PORT/   server address (default ws://127.0.0.1:8700/); PeerJS uses /peerjs on it
+          --server-pid PID        read the server's CPU time and memory from /proc/PID (optional)
+          --clients N             connect: clients to register (default 1000)
+          --concurrency C         connect: connections in flight; churn: parallel cycles (default 64 / 4)
+          --hold S                connect: seconds to hold the clients before measuring memory (default 3)
+          --pairs P               forward: client pairs ping-ponging (default 10)
+          --size B                forward: bytes per message (default 200)
+          --warmup S              forward, churn: seconds before measuring (default 2)
+          --seconds S             forward, churn: seconds measured (default 5)
+          --sources K             loopback source addresses 127.0.0.1..127.0.0.K (default: 1 per 20,000 clients)
+          --procs K               split the clients over K load processes (default 1)
+          --json-only             print only the JSON line
+        """;
+
+    public string Scenario { get; set; } = "";
+
+    public string Target { get; set; } = "relay";
+
+    public Uri Url { get; set; } = new("ws://127.0.0.1:8700/");
+
+    public int? ServerPid { get; set; }
+
+    public int Clients { get; set; } = 1000;
+
+    public int? Concurrency { get; set; }
+
+    public double Hold { get; set; } = 3;
+
+    public int Pairs { get; set; } = 10;
+
+    public int Size { get; set; } = 200;
+
+    public double Warmup { get; set; } = 2;
+
+    public double Seconds { get; set; } = 5;
+
+    public int? Sources { get; set; }
+
+    public int Procs { get; set; } = 1;
+
+    public bool JsonOnly { get; set; }
+
+    /// <summary>Gets or sets this process's index when it was spawned by a coordinator (-1: not a child).</summary>
+    public int ChildIndex { get; set; } = -1;
+
+    public bool IsPeerJs => Target == "peerjs";
+
+    public int EffectiveConcurrency => Concurrency ?? (Scenario == "churn" ? 4 : 64);
+
+    /// <summary>Gets the number of source addresses: enough that none needs more than 20,000 ephemeral ports.</summary>
+    public int EffectiveSources => Sources ?? Math.Max(1, (Scenario == "connect" ? Clients : 0) / 20_000 + 1);
+
+    public IPEndPoint ServerEndPoint
+    {
+        get
+        {
+            var address = Url.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(Url.Host);
+            return new IPEndPoint(address, Url.Port);
+        }
+    }
+
+    public static LoadOptions Parse(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            throw new ArgumentException(Usage);
+        }
+
+        var o = new LoadOptions { Scenario = args[0] };
+        if (o.Scenario is not ("connect" or "forward" or "churn"))
+        {
+            throw new ArgumentException($"Unknown scenario '{o.Scenario}'.\n{Usage}");
+        }
+
+        for (var i = 1; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name == "--json-only")
+            {
+                o.JsonOnly = true;
+                continue;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Option {name} needs a value.");
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--target":
+                    o.Target = value is "relay" or "peerjs" ? value : throw new ArgumentException("--target must be relay or peerjs.");
+                    break;
+                case "--url":
+                    o.Url = new Uri(value);
+                    break;
+                case "--server-pid":
+                    o.ServerPid = Int(name, value, 1);
+                    break;
+                case "--clients":
+                    o.Clients = Int(name, value, 1);
+                    break;
+                case "--concurrency":
+                    o.Concurrency = Int(name, value, 1);
+                    break;
+                case "--hold":
+                    o.Hold = Double(name, value);
+                    break;
+                case "--pairs":
+                    o.Pairs = Int(name, value, 1);
+                    break;
+                case "--size":
+                    o.Size = Int(name, value, 64);
+                    break;
+                case "--warmup":
+                    o.Warmup = Double(name, value);
+                    break;
+                case "--seconds":
+                    o.Seconds = Double(name, value);
+                    break;
+                case "--sources":
+                    o.Sources = Int(name, value, 1);
+                    break;
+                case "--procs":
+                    o.Procs = Int(name, value, 1);
+                    break;
+                case "--child-index":
+                    o.ChildIndex = Int(name, value, 0);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown option '{name}'.\n{Usage}");
+            }
+        }
+
+        return o;
+    }
+
+    /// <summary>Returns this process's share of <paramref name="total"/> when the work is split over the processes.</summary>
+    public int ShareOf(int total)
+    {
+        if (ChildIndex < 0)
+        {
+            return total;
+        }
+
+        return total / Procs + (ChildIndex < total % Procs ? 1 : 0);
+    }
+
+    private static int Int(string name, string value, int min)
+    {
+        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < min)
+        {
+            throw new ArgumentException($"{name} must be an integer >= {min}, not '{value}'.");
+        }
+
+        return n;
+    }
+
+    private static double Double(string name, string value)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || d < 0)
+        {
+            throw new ArgumentException($"{name} must be a number >= 0, not '{value}'.");
+        }
+
+        return d;
+    }
+}
