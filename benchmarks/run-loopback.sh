@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Side-by-side loopback benchmark: PeerRelay against the PeerJS server (npm `peer`), same port, same machine.
+# Each server in turn is pinned to CPU 0 and the load generator to CPU 1; every case starts a fresh server,
+# warms it up, runs, and stops it. Repetitions are interleaved (A B A B ...) and medians reported.
+#
+#   benchmarks/run-loopback.sh [--reps N] [--quick] [--out FILE] [--note TEXT]
+#
+# Writes benchmarks/results/YYYY-MM-DD-loopback.md (and the raw JSON lines next to it, .jsonl).
+# Needs: .NET SDK, node + npm (for the PeerJS server, installed into a scratch folder), taskset, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+reps=3
+quick=0
+note=""
+out="benchmarks/results/$(date -u +%F)-loopback.md"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --reps) reps=$2; shift 2 ;;
+    --quick) quick=1; shift ;;
+    --out) out=$2; shift 2 ;;
+    --note) note=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+port=${BENCH_PORT:-8790}
+scratch=${BENCH_SCRATCH:-/tmp/peerrelay-bench}
+peer_version=${PEERJS_VERSION:-1.0.2}
+server_cpu=${BENCH_SERVER_CPU:-0}
+load_cpu=${BENCH_LOAD_CPU:-1}
+raw="${out%.md}.jsonl"
+log="$scratch/logs"
+mkdir -p "$scratch" "$log" "$(dirname "$out")"
+
+# --- PeerJS server, from npm, outside the repository ---
+if [[ ! -f "$scratch/peerjs/node_modules/peer/package.json" ]] \
+   || ! grep -q "\"version\": \"$peer_version\"" "$scratch/peerjs/node_modules/peer/package.json"; then
+  mkdir -p "$scratch/peerjs"
+  (cd "$scratch/peerjs" && npm install --no-audit --no-fund --silent "peer@$peer_version" >/dev/null)
+fi
+peerjs_bin="$scratch/peerjs/node_modules/peer/dist/bin/peerjs.js"
+
+# --- PeerRelay (Release) and the load generator ---
+dotnet build src/PeerRelay/PeerRelay.csproj -c Release -nologo -v quiet >/dev/null
+dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release -nologo -v quiet >/dev/null
+relay_dll="$root/src/PeerRelay/bin/Release/net10.0/peerrelay.dll"
+load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
+
+# How PeerRelay is run: production settings, logging at Warning (PeerJS logs nothing per client either), and
+# socket completions inline on the epoll thread (see docs/performance.md).
+relay_env=(Logging__LogLevel__Default=Warning DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
+relay_cmd=(dotnet "$relay_dll" serve --port "$port")
+if ! timeout 20 dotnet "$relay_dll" --help 2>/dev/null | grep -qw serve; then
+  relay_cmd=(dotnet "$relay_dll" --port "$port") # the placeholder host: no sub-command yet
+fi
+peerjs_cmd=(node "$peerjs_bin" --port "$port" --concurrent_limit 1000000)
+
+server_pid=""
+start_server() { # relay|peerjs
+  if [[ $1 == relay ]]; then
+    env "${relay_env[@]}" taskset -c "$server_cpu" "${relay_cmd[@]}" >"$log/server-$1.log" 2>&1 &
+  else
+    taskset -c "$server_cpu" "${peerjs_cmd[@]}" >"$log/server-$1.log" 2>&1 &
+  fi
+  server_pid=$!
+  for _ in $(seq 100); do
+    if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "server $1 did not start; see $log/server-$1.log" >&2
+  exit 1
+}
+
+stop_server() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  # Let the port's connections drain before the next server binds it.
+  for _ in $(seq 100); do
+    if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+}
+
+load() { # target args...
+  local target=$1; shift
+  taskset -c "$load_cpu" dotnet "$load_dll" "$@" --target "$target" --url "ws://127.0.0.1:$port/" --json-only
+}
+
+if [[ $quick == 1 ]]; then
+  secs=2; warm=1
+  cases=(
+    "connect-1000|connect --clients 1000 --hold 1"
+    "forward-10x200|forward --pairs 10 --size 200"
+    "churn|churn --concurrency 4"
+  )
+else
+  secs=5; warm=2
+  cases=(
+    "connect-1000|connect --clients 1000 --hold 2"
+    "connect-10000|connect --clients 10000 --hold 3"
+    "connect-19000|connect --clients 19000 --procs 2 --sources 2 --hold 3"
+    "forward-1x200|forward --pairs 1 --size 200"
+    "forward-10x200|forward --pairs 10 --size 200"
+    "forward-100x200|forward --pairs 100 --size 200"
+    "forward-1x4096|forward --pairs 1 --size 4096"
+    "forward-10x4096|forward --pairs 10 --size 4096"
+    "forward-100x4096|forward --pairs 100 --size 4096"
+    "churn|churn --concurrency 4"
+  )
+fi
+
+started=$(date -u +%FT%TZ)
+: >"$raw"
+for rep in $(seq "$reps"); do
+  for entry in "${cases[@]}"; do
+    name=${entry%%|*}
+    args=${entry#*|}
+    # Alternate which server goes first, so drift in CPU speed does not favour one.
+    if (( rep % 2 == 1 )); then order=(relay peerjs); else order=(peerjs relay); fi
+    for target in "${order[@]}"; do
+      start_server "$target"
+      load "$target" forward --pairs 2 --seconds 1 --warmup 0.5 >/dev/null || true # JIT / V8 warm-up
+      # shellcheck disable=SC2086
+      if json=$(load "$target" $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/load.log" | tail -1); then :; fi
+      stop_server
+      echo "{\"case\":\"$name\",\"rep\":$rep,\"result\":${json:-null}}" >>"$raw"
+      echo "rep $rep $name $target: ${json:-failed}" >&2
+    done
+  done
+done
+finished=$(date -u +%FT%TZ)
+
+python3 benchmarks/loopback-report.py "$raw" "$out" \
+  --started "$started" --finished "$finished" --reps "$reps" --note "$note" \
+  --relay-cmd "${relay_env[*]} taskset -c $server_cpu ${relay_cmd[*]}" \
+  --peerjs-cmd "taskset -c $server_cpu ${peerjs_cmd[*]/$scratch/\$SCRATCH}" \
+  --load-cmd "taskset -c $load_cpu dotnet PeerRelay.LoadTest.dll <case args> --warmup $warm --seconds $secs --server-pid PID" \
+  --peerjs-version "$peer_version" --cases "$(printf '%s\n' "${cases[@]}")"
+echo "wrote $out" >&2
