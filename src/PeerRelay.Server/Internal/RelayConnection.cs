@@ -298,6 +298,9 @@ internal sealed partial class RelayConnection
         }
     }
 
+    /// <summary>Takes the oldest queued message, as the send loop would. A seam for benchmarks and tests only.</summary>
+    internal bool TryTakeQueued(out OutboundMessage message) => _queue.Reader.TryRead(out message);
+
     private static partial class Log
     {
         [LoggerMessage(100, LogLevel.Debug, "Connection {ConnectionId} from {Remote} lost: {Why}")]
