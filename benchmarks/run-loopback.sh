@@ -121,7 +121,7 @@ for rep in $(seq "$reps"); do
     if (( rep % 2 == 1 )); then order=(relay peerjs); else order=(peerjs relay); fi
     for target in "${order[@]}"; do
       start_server "$target"
-      load "$target" forward --pairs 2 --seconds 1 --warmup 0.5 >/dev/null || true # JIT / V8 warm-up
+      load "$target" forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true # JIT tier-up / V8 warm-up
       # shellcheck disable=SC2086
       if json=$(load "$target" $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/load.log" | tail -1); then :; fi
       stop_server
