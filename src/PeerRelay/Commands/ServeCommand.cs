@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Net.Sockets;
 using PeerRelay.Configuration;
 using PeerRelay.Hosting;
 
@@ -108,7 +107,7 @@ internal static class ServeCommand
             {
                 await app.StartAsync(cancellationToken);
             }
-            catch (IOException ex) when (ex.InnerException is SocketException or null)
+            catch (IOException ex)
             {
                 // Kestrel reports "address already in use" and "cannot assign requested address" this way.
                 await error.WriteLineAsync($"peerrelay: error: cannot listen: {ex.Message}");
