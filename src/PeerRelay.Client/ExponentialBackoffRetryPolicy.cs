@@ -2,7 +2,8 @@ namespace PeerRelay.Client;
 
 /// <summary>
 /// The default retry policy: capped exponential back-off with jitter. The n-th retry (n = 0, 1, 2, ...) waits
-/// <c>min(MaxDelay, InitialDelay × 2^n × (1 + JitterFraction × r))</c> with r uniform in [0, 1); so by default
+/// <c>min(MaxDelay, InitialDelay × 2^n × (1 + JitterFraction × r))</c> with r uniform in [0, 1), rounded to whole
+/// milliseconds; so by default
 /// between 1 s and 60 s: about 1, 2, 4, 8, 16, 32, then 60 s, each up to 20 % longer at random so that clients cut off
 /// together do not all come back at the same instant. Retries forever unless <see cref="MaxRetries"/> or
 /// <see cref="MaxElapsedTime"/> is set.
@@ -59,7 +60,7 @@ public sealed class ExponentialBackoffRetryPolicy : IRelayRetryPolicy
         var exponent = (int)Math.Min(context.PreviousRetryCount, 30);
         var nominal = InitialDelay.TotalSeconds * (1L << exponent);
         var jittered = nominal * (1 + (JitterFraction * _random.NextDouble()));
-        return TimeSpan.FromSeconds(Math.Min(MaxDelay.TotalSeconds, jittered));
+        return TimeSpan.FromMilliseconds(Math.Round(Math.Min(MaxDelay.TotalSeconds, jittered) * 1000));
     }
 
     private void Validate()

@@ -13,6 +13,9 @@ public interface IRelayRetryPolicy
 {
     /// <summary>Returns how long to wait before the next attempt, or <see langword="null"/> to stop trying.</summary>
     /// <param name="context">The retry count, the time since the outage began, and the failure.</param>
-    /// <returns>The delay before the next attempt (zero for at once), or <see langword="null"/> to give up.</returns>
+    /// <returns>
+    /// The delay before the next attempt (zero for at once; rounded up to whole milliseconds), or
+    /// <see langword="null"/> to give up.
+    /// </returns>
     TimeSpan? NextRetryDelay(RelayRetryContext context);
 }

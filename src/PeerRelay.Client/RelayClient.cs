@@ -40,6 +40,7 @@ public sealed partial class RelayClient : IAsyncDisposable
     private RelayClientState _state = RelayClientState.Created;
     private Exception? _closeError;
     private int _disposed;
+    private bool _disposing;
 
     /// <summary>Initializes a client. Nothing happens on the network until <see cref="ConnectAsync"/>.</summary>
     /// <param name="options">The settings; read once, here.</param>
@@ -186,21 +187,21 @@ public sealed partial class RelayClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Task? loop;
+        bool first;
         lock (_lock)
         {
-            if (_disposed != 0)
-            {
-                loop = _loop;
-            }
-            else
-            {
-                _disposed = 1;
-                loop = _loop;
-                _loop ??= Task.CompletedTask;
-            }
+            first = !_disposing;
+            _disposing = true;
+            _disposed = 1;
+            loop = _loop;
+            _loop ??= Task.CompletedTask;
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (first)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
         if (loop is not null)
         {
             await loop.ConfigureAwait(false);
@@ -208,6 +209,11 @@ public sealed partial class RelayClient : IAsyncDisposable
         else
         {
             Finish(null);
+        }
+
+        if (first)
+        {
+            _stopping.Dispose();
         }
     }
 
@@ -285,15 +291,18 @@ public sealed partial class RelayClient : IAsyncDisposable
                 }
 
                 retries++;
-                Log.Retrying(_logger, error.Message, delay.Value.TotalSeconds, retries);
+
+                // Timers have millisecond resolution: round up, so the delay reported is the delay waited.
+                var wait = TimeSpan.FromMilliseconds(Math.Ceiling(Math.Max(0, delay.Value.TotalMilliseconds)));
+                Log.Retrying(_logger, error.Message, wait.TotalSeconds, retries);
 
                 // Start the timer before reporting the state, so an observer that moves a fake clock on the event
                 // moves it after the timer exists.
-                var wait = Task.Delay(delay.Value, _time, stop);
-                SetState(RelayClientState.Reconnecting, error, delay, retries);
+                var waiting = Task.Delay(wait, _time, stop);
+                SetState(RelayClientState.Reconnecting, error, wait, retries);
                 try
                 {
-                    await wait.ConfigureAwait(false);
+                    await waiting.ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -363,7 +372,6 @@ public sealed partial class RelayClient : IAsyncDisposable
         }
 
         SetState(RelayClientState.Closed, error, null, 0);
-        _stopping.Dispose();
     }
 
     private void SetState(RelayClientState state, Exception? error, TimeSpan? retryDelay, long retryCount)

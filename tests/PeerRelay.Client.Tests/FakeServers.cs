@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace PeerRelay.Client.Tests;
+
+/// <summary>Servers that are not (good) relays, for the failure paths: real Kestrel on 127.0.0.1.</summary>
+internal static class FakeServers
+{
+    /// <summary>A WebSocket server that answers every first message with <paramref name="reply"/> and then waits.</summary>
+    public static Task<WebApplication> StartWebSocketAsync(string reply) => StartAsync(async context =>
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = 400;
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var buffer = new byte[4096];
+        await socket.ReceiveAsync(buffer, context.RequestAborted);
+        await socket.SendAsync(Encoding.UTF8.GetBytes(reply), System.Net.WebSockets.WebSocketMessageType.Text, true, context.RequestAborted);
+        try
+        {
+            await socket.ReceiveAsync(buffer, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        {
+        }
+    });
+
+    /// <summary>A plain HTTP server that answers every request with 200 and a page: no WebSocket upgrade.</summary>
+    public static Task<WebApplication> StartPlainHttpAsync() => StartAsync(context => context.Response.WriteAsync("<html>hello</html>"));
+
+    public static Uri WebSocketUri(WebApplication app) => new(app.Urls.First().Replace("http://", "ws://", StringComparison.Ordinal) + "/");
+
+    /// <summary>A port on 127.0.0.1 that nothing listens on (bound, read, released).</summary>
+    public static int ClosedPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private static async Task<WebApplication> StartAsync(RequestDelegate handler)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.UseWebSockets();
+        app.Run(handler);
+        await app.StartAsync();
+        return app;
+    }
+}
