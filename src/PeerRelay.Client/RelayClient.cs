@@ -264,6 +264,7 @@ public sealed partial class RelayClient : IAsyncDisposable
                 }
                 finally
                 {
+                    await session.FinishCloseAsync().ConfigureAwait(false);
                     session.Dispose();
                 }
 

@@ -1,4 +1,12 @@
+using System.CommandLine;
+using PeerRelay.Check;
 using PeerRelay.Server.Hosting;
+
+// Minimal hook until the full command line lands: `peerrelay check ...` runs the check command.
+if (args is ["check", ..])
+{
+    return await new RootCommand("PeerRelay") { CheckCommand.Create() }.Parse(args).InvokeAsync();
+}
 
 // Placeholder entry point: the full command (System.CommandLine, TOML config, TLS, log files) replaces it.
 var port = args.Length > 1 && args[0] == "--port" ? args[1] : "8700";
@@ -9,3 +17,4 @@ var app = builder.Build();
 app.UseWebSockets();
 app.MapPeerRelay();
 await app.RunAsync();
+return 0;

@@ -354,7 +354,8 @@ internal sealed partial class RelaySession : IDisposable
         }
     }
 
-    private async Task FinishCloseAsync()
+    /// <summary>Answers a close frame the relay sent (bounded by the close timeout), then aborts the socket.</summary>
+    public async Task FinishCloseAsync()
     {
         if (_socket.State == WebSocketState.CloseReceived)
         {
