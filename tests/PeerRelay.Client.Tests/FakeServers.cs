@@ -1,10 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using PeerRelay.Server.Hosting;
 
 namespace PeerRelay.Client.Tests;
 
@@ -44,6 +47,28 @@ internal static class FakeServers
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>A real relay behind TLS with a fresh self-signed certificate (for 127.0.0.1); returns it and its wss:// address.</summary>
+    public static async Task<(WebApplication App, Uri Uri)> StartTlsRelayAsync()
+    {
+        using var rsa = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var certificate = X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificate)));
+        builder.Logging.ClearProviders();
+        builder.Services.AddPeerRelay();
+        var app = builder.Build();
+        app.UseWebSockets();
+        app.MapPeerRelay();
+        await app.StartAsync();
+        return (app, new Uri(app.Urls.First().Replace("https://", "wss://", StringComparison.Ordinal) + "/"));
     }
 
     private static async Task<WebApplication> StartAsync(RequestDelegate handler)

@@ -315,4 +315,25 @@ public sealed class RelayClientTests
         await client.SendAsync(client.Uuid, "offer", "marker").WithTimeout();
         Assert.Equal("marker", (await client.Messages.ReadAsync().WithTimeout()).Description);
     }
+
+    [Fact]
+    public async Task SelfSignedRelay_RefusedByDefault_AcceptedWithAcceptAnyServerCertificate()
+    {
+        var (app, uri) = await FakeServers.StartTlsRelayAsync();
+        await using var _ = app;
+
+        await using var strict = new RelayClient(Options(uri, o => o.RetryPolicy = new NoRetry()));
+        var ex = await Assert.ThrowsAsync<RelayConnectionException>(() => strict.ConnectAsync().WithTimeout());
+        Assert.Contains("certificate", ex.ToString(), StringComparison.OrdinalIgnoreCase);
+
+        await using var lenient = new RelayClient(Options(uri, o => o.AcceptAnyServerCertificate = true));
+        await lenient.ConnectAsync().WithTimeout();
+        await lenient.SendAsync(lenient.Uuid, "offer", "over tls").WithTimeout();
+        Assert.Equal("over tls", (await lenient.Messages.ReadAsync().WithTimeout()).Description);
+    }
+
+    private sealed class NoRetry : IRelayRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RelayRetryContext context) => null;
+    }
 }
