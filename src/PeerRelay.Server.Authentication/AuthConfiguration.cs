@@ -6,16 +6,13 @@ using PeerRelay.Server.Hosting;
 namespace PeerRelay.Server.Authentication;
 
 /// <summary>
-/// Applies the <c>[auth]</c> section of the configuration file to the relay: <c>method</c> (absent: no
-/// authentication, <c>"globus"</c>, <c>"jwt"</c>), <c>[auth.kwargs]</c> (the method's settings) and
-/// <c>allowed_origins</c>. Values are what a TOML reader produces: strings, integers, floats, booleans and arrays;
-/// durations are numbers of seconds. Every mistake is reported with the key and what to write instead.
+/// Applies the <c>[auth]</c> section of the configuration file to the relay: <c>method</c> (absent or <c>"none"</c>:
+/// no authentication; <c>"globus"</c>; <c>"jwt"</c>) and <c>[auth.kwargs]</c> (the method's settings). Values are
+/// what a TOML reader produces: strings, integers (<see cref="long"/>), floats, booleans and lists; durations are
+/// numbers of seconds. Every mistake is reported with the key and what to write instead; a secret is never echoed.
 /// </summary>
 public static class AuthConfiguration
 {
-    /// <summary>The keys of the <c>[auth]</c> table.</summary>
-    public static readonly IReadOnlyList<string> SectionKeys = ["method", "kwargs", "allowed_origins"];
-
     /// <summary>The <c>[auth.kwargs]</c> keys of <c>method = "globus"</c>.</summary>
     public static readonly IReadOnlyList<string> GlobusKeys =
         ["client_id", "client_secret", "audience", "introspection_url", "cache_duration", "cache_size", "timeout"];
@@ -24,82 +21,28 @@ public static class AuthConfiguration
     public static readonly IReadOnlyList<string> JwtKeys =
         ["issuer", "audience", "jwks_url", "authority", "user_claim", "algorithms", "clock_skew", "jwks_refresh_interval", "timeout"];
 
-    /// <summary>Applies a whole <c>[auth]</c> table (e.g. a Tomlyn <c>TomlTable</c>); null or empty: no authentication.</summary>
+    /// <summary>Applies <c>method</c> and <c>[auth.kwargs]</c>, validating them at once.</summary>
     /// <param name="builder">The relay builder.</param>
-    /// <param name="section">The <c>[auth]</c> table, or null when the file has none.</param>
+    /// <param name="method">null, empty or <c>"none"</c> for no authentication; <c>"globus"</c> or <c>"jwt"</c>.</param>
+    /// <param name="kwargs">The method's settings, or null.</param>
     /// <param name="environment">
     /// Looks up an environment variable (pass <see cref="Environment.GetEnvironmentVariable(string)"/>); used for the
-    /// Globus client id and secret when the file leaves them out.
+    /// Globus client id and secret when the file leaves them out. The library never reads the environment itself.
     /// </param>
-    /// <returns>The builder.</returns>
-    /// <exception cref="AuthConfigurationException">The section is invalid.</exception>
-    public static IPeerRelayBuilder Apply(
-        IPeerRelayBuilder builder,
-        IEnumerable<KeyValuePair<string, object>>? section,
-        Func<string, string?> environment)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        string? method = null;
-        IEnumerable<KeyValuePair<string, object>>? kwargs = null;
-        object? origins = null;
-        var problems = new List<string>();
-        foreach (var (key, value) in section ?? [])
-        {
-            switch (key)
-            {
-                case "method":
-                    method = value as string;
-                    if (method is null)
-                    {
-                        problems.Add($"auth.method: expected a string (\"globus\" or \"jwt\"), got {Describe(value)}");
-                    }
-
-                    break;
-                case "kwargs":
-                    kwargs = value as IEnumerable<KeyValuePair<string, object>>;
-                    if (kwargs is null)
-                    {
-                        problems.Add($"auth.kwargs: expected a table ([auth.kwargs]), got {Describe(value)}");
-                    }
-
-                    break;
-                case "allowed_origins":
-                    origins = value;
-                    break;
-                default:
-                    problems.Add($"auth.{key}: unknown key; the [auth] keys are {string.Join(", ", SectionKeys)}");
-                    break;
-            }
-        }
-
-        Throw(problems);
-        if (origins is not null)
-        {
-            ApplyAllowedOrigins(builder, origins);
-        }
-
-        return Apply(builder, method, kwargs, environment);
-    }
-
-    /// <summary>Applies <c>method</c> and <c>[auth.kwargs]</c>.</summary>
-    /// <param name="builder">The relay builder.</param>
-    /// <param name="method">null or empty for no authentication, <c>"globus"</c> or <c>"jwt"</c>.</param>
-    /// <param name="kwargs">The method's settings, or null.</param>
-    /// <param name="environment">Looks up an environment variable (see the other overload).</param>
     /// <returns>The builder.</returns>
     /// <exception cref="AuthConfigurationException">The method or a setting is invalid.</exception>
     public static IPeerRelayBuilder Apply(
         IPeerRelayBuilder builder,
         string? method,
-        IEnumerable<KeyValuePair<string, object>>? kwargs,
+        IReadOnlyDictionary<string, object?>? kwargs,
         Func<string, string?> environment)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(environment);
         var settings = kwargs?.ToList() ?? [];
-        switch (method)
+        switch (method?.ToLowerInvariant())
         {
-            case null or "":
+            case null or "" or "none":
                 if (settings.Count > 0)
                 {
                     Throw(["auth.kwargs: given, but auth.method is not set; set method = \"globus\" or \"jwt\", or remove [auth.kwargs]"]);
@@ -125,40 +68,12 @@ public static class AuthConfiguration
                 }
 
             default:
-                Throw([$"auth.method: \"{method}\" is unknown; use \"globus\" or \"jwt\", or leave method out for no authentication"]);
+                Throw([$"auth.method: \"{method}\" is unknown; use \"globus\" or \"jwt\", or \"none\" (or no method) for no authentication"]);
                 return builder;
         }
     }
 
-    /// <summary>Applies <c>allowed_origins</c>: a list of origins (<c>scheme://host[:port]</c>) or <c>"*"</c>.</summary>
-    /// <param name="builder">The relay builder.</param>
-    /// <param name="value">A string or a list of strings.</param>
-    /// <returns>The builder.</returns>
-    /// <exception cref="AuthConfigurationException">The value is not a list of origins.</exception>
-    public static IPeerRelayBuilder ApplyAllowedOrigins(IPeerRelayBuilder builder, object value)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var problems = new List<string>();
-        var origins = Strings("allowed_origins", value, problems);
-        var probe = new RelayServerOptions();
-        foreach (var origin in origins)
-        {
-            probe.AllowedOrigins.Add(origin);
-        }
-
-        problems.AddRange(probe.Validate().Where(p => p.StartsWith("allowed_origins", StringComparison.Ordinal)));
-        Throw(problems.Select(p => p.StartsWith("auth.", StringComparison.Ordinal) ? p : "auth." + p).ToList());
-        builder.Services.Configure<RelayServerOptions>(o =>
-        {
-            foreach (var origin in origins)
-            {
-                o.AllowedOrigins.Add(origin);
-            }
-        });
-        return builder;
-    }
-
-    private static Action<GlobusAuthOptions> ReadGlobus(List<KeyValuePair<string, object>> kwargs, Func<string, string?> environment)
+    private static Action<GlobusAuthOptions> ReadGlobus(List<KeyValuePair<string, object?>> kwargs, Func<string, string?> environment)
     {
         var problems = new List<string>();
         var steps = new List<Action<GlobusAuthOptions>>();
@@ -208,7 +123,7 @@ public static class AuthConfiguration
         };
     }
 
-    private static Action<JwtAuthOptions> ReadJwt(List<KeyValuePair<string, object>> kwargs)
+    private static Action<JwtAuthOptions> ReadJwt(List<KeyValuePair<string, object?>> kwargs)
     {
         var problems = new List<string>();
         var steps = new List<Action<JwtAuthOptions>>();
@@ -276,7 +191,7 @@ public static class AuthConfiguration
     private static string UnknownKey(string key, string method, IReadOnlyList<string> known) =>
         $"auth.kwargs.{key}: not a setting of method \"{method}\"; its settings are {string.Join(", ", known)}";
 
-    private static string? String(string name, object value, List<string> problems)
+    private static string? String(string name, object? value, List<string> problems)
     {
         if (value is string text)
         {
@@ -288,7 +203,7 @@ public static class AuthConfiguration
         return null;
     }
 
-    private static List<string> Strings(string name, object value, List<string> problems)
+    private static List<string> Strings(string name, object? value, List<string> problems)
     {
         if (value is string single)
         {
@@ -317,7 +232,7 @@ public static class AuthConfiguration
         return list;
     }
 
-    private static Uri? Url(string name, object value, List<string> problems)
+    private static Uri? Url(string name, object? value, List<string> problems)
     {
         if (String(name, value, problems) is not { } text)
         {
@@ -333,7 +248,7 @@ public static class AuthConfiguration
         return null;
     }
 
-    private static TimeSpan? Seconds(string name, object value, List<string> problems)
+    private static TimeSpan? Seconds(string name, object? value, List<string> problems)
     {
         double? seconds = value switch
         {
@@ -351,7 +266,7 @@ public static class AuthConfiguration
         return null;
     }
 
-    private static int? Integer(string name, object value, List<string> problems)
+    private static int? Integer(string name, object? value, List<string> problems)
     {
         switch (value)
         {

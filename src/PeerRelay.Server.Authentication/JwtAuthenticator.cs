@@ -24,6 +24,8 @@ public sealed partial class JwtAuthenticator : IRelayAuthenticator
 
     private const string Method = "jwt";
 
+    private static readonly RelayAuthResult AlgorithmNotAllowed = RelayAuthResult.Forbidden("Token signature algorithm is not allowed.");
+
     private readonly JwtAuthOptions _options;
     private readonly ConfigurationManager<OpenIdConnectConfiguration> _configuration;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
@@ -70,6 +72,20 @@ public sealed partial class JwtAuthenticator : IRelayAuthenticator
         }
 
         if (!_handler.CanReadToken(token))
+        {
+            return RelayAuthResult.Unauthorized("Bearer token is not a well-formed JWT.");
+        }
+
+        // Checked up front: IdentityModel reports a refused algorithm as a failed signature, and the reason should
+        // say which check failed. This also refuses "none" and HMAC (keyed with a public key: a classic forgery).
+        try
+        {
+            if (!_options.Algorithms.Contains(_handler.ReadJsonWebToken(token).Alg))
+            {
+                return AlgorithmNotAllowed;
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenMalformedException)
         {
             return RelayAuthResult.Unauthorized("Bearer token is not a well-formed JWT.");
         }
@@ -145,7 +161,7 @@ public sealed partial class JwtAuthenticator : IRelayAuthenticator
         SecurityTokenInvalidLifetimeException => RelayAuthResult.Forbidden("Token lifetime is invalid."),
         SecurityTokenInvalidIssuerException => RelayAuthResult.Forbidden("Token issuer is not the configured issuer."),
         SecurityTokenInvalidAudienceException => _wrongAudience,
-        SecurityTokenInvalidAlgorithmException => RelayAuthResult.Forbidden("Token signature algorithm is not allowed."),
+        SecurityTokenInvalidAlgorithmException => AlgorithmNotAllowed,
         SecurityTokenSignatureKeyNotFoundException => RelayAuthResult.Forbidden("Token signature is invalid: no published key matches."),
         SecurityTokenInvalidSignatureException => RelayAuthResult.Forbidden("Token signature is invalid."),
         _ => RelayAuthResult.Forbidden("Token is not valid."),

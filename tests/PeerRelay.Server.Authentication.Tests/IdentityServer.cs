@@ -39,9 +39,11 @@ public sealed class IdentityServer : IAsyncDisposable
 
     public string Issuer => BaseUri.AbsoluteUri.TrimEnd('/');
 
-    public RsaSecurityKey RsaKey { get; } = new(RSA.Create(2048)) { KeyId = "rsa-1" };
+    /// <summary>Gets the published RSA key (generated once per test run: key generation is slow on small machines).</summary>
+    public RsaSecurityKey RsaKey { get; } = SharedKeys.Rsa;
 
-    public ECDsaSecurityKey EcKey { get; } = new(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "ec-1" };
+    /// <summary>Gets the published P-256 key.</summary>
+    public ECDsaSecurityKey EcKey { get; } = SharedKeys.Ec;
 
     /// <summary>Gets the number of introspection requests answered (or held) so far.</summary>
     public int Introspections => Volatile.Read(ref _introspections);
@@ -185,4 +187,10 @@ public sealed class IdentityServer : IAsyncDisposable
             },
         });
     }
+}
+
+internal static class SharedKeys
+{
+    public static readonly RsaSecurityKey Rsa = new(RSA.Create(2048)) { KeyId = "rsa-1" };
+    public static readonly ECDsaSecurityKey Ec = new(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "ec-1" };
 }
