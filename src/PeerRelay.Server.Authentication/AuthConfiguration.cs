@@ -294,7 +294,7 @@ public static class AuthConfiguration
     {
         if (problems.Count > 0)
         {
-            throw new AuthConfigurationException(string.Join(Environment.NewLine, problems));
+            throw new AuthConfigurationException(problems);
         }
     }
 }
