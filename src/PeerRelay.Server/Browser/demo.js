@@ -6,7 +6,9 @@ const $ = (id) => document.getElementById(id);
 const defaultRelay = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
 
 // State that tests read (window.peerRelayDemo); the page itself only uses the DOM.
-const state = { registered: false, channelOpen: false, received: [], errors: [], steps: [] };
+const state = {
+  registered: false, registrations: 0, relayState: 'idle', disconnects: [], channelOpen: false, received: [], errors: [], steps: [],
+};
 window.peerRelayDemo = state;
 
 $('relay').value = params.get('relay') ?? defaultRelay;
@@ -117,17 +119,20 @@ function register() {
     $('peer-id').value = e.detail.link.peerUuid;
   });
   relay.addEventListener('state', (e) => {
+    state.relayState = e.detail.state;
     $('status').textContent = e.detail.state;
     $('status').dataset.state = e.detail.state;
     $('connect').disabled = e.detail.state !== 'registered';
   });
   relay.addEventListener('registered', () => {
     state.registered = true;
+    state.registrations += 1;
     step('registered with the relay', `${relay.name} (${relay.uuid})`, 'ok');
   });
   relay.addEventListener('disconnected', (e) => {
     state.registered = false;
     const { code, reason, meaning, final, retryInMs } = e.detail;
+    state.disconnects.push({ code, reason, final, retryInMs });
     const what = `relay closed the connection: ${code} ${meaning}${reason ? ` (${reason})` : ''}`;
     if (final) {
       fail(`${what}; not reconnecting`);

@@ -8,6 +8,10 @@
 //       one page and an aiortc peer (tests/interop/python/peer.py --mode chat) connect; the page offers
 //       (--role offer) or waits for the Python peer's offer (--role answer). The page sends a message and
 //       expects the peer's greeting and the echo of its message.
+//   node run.mjs reconnect   --base http://127.0.0.1:PORT --out DIR --uuid PAGE_UUID
+//       the page registers (prints {"event":"registered","count":1}); the test restarts the relay; the page
+//       must reconnect and register again (count 2); the test then registers PAGE_UUID elsewhere: the page
+//       must get 4004 and stop for good.
 //
 // Prints progress to stderr and one JSON result line to stdout; exit 0 on success, 1 with the reason otherwise.
 // Saves a screenshot of every page (PNG) in --out, also on failure.
@@ -67,8 +71,8 @@ try {
   finish({ ok: false, error: `playwright-core is not installed (run scripts/install-test-deps.sh): ${error.message}` });
 }
 
-if (!opts.base || !opts.out || !['two-pages', 'with-python'].includes(scenario)) {
-  finish({ ok: false, error: 'usage: run.mjs two-pages|with-python --base URL --out DIR [--role offer|answer --peer UUID --uuid UUID]' });
+if (!opts.base || !opts.out || !['two-pages', 'with-python', 'reconnect'].includes(scenario)) {
+  finish({ ok: false, error: 'usage: run.mjs two-pages|with-python|reconnect --base URL --out DIR [--role offer|answer --peer UUID --uuid UUID]' });
 }
 mkdirSync(opts.out, { recursive: true });
 
@@ -172,6 +176,21 @@ async function withPython() {
   return { chromium: { sent: text, ...(await pageState(page)) } };
 }
 
+async function reconnect() {
+  if (!opts.uuid) {
+    throw new Error('reconnect needs --uuid UUID');
+  }
+  const page = await openDemo('chromium', { uuid: opts.uuid });
+  process.stdout.write(`${JSON.stringify({ event: 'registered', count: 1 })}\n`);
+  await waitFor(page, 'chromium', 'second registration after the relay restarted', () => window.peerRelayDemo.registrations >= 2);
+  process.stdout.write(`${JSON.stringify({ event: 'registered', count: 2 })}\n`);
+  await waitFor(page, 'chromium', 'final close', () => window.peerRelayDemo.disconnects.some((d) => d.final));
+  await waitFor(page, 'chromium', 'closed state', () => window.peerRelayDemo.relayState === 'closed');
+  return { chromium: await pageState(page) };
+}
+
+const scenarios = { 'two-pages': twoPages, 'with-python': withPython, reconnect };
+
 try {
   browser = await playwright.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STEP_TIMEOUT_MS });
 } catch (error) {
@@ -181,7 +200,7 @@ log('chromium', browser.version());
 context = await browser.newContext({ viewport: { width: 1100, height: 900 }, permissions: ['camera', 'microphone'] });
 
 try {
-  const result = scenario === 'two-pages' ? await twoPages() : await withPython();
+  const result = await scenarios[scenario]();
   await screenshots();
   await browser.close();
   finish({ ok: true, scenario, ...result });
