@@ -10,6 +10,9 @@ a connection to ``--peer`` (``--role offer``) or answers the first offer it gets
                  the sender after the data).
 ``--mode chat``  send ``--send`` when the channel opens; answer every text message
                  with ``echo: <text>``; done after ``--expect`` messages arrived.
+``--mode signal`` signalling only, for peers without a WebRTC stack: done once the
+                 answer is sent (answerer) or the peer's answer was accepted by
+                 setRemoteDescription (offerer); no connection is made.
 
 Progress goes to stdout as one JSON object per line (``{"event": ...}``) so that a
 test can follow it. Exit status 0 on success; 1 with ``{"event": "error"}`` and a
@@ -178,6 +181,14 @@ async def main(args: argparse.Namespace) -> int:
             receiver = asyncio.ensure_future(peer.receive_loop())
             if args.role == 'offer':
                 await peer.offer(args.peer)
+            if args.mode == 'signal':
+                negotiated = asyncio.ensure_future(peer.negotiated.wait())
+                finished, _ = await asyncio.wait({receiver, negotiated}, return_when=asyncio.FIRST_COMPLETED)
+                if receiver in finished:
+                    receiver.result()
+                    raise RelayError('relay connection ended before the offer/answer exchange finished')
+                emit('done', remote_description=peer.pc.remoteDescription.type, local_description=peer.pc.localDescription.type)
+                return 0
             opened = asyncio.ensure_future(peer.channel_open.wait())
             finished, _ = await asyncio.wait({receiver, opened}, return_when=asyncio.FIRST_COMPLETED)
             if receiver in finished:
@@ -230,7 +241,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--name', default='aiortc-peer')
     parser.add_argument('--peer', default=None, help='UUID of the peer to offer to (--role offer)')
     parser.add_argument('--token', default=None, help='bearer token sent in the Authorization header')
-    parser.add_argument('--mode', choices=('bulk', 'chat'), default='bulk')
+    parser.add_argument('--mode', choices=('bulk', 'chat', 'signal'), default='bulk')
     parser.add_argument('--bytes', type=int, default=1024 * 1024, help='bulk: bytes to send (default 1 MiB)')
     parser.add_argument('--send', default=None, help='chat: text to send when the channel opens')
     parser.add_argument('--expect', type=int, default=1, help='chat: messages to receive before done')

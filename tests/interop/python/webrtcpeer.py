@@ -57,6 +57,8 @@ class WebRtcPeer:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.channel_open = asyncio.Event()
         self.closed = asyncio.Event()
+        # Set when offer and answer have both been applied (remote description of the offerer, answer sent).
+        self.negotiated = asyncio.Event()
         self.last_step = 'created'
         self._peer_uuid: str | None = None
         self._pending_offer: str | None = None
@@ -145,6 +147,7 @@ class WebRtcPeer:
             self._pending_offer = None
             self._step('answer_received', peer=source)
             await self.pc.setRemoteDescription(self._session_description(message['description']))
+            self.negotiated.set()
         elif kind == 'candidate':
             await self._on_candidate(message['description'])
         else:
@@ -164,6 +167,7 @@ class WebRtcPeer:
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await self._relay.send_peer_connection(message['source_uuid'], 'answer', self._local_description())
         self._step('answer_sent', peer=message['source_uuid'])
+        self.negotiated.set()
 
     async def _on_candidate(self, text: str) -> None:
         data = json.loads(text) if text else None
