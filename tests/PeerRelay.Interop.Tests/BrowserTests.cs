@@ -4,7 +4,7 @@ using PeerRelay.Testing;
 namespace PeerRelay.Interop.Tests;
 
 /// <summary>
-/// Headless Chromium (Debian's, driven by playwright-core) loads /demo from a running relay; its pages connect over
+/// Headless Chromium (Debian's, driven by playwright-core) loads /demo from the real <c>peerrelay serve</c> process; its pages connect over
 /// WebRTC through the relay, to each other and to an aiortc peer. Screenshots land in .test-output/artifacts/interop.
 /// </summary>
 public sealed class BrowserTests
@@ -15,10 +15,11 @@ public sealed class BrowserTests
     public async Task TwoDemoPages_ThroughRelay_ExchangeChatMessagesOverDataChannel()
     {
         InteropPeers.RequireBrowser();
-        await using var relay = await RelayTestServer.StartAsync();
+        // The page, its script and the relay all come from the real `peerrelay serve` process.
+        await using var relay = await RelayProcess.StartServeAsync();
         var artifacts = InteropPaths.Artifacts(nameof(TwoDemoPages_ThroughRelay_ExchangeChatMessagesOverDataChannel));
 
-        await using var browser = InteropPeers.StartBrowser("two-pages", relay.Uri, artifacts);
+        await using var browser = InteropPeers.StartBrowser("two-pages", relay.Uri!, artifacts);
         var result = await InteropPeers.SucceedsAsync(browser);
 
         Assert.True((bool)result["ok"]!, result.ToJsonString());
@@ -41,13 +42,13 @@ public sealed class BrowserTests
     {
         InteropPeers.RequireBrowser();
         await InteropPeers.RequirePythonAsync();
-        await using var relay = await RelayTestServer.StartAsync();
+        await using var relay = await RelayProcess.StartServeAsync();
         var artifacts = InteropPaths.Artifacts(nameof(DemoPage_OffersToAiortcPeer_TrickledCandidates_MessagesBothWays));
         var pythonId = Guid.NewGuid();
 
-        await using var python = InteropPeers.StartPython("aiortc", relay.Uri, "answer", pythonId, "--mode", "chat", "--send", Greeting);
+        await using var python = InteropPeers.StartPython("aiortc", relay.Uri!, "answer", pythonId, "--mode", "chat", "--send", Greeting);
         await python.WaitForLineAsync(l => InteropPeers.IsEvent(l, "registered"), "registration");
-        await using var browser = InteropPeers.StartBrowser("with-python", relay.Uri, artifacts, "--role", "offer", "--peer", pythonId.ToString());
+        await using var browser = InteropPeers.StartBrowser("with-python", relay.Uri!, artifacts, "--role", "offer", "--peer", pythonId.ToString());
 
         var page = (await InteropPeers.SucceedsAsync(browser))["chromium"]!.AsObject();
         await InteropPeers.SucceedsAsync(python, "done");
@@ -63,14 +64,14 @@ public sealed class BrowserTests
     {
         InteropPeers.RequireBrowser();
         await InteropPeers.RequirePythonAsync();
-        await using var relay = await RelayTestServer.StartAsync();
+        await using var relay = await RelayProcess.StartServeAsync();
         var artifacts = InteropPaths.Artifacts(nameof(AiortcPeer_OffersToDemoPage_MessagesBothWays));
         var pageId = Guid.NewGuid();
 
-        await using var browser = InteropPeers.StartBrowser("with-python", relay.Uri, artifacts, "--role", "answer", "--uuid", pageId.ToString());
+        await using var browser = InteropPeers.StartBrowser("with-python", relay.Uri!, artifacts, "--role", "answer", "--uuid", pageId.ToString());
         // The Python peer offers again until the page has registered (the relay answers "Cannot forward" before).
         await using var python = InteropPeers.StartPython(
-            "aiortc", relay.Uri, "offer", Guid.NewGuid(), "--peer", pageId.ToString(), "--mode", "chat", "--send", Greeting);
+            "aiortc", relay.Uri!, "offer", Guid.NewGuid(), "--peer", pageId.ToString(), "--mode", "chat", "--send", Greeting);
 
         var page = (await InteropPeers.SucceedsAsync(browser))["chromium"]!.AsObject();
         await InteropPeers.SucceedsAsync(python, "done");

@@ -2,7 +2,7 @@ using PeerRelay.Testing;
 
 namespace PeerRelay.Interop.Tests;
 
-/// <summary>Two aiortc peers (separate processes) negotiate WebRTC through a running relay.</summary>
+/// <summary>Two aiortc peers (separate processes) negotiate WebRTC through the real <c>peerrelay serve</c> process.</summary>
 public sealed class PythonPeerTests
 {
     private const int OneMebibyte = 1 << 20;
@@ -11,13 +11,13 @@ public sealed class PythonPeerTests
     public async Task TwoAiortcPeers_ThroughRelay_ExchangeOneMebibyteEachWayByteForByte()
     {
         await InteropPeers.RequirePythonAsync();
-        await using var relay = await RelayTestServer.StartAsync();
+        await using var relay = await RelayProcess.StartServeAsync();
         var offererId = Guid.NewGuid();
         var answererId = Guid.NewGuid();
 
-        await using var answerer = InteropPeers.StartPython("answerer", relay.Uri, "answer", answererId);
+        await using var answerer = InteropPeers.StartPython("answerer", relay.Uri!, "answer", answererId);
         await answerer.WaitForLineAsync(l => InteropPeers.IsEvent(l, "registered"), "registration");
-        await using var offerer = InteropPeers.StartPython("offerer", relay.Uri, "offer", offererId, "--peer", answererId.ToString());
+        await using var offerer = InteropPeers.StartPython("offerer", relay.Uri!, "offer", offererId, "--peer", answererId.ToString());
 
         var offered = await InteropPeers.SucceedsAsync(offerer, "done");
         var answered = await InteropPeers.SucceedsAsync(answerer, "done");
