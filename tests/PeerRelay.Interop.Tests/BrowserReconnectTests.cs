@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using PeerRelay.Protocol;
 using PeerRelay.Testing;
 
@@ -46,5 +48,35 @@ public sealed class BrowserReconnectTests
         {
             await relay.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task DemoPage_RelayUnreachable_ShowsConnectionFailureAndReconnects()
+    {
+        InteropPeers.RequireBrowser();
+        await using var relay = await RelayTestServer.StartAsync();
+        var closedPort = ClosedPort();
+        var artifacts = InteropPaths.Artifacts(nameof(DemoPage_RelayUnreachable_ShowsConnectionFailureAndReconnects));
+
+        await using var browser = InteropPeers.StartBrowser(
+            "unreachable", relay.Uri, artifacts, "--relay-address", $"ws://127.0.0.1:{closedPort}/");
+        var page = (await InteropPeers.SucceedsAsync(browser))["chromium"]!.AsObject();
+
+        Assert.Equal("reconnecting", (string)page["status"]!);
+        var failure = page["disconnects"]!.AsArray()[0]!.AsObject();
+        Assert.Equal(1006, (int)failure["code"]!);
+        Assert.False((bool)failure["final"]!);
+        Assert.Contains(page["steps"]!.AsArray(), s => ((string)s!).StartsWith("relay closed the connection: 1006", StringComparison.Ordinal));
+        Assert.False((bool)page["registered"]!);
+    }
+
+    // A port nothing listens on: bound, read and released.
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 }

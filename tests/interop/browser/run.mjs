@@ -12,6 +12,8 @@
 //       the page registers (prints {"event":"registered","count":1}); the test restarts the relay; the page
 //       must reconnect and register again (count 2); the test then registers PAGE_UUID elsewhere: the page
 //       must get 4004 and stop for good.
+//   node run.mjs unreachable --base http://127.0.0.1:PORT --out DIR --relay-address ws://127.0.0.1:CLOSED_PORT/
+//       the page points at a relay that is not there: it must show the failure and plan a reconnect.
 //
 // Prints progress to stderr and one JSON result line to stdout; exit 0 on success, 1 with the reason otherwise.
 // Saves a screenshot of every page (PNG) in --out, also on failure.
@@ -51,6 +53,7 @@ const { positionals, values: opts } = parseArgs({
     role: { type: 'string' },
     peer: { type: 'string' },
     uuid: { type: 'string' },
+    'relay-address': { type: 'string' },
   },
 });
 const scenario = positionals[0];
@@ -71,8 +74,8 @@ try {
   finish({ ok: false, error: `playwright-core is not installed (run scripts/install-test-deps.sh): ${error.message}` });
 }
 
-if (!opts.base || !opts.out || !['two-pages', 'with-python', 'reconnect'].includes(scenario)) {
-  finish({ ok: false, error: 'usage: run.mjs two-pages|with-python|reconnect --base URL --out DIR [--role offer|answer --peer UUID --uuid UUID]' });
+if (!opts.base || !opts.out || !['two-pages', 'with-python', 'reconnect', 'unreachable'].includes(scenario)) {
+  finish({ ok: false, error: 'usage: run.mjs two-pages|with-python|reconnect|unreachable --base URL --out DIR [--role offer|answer --peer UUID --uuid UUID]' });
 }
 mkdirSync(opts.out, { recursive: true });
 
@@ -105,7 +108,7 @@ async function screenshots() {
   }
 }
 
-async function openDemo(label, query) {
+async function openDemo(label, query, { registered = true } = {}) {
   const page = await context.newPage();
   pages.push({ label, page });
   page.on('console', (msg) => log(`${label} console.${msg.type()}:`, msg.text()));
@@ -116,7 +119,9 @@ async function openDemo(label, query) {
   if (!response?.ok()) {
     throw new Error(`${url} answered ${response?.status()}`);
   }
-  await waitFor(page, label, 'registration with the relay', () => window.peerRelayDemo?.registered === true);
+  if (registered) {
+    await waitFor(page, label, 'registration with the relay', () => window.peerRelayDemo?.registered === true);
+  }
   return page;
 }
 
@@ -189,7 +194,14 @@ async function reconnect() {
   return { chromium: await pageState(page) };
 }
 
-const scenarios = { 'two-pages': twoPages, 'with-python': withPython, reconnect };
+async function unreachable() {
+  const page = await openDemo('chromium', { relay: opts['relay-address'] }, { registered: false });
+  await waitFor(page, 'chromium', 'a failed connection attempt', () => window.peerRelayDemo.disconnects.length >= 1);
+  await waitFor(page, 'chromium', 'the reconnecting state', () => window.peerRelayDemo.relayState === 'reconnecting');
+  return { chromium: { status: await page.textContent('#status'), ...(await pageState(page)) } };
+}
+
+const scenarios = { 'two-pages': twoPages, 'with-python': withPython, reconnect, unreachable };
 
 try {
   browser = await playwright.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STEP_TIMEOUT_MS });
