@@ -332,6 +332,12 @@ export class PeerManager extends EventTarget {
   #onMessage(message) {
     const peerUuid = String(message.source_uuid).toLowerCase();
     if (message.description_type === 'offer') {
+      const existing = this.#links.get(peerUuid);
+      if (existing?.role === 'offerer' && !existing.isOpen && this.#relay.uuid < peerUuid) {
+        // Both sides offered at once: the peer with the smaller UUID keeps its offer, the other answers it.
+        existing._step('ignored colliding offer', 'the other peer answers ours');
+        return;
+      }
       const link = this.#newLink(peerUuid, message.source_name, 'answerer');
       this.dispatchEvent(new CustomEvent('peer', { detail: { link } }));
       link._answer(message.description).catch((error) => link._fail(error));
@@ -515,8 +521,11 @@ export class PeerLink extends EventTarget {
       this.#unsentCandidates.push(description);
       return;
     }
-    this.#relay.send(this.peerUuid, 'candidate', description);
     const candidate = JSON.parse(description).candidate;
+    if (!this.#relay.send(this.peerUuid, 'candidate', description)) {
+      this._step('candidate not sent', 'not registered with the relay');
+      return;
+    }
     this._step(candidate ? 'local candidate sent' : 'local candidates complete', candidate);
   }
 
