@@ -35,6 +35,7 @@ public static class PeerRelayServiceCollectionExtensions
         services.TryAddSingleton<RelayRouter>();
         services.TryAddSingleton<RelayWebSocketHandler>();
         services.TryAddSingleton<RelayLifetime>();
+        services.AddPeerRelayLimits();
         services.AddHostedService(sp => sp.GetRequiredService<RelayLifetime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConnectedClientsLogger>());
         return new PeerRelayBuilder(services);
