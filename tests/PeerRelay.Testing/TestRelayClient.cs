@@ -101,6 +101,12 @@ public sealed class TestRelayClient : IAsyncDisposable
 
             if (result.MessageType == WebSocketMessageType.Close)
             {
+                // Answer the close as real clients (Python websockets, browsers) do.
+                if (_socket.State == WebSocketState.CloseReceived)
+                {
+                    await _socket.CloseOutputAsync(result.CloseStatus ?? WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                }
+
                 return (null, result.CloseStatus, result.CloseStatusDescription);
             }
 
