@@ -67,6 +67,7 @@ internal sealed class ReconnectingTestClient : IAsyncDisposable
         }
 
         _socket?.Dispose();
+        _received.Writer.TryComplete();
         _stop.Dispose();
         _sendLock.Dispose();
     }
