@@ -20,8 +20,8 @@ public sealed class ObservabilityTests
         await using var _a = a;
         await using var _b = b;
 
-        await TaskTimeoutExtensions.WaitUntil(() => logs.Lines.Any(l => l.Text.StartsWith("Connected clients: 2", StringComparison.Ordinal)));
-        var line = logs.Lines.First(l => l.Text.StartsWith("Connected clients: 2", StringComparison.Ordinal)).Text;
+        await TaskTimeoutExtensions.WaitUntil(() => logs.Lines.Any(l => l.Contains(": Connected clients: 2", StringComparison.Ordinal)));
+        var line = logs.Lines.First(l => l.Contains(": Connected clients: 2", StringComparison.Ordinal));
         Assert.Contains($"{aId} (alpha)", line, StringComparison.Ordinal);
         Assert.Contains($"{bId} (beta)", line, StringComparison.Ordinal);
     }
@@ -39,7 +39,7 @@ public sealed class ObservabilityTests
             host: b => b.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
         var (a, aId) = await ForwardingTests.ConnectRegisteredAsync(server, "alpha");
         await using var _a = a;
-        await TaskTimeoutExtensions.WaitUntil(() => logs.Lines.Any(l => l.Text == "Connected clients: 1"));
+        await TaskTimeoutExtensions.WaitUntil(() => logs.Lines.Any(l => l.Contains(": Connected clients: 1 |", StringComparison.Ordinal)));
     }
 
     [Fact]

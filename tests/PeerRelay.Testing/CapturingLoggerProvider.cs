@@ -3,27 +3,45 @@ using Microsoft.Extensions.Logging;
 
 namespace PeerRelay.Testing;
 
-/// <summary>Keeps every log line written through it, to assert on what the server logged.</summary>
+/// <summary>Collects every log event (formatted message and structured values) of a test server, at any level.</summary>
 public sealed class CapturingLoggerProvider : ILoggerProvider
 {
-    private readonly ConcurrentQueue<(string Category, LogLevel Level, string Text)> _lines = new();
+    private readonly ConcurrentQueue<string> _lines = new();
 
-    public IReadOnlyList<(string Category, LogLevel Level, string Text)> Lines => _lines.ToArray();
+    /// <summary>Gets every event seen so far as "level category: message | key=value ...".</summary>
+    public IReadOnlyList<string> Lines => [.. _lines];
 
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<(string, LogLevel, string)> lines) : ILogger
+    private sealed class Logger(CapturingLoggerProvider owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
+            where TState : notnull
+        {
+            owner._lines.Enqueue($"scope {category}: {state}");
+            return null;
+        }
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue((category, logLevel, formatter(state, exception)));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var line = $"{logLevel} {category}: {formatter(state, exception)}";
+            if (state is IEnumerable<KeyValuePair<string, object?>> values)
+            {
+                line += " |" + string.Concat(values.Select(v => $" {v.Key}={v.Value}"));
+            }
+
+            if (exception is not null)
+            {
+                line += " | " + exception;
+            }
+
+            owner._lines.Enqueue(line);
+        }
     }
 }

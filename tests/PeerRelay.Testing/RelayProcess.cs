@@ -98,12 +98,17 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <param name="arguments">More <c>serve</c> arguments, e.g. <c>--config FILE</c>, <c>--log-dir DIR</c>.</param>
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
     /// <param name="timeout">How long to wait for the listening line.</param>
+    /// <param name="environment">Extra environment variables for the process, or null.</param>
     /// <returns>The running relay.</returns>
-    public static async Task<RelayProcess> StartServeAsync(IEnumerable<string>? arguments = null, string? workingDirectory = null, TimeSpan? timeout = null)
+    public static async Task<RelayProcess> StartServeAsync(
+        IEnumerable<string>? arguments = null,
+        string? workingDirectory = null,
+        TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var all = new List<string> { "serve", "--host", "127.0.0.1", "--port", "0" };
         all.AddRange(arguments ?? []);
-        var relay = Launch(all, workingDirectory);
+        var relay = Launch(all, workingDirectory, environment);
         try
         {
             var line = await relay.WaitForLineAsync(l => l.Contains("PeerRelay listening on ", StringComparison.Ordinal), timeout);
@@ -128,8 +133,9 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <summary>Starts <c>peerrelay</c> with <paramref name="arguments"/> and returns at once.</summary>
     /// <param name="arguments">The arguments, e.g. <c>serve --config FILE</c>.</param>
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
+    /// <param name="environment">Extra environment variables for the process, or null.</param>
     /// <returns>The process.</returns>
-    public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null)
+    public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -140,6 +146,11 @@ public sealed partial class RelayProcess : IAsyncDisposable
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
         start.ArgumentList.Add(PeerRelayDllPath);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
