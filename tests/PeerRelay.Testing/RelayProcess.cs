@@ -91,19 +91,31 @@ public sealed partial class RelayProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <c>peerrelay serve</c> on 127.0.0.1 and a free port (<c>--host 127.0.0.1 --port 0</c> come first, so
-    /// a config file's host and port are overridden; later <paramref name="arguments"/> override them again), and waits
-    /// for the listening line. Fails with the process output when it exits or does not listen in time.
+    /// Starts <c>peerrelay serve</c> and waits for its listening line. By default it listens on 127.0.0.1 and a free
+    /// port (<c>--host 127.0.0.1 --port 0</c> are added, overriding a config file's host and port; the port actually
+    /// bound is read from the listening line). Fails with the process output when it exits or does not listen in time.
     /// </summary>
     /// <param name="arguments">More <c>serve</c> arguments, e.g. <c>--config FILE</c>, <c>--log-dir DIR</c>.</param>
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
+    /// <param name="environment">Environment variables to set (a null value removes one).</param>
+    /// <param name="freeLoopbackPort">Whether to add <c>--host 127.0.0.1 --port 0</c>; pass false to give them yourself.</param>
     /// <param name="timeout">How long to wait for the listening line.</param>
     /// <returns>The running relay.</returns>
-    public static async Task<RelayProcess> StartServeAsync(IEnumerable<string>? arguments = null, string? workingDirectory = null, TimeSpan? timeout = null)
+    public static async Task<RelayProcess> StartServeAsync(
+        IEnumerable<string>? arguments = null,
+        string? workingDirectory = null,
+        IReadOnlyDictionary<string, string?>? environment = null,
+        bool freeLoopbackPort = true,
+        TimeSpan? timeout = null)
     {
-        var all = new List<string> { "serve", "--host", "127.0.0.1", "--port", "0" };
+        var all = new List<string> { "serve" };
+        if (freeLoopbackPort)
+        {
+            all.AddRange(["--host", "127.0.0.1", "--port", "0"]);
+        }
+
         all.AddRange(arguments ?? []);
-        var relay = Launch(all, workingDirectory);
+        var relay = Launch(all, workingDirectory, environment);
         try
         {
             var line = await relay.WaitForLineAsync(l => l.Contains("PeerRelay listening on ", StringComparison.Ordinal), timeout);
@@ -113,9 +125,11 @@ public sealed partial class RelayProcess : IAsyncDisposable
                 throw new InvalidOperationException($"Cannot read the address from the listening line: {line}");
             }
 
+            // "Every interface" is reached through loopback.
+            var host = match.Groups["host"].Value is "0.0.0.0" or "[::]" ? "127.0.0.1" : match.Groups["host"].Value;
             relay.Uri = new Uri(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{match.Groups["scheme"].Value}://127.0.0.1:{int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)}/"));
+                $"{match.Groups["scheme"].Value}://{host}:{int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)}/"));
             return relay;
         }
         catch
@@ -128,8 +142,9 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <summary>Starts <c>peerrelay</c> with <paramref name="arguments"/> and returns at once.</summary>
     /// <param name="arguments">The arguments, e.g. <c>serve --config FILE</c>.</param>
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
+    /// <param name="environment">Environment variables to set (a null value removes one).</param>
     /// <returns>The process.</returns>
-    public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null)
+    public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -139,6 +154,18 @@ public sealed partial class RelayProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
+
         start.ArgumentList.Add(PeerRelayDllPath);
         foreach (var argument in arguments)
         {
