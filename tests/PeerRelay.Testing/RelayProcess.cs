@@ -97,16 +97,16 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// </summary>
     /// <param name="arguments">More <c>serve</c> arguments, e.g. <c>--config FILE</c>, <c>--log-dir DIR</c>.</param>
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
-    /// <param name="environment">Environment variables to set (a null value removes one).</param>
-    /// <param name="freeLoopbackPort">Whether to add <c>--host 127.0.0.1 --port 0</c>; pass false to give them yourself.</param>
     /// <param name="timeout">How long to wait for the listening line.</param>
+    /// <param name="environment">Extra environment variables for the process, or null.</param>
+    /// <param name="freeLoopbackPort">Whether to add <c>--host 127.0.0.1 --port 0</c>; pass false to give them yourself.</param>
     /// <returns>The running relay.</returns>
     public static async Task<RelayProcess> StartServeAsync(
         IEnumerable<string>? arguments = null,
         string? workingDirectory = null,
-        IReadOnlyDictionary<string, string?>? environment = null,
-        bool freeLoopbackPort = true,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null,
+        bool freeLoopbackPort = true)
     {
         var all = new List<string> { "serve" };
         if (freeLoopbackPort)
@@ -142,9 +142,9 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <summary>Starts <c>peerrelay</c> with <paramref name="arguments"/> and returns at once.</summary>
     /// <param name="arguments">The arguments, e.g. <c>serve --config FILE</c>.</param>
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
-    /// <param name="environment">Environment variables to set (a null value removes one).</param>
+    /// <param name="environment">Extra environment variables for the process, or null.</param>
     /// <returns>The process.</returns>
-    public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
+    public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -154,16 +154,9 @@ public sealed partial class RelayProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
-        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            if (value is null)
-            {
-                start.Environment.Remove(name);
-            }
-            else
-            {
-                start.Environment[name] = value;
-            }
+            start.Environment[name] = value;
         }
 
         start.ArgumentList.Add(PeerRelayDllPath);

@@ -114,7 +114,7 @@ public sealed class CommandLineTests : IDisposable
         var (code, _, error) = await RunAsync("serve", "--config", file, "--host", "127.0.0.1", "--port", "0");
 
         Assert.Equal(ExitCodes.ConfigurationError, code);
-        Assert.StartsWith("peerrelay: error: auth.method: auth method \"kerberos\" is not supported", error, StringComparison.Ordinal);
+        Assert.StartsWith("peerrelay: error: auth.method: \"kerberos\" is unknown; use \"globus\" or \"jwt\"", error, StringComparison.Ordinal);
     }
 
     [Fact]

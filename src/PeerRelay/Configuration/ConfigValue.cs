@@ -70,6 +70,23 @@ internal readonly record struct ConfigValue(string Key, object? Value)
         return ok ?? throw NotAllowed(LogLevelNames.Allowed);
     }
 
+    /// <summary>Reads a string or an array of strings.</summary>
+    /// <returns>The strings.</returns>
+    public IReadOnlyList<string> AsStringList()
+    {
+        if (Value is string single)
+        {
+            return [single];
+        }
+
+        if (Value is TomlArray array && array.All(item => item is string))
+        {
+            return [.. array.Cast<string>()];
+        }
+
+        throw NotAllowed("a string or an array of strings");
+    }
+
     /// <summary>Reads a table.</summary>
     /// <returns>The table.</returns>
     public TomlTable AsTable() => Value as TomlTable ?? throw NotAllowed($"a table ([{Key}])");

@@ -41,6 +41,7 @@ internal static class RelayConfigLoader
         new("ping_timeout", (c, v) => c.Config.Server.KeepAliveTimeout = v.AsSeconds(allowZero: false)),
         new("send_queue_capacity", (c, v) => c.Config.Server.SendQueueCapacity = v.AsInt32(1, MaxQueueCapacity, "messages")),
         new("close_timeout", (c, v) => c.Config.Server.CloseTimeout = v.AsSeconds(allowZero: false)),
+        new("allowed_origins", (c, v) => AddAll(v.AsStringList(), c.Config.Server.AllowedOrigins)),
         new("auth", (c, v) => c.ReadTable(v.AsTable(), "auth.", AuthKeys)),
         new("logging", (c, v) => c.ReadTable(v.AsTable(), "logging.", LoggingKeys)),
     ];
@@ -140,6 +141,14 @@ internal static class RelayConfigLoader
             {
                 problems.Add(ex.Message);
             }
+        }
+    }
+
+    private static void AddAll(IReadOnlyList<string> values, IList<string> target)
+    {
+        foreach (var value in values)
+        {
+            target.Add(value);
         }
     }
 

@@ -197,6 +197,10 @@ internal static partial class RelayHostBuilder
         target.CloseTimeout = source.CloseTimeout;
         target.ConnectedClientLogInterval = source.ConnectedClientLogInterval;
         target.ConnectedClientLogLimit = source.ConnectedClientLogLimit;
+        foreach (var origin in source.AllowedOrigins)
+        {
+            target.AllowedOrigins.Add(origin);
+        }
     }
 
     private static partial class Log
