@@ -336,4 +336,22 @@ public sealed class RelayClientTests
     {
         public TimeSpan? NextRetryDelay(RelayRetryContext context) => null;
     }
+
+    [Fact]
+    public async Task DisposeAsync_WhileReceiveQueueIsFull_Completes()
+    {
+        await using var server = await RelayTestServer.StartAsync();
+        var client = new RelayClient(Options(server.Uri, o => o.ReceiveQueueCapacity = 1));
+        await client.ConnectAsync().WithTimeout();
+
+        // Nobody reads: the first message fills the queue, the second leaves the receive loop waiting for room.
+        for (var i = 0; i < 3; i++)
+        {
+            await client.SendAsync(client.Uuid, "offer", $"unread {i}").WithTimeout();
+        }
+
+        await TaskTimeoutExtensions.WaitUntil(() => client.Messages.Count == 1);
+        await client.DisposeAsync().AsTask().WithTimeout();
+        Assert.Equal(RelayClientState.Closed, client.State);
+    }
 }

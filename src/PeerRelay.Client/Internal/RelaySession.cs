@@ -114,7 +114,7 @@ internal sealed partial class RelaySession : IDisposable
         {
             try
             {
-                end = await ReceiveLoopAsync(inbound).ConfigureAwait(false);
+                end = await ReceiveLoopAsync(inbound, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -174,7 +174,7 @@ internal sealed partial class RelaySession : IDisposable
             closeReason: reason),
     };
 
-    private async Task<Exception> ReceiveLoopAsync(ChannelWriter<PeerConnection> inbound)
+    private async Task<Exception> ReceiveLoopAsync(ChannelWriter<PeerConnection> inbound, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -195,7 +195,8 @@ internal sealed partial class RelaySession : IDisposable
             {
                 // Full: stop reading the socket until the application catches up. Nothing is dropped.
                 Log.ReceiveQueueFull(_logger, _options.ReceiveQueueCapacity);
-                await inbound.WriteAsync(message).ConfigureAwait(false);
+                // The client's token ends the wait when it is disposed while the application is not reading.
+                await inbound.WriteAsync(message, cancellationToken).ConfigureAwait(false);
             }
         }
     }
