@@ -98,6 +98,19 @@ public sealed class CheckCommandTests
     }
 
     [Fact]
+    public async Task ServerThatNeverAnswersTheRegistration_ExitsTimeout()
+    {
+        await using var silent = await FakeServers.StartWebSocketAsync(reply: null);
+
+        var (code, _, error) = await RunAsync(FakeServers.WebSocketUri(silent).ToString(), "--timeout", "1");
+
+        // On a loaded machine the connect step itself may be the one that runs out; both are time-outs.
+        Assert.Equal((int)CheckExitCode.Timeout, code);
+        Assert.StartsWith("Timed out: ", error, StringComparison.Ordinal);
+        Assert.Contains(" 1 s.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SelfSignedCertificate_ExitsTlsFailed_UnlessInsecure()
     {
         var (app, uri) = await FakeServers.StartTlsRelayAsync();

@@ -354,4 +354,19 @@ public sealed class RelayClientTests
         await client.DisposeAsync().AsTask().WithTimeout();
         Assert.Equal(RelayClientState.Closed, client.State);
     }
+
+    [Fact]
+    public async Task RegistrationNotAnswered_TimesOutAndIsRetried()
+    {
+        await using var silent = await FakeServers.StartWebSocketAsync(reply: null);
+        await using var client = new RelayClient(Options(FakeServers.WebSocketUri(silent), o => o.RegistrationTimeout = TimeSpan.FromMilliseconds(200)));
+        var states = new StateRecorder(client);
+        _ = client.ConnectAsync();
+
+        var reconnecting = await states.WaitFor(RelayClientState.Reconnecting).WithTimeout();
+
+        var timeout = Assert.IsType<TimeoutException>(reconnecting.Error);
+        Assert.Equal("The relay did not answer the registration within 0.2 s.", timeout.Message);
+        await states.WaitFor(RelayClientState.Registering, 2).WithTimeout();
+    }
 }
