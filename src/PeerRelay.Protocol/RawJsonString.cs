@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 
 namespace PeerRelay.Protocol;
 
@@ -50,14 +49,58 @@ public readonly ref struct RawJsonString
             return Encoding.UTF8.GetString(Escaped);
         }
 
-        // Let the framework's reader unescape: wrap the bytes in quotes again.
-        var quoted = new byte[Escaped.Length + 2];
-        quoted[0] = (byte)'"';
-        Escaped.CopyTo(quoted.AsSpan(1));
-        quoted[^1] = (byte)'"';
-        var reader = new Utf8JsonReader(quoted);
-        reader.Read();
-        return reader.GetString();
+        return Unescape(Escaped);
+    }
+
+    /// <summary>
+    /// Unescapes JSON string content. Lone surrogates (valid JSON, and accepted by Python) become U+FFFD instead of
+    /// failing, so no client text can make decoding throw.
+    /// </summary>
+    private static string Unescape(ReadOnlySpan<byte> escaped)
+    {
+        var builder = new StringBuilder(escaped.Length);
+        var i = 0;
+        while (i < escaped.Length)
+        {
+            var next = escaped[i..].IndexOf((byte)'\\');
+            var plain = next < 0 ? escaped[i..] : escaped.Slice(i, next);
+            builder.Append(Encoding.UTF8.GetString(plain));
+            if (next < 0)
+            {
+                break;
+            }
+
+            i += next + 1;
+            var c = escaped[i++];
+            switch (c)
+            {
+                case (byte)'n': builder.Append('\n'); break;
+                case (byte)'r': builder.Append('\r'); break;
+                case (byte)'t': builder.Append('\t'); break;
+                case (byte)'b': builder.Append('\b'); break;
+                case (byte)'f': builder.Append('\f'); break;
+                case (byte)'u':
+                    builder.Append((char)Convert.ToUInt16(Encoding.ASCII.GetString(escaped.Slice(i, 4)), 16));
+                    i += 4;
+                    break;
+                default: builder.Append((char)c); break; // \" \\ \/
+            }
+        }
+
+        // Replace lone surrogates, which a .NET string can hold but UTF-8 cannot.
+        for (var k = 0; k < builder.Length; k++)
+        {
+            if (char.IsHighSurrogate(builder[k]) && k + 1 < builder.Length && char.IsLowSurrogate(builder[k + 1]))
+            {
+                k++;
+            }
+            else if (char.IsSurrogate(builder[k]))
+            {
+                builder[k] = '\uFFFD';
+            }
+        }
+
+        return builder.ToString();
     }
 
     /// <summary>Decodes the value; see <see cref="GetString"/>.</summary>

@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using PeerRelay.Protocol.Internal;
 
 namespace PeerRelay.Protocol;
@@ -56,6 +57,14 @@ public static class RelayCodec
         Fields fields = default;
         var present = 0;
         var type = (RelayMessageType)(-1);
+        // The reader does not check the UTF-8 inside strings it is not asked to decode; the forwarding path copies
+        // them raw, so validate the whole input once (vectorized, a few ns per 100 bytes).
+        if (!Utf8.IsValid(utf8Json))
+        {
+            error = "the message is not valid UTF-8";
+            return false;
+        }
+
         var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
         try
         {
@@ -311,7 +320,7 @@ public static class RelayCodec
         ArgumentNullException.ThrowIfNull(writer);
 
         // One GetSpan for the whole message when the writer can give it: the common case on the relay's hot path.
-        var size = 200 + sourceName.Escaped.Length + descriptionType.Escaped.Length + description.Escaped.Length
+        var size = 256 + sourceName.Escaped.Length + descriptionType.Escaped.Length + description.Escaped.Length
             + error.Escaped.Length;
         var span = writer.GetSpan(size);
         if (span.Length >= size)

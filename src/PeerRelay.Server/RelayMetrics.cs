@@ -21,6 +21,7 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _messagesForwarded;
     private readonly Counter<long> _messagesDropped;
     private readonly Counter<long> _messagesRejected;
+    private readonly Counter<long> _handshakesRejected;
 
     public RelayMetrics(IMeterFactory meterFactory)
     {
@@ -34,6 +35,7 @@ internal sealed class RelayMetrics
         _messagesForwarded = meter.CreateCounter<long>("peerrelay.messages.forwarded", "{message}", "Peer connection messages queued to their target.");
         _messagesDropped = meter.CreateCounter<long>("peerrelay.messages.dropped", "{message}", "Messages not delivered, by reason.");
         _messagesRejected = meter.CreateCounter<long>("peerrelay.messages.rejected", "{message}", "Client messages refused with a close code, by reason.");
+        _handshakesRejected = meter.CreateCounter<long>("peerrelay.handshakes.rejected", "{request}", "WebSocket handshakes refused before the upgrade, by reason (e.g. origin).");
     }
 
     public void ConnectionOpened()
@@ -80,6 +82,14 @@ internal sealed class RelayMetrics
         if (_messagesRejected.Enabled)
         {
             _messagesRejected.Add(1, new TagList { { "reason", reason } });
+        }
+    }
+
+    public void HandshakeRejected(string reason)
+    {
+        if (_handshakesRejected.Enabled)
+        {
+            _handshakesRejected.Add(1, new TagList { { "reason", reason } });
         }
     }
 }
