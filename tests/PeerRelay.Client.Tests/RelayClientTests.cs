@@ -369,4 +369,51 @@ public sealed class RelayClientTests
         Assert.Equal("The relay did not answer the registration within 0.2 s.", timeout.Message);
         await states.WaitFor(RelayClientState.Registering, 2).WithTimeout();
     }
+
+    [Fact]
+    public async Task SendingThroughRepeatedCuts_NoSendFails_AndMessagesFlowAfterwards()
+    {
+        await using var server = await RelayTestServer.StartAsync();
+        await using var proxy = TcpProxy.Start(server.Uri);
+        await using var sender = new RelayClient(Options(proxy.WebSocketUri));
+        var states = new StateRecorder(sender);
+        await using var receiver = new RelayClient(Options(server.Uri));
+        await Task.WhenAll(sender.ConnectAsync(), receiver.ConnectAsync()).WithTimeout();
+
+        var lastArrived = Task.Run(async () =>
+        {
+            await foreach (var message in receiver.Messages.ReadAllAsync())
+            {
+                if (message.Description == "last")
+                {
+                    return;
+                }
+            }
+        });
+        using var stop = new CancellationTokenSource();
+        var sent = 0;
+        var sending = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await sender.SendAsync(receiver.Uuid, "candidate", $"n{sent}");
+                Interlocked.Increment(ref sent);
+            }
+        });
+
+        for (var cut = 1; cut <= 3; cut++)
+        {
+            var before = Volatile.Read(ref sent);
+            await TaskTimeoutExtensions.WaitUntil(() => Volatile.Read(ref sent) > before + 20 || sending.IsCompleted);
+            proxy.CutAll();
+            await states.WaitFor(RelayClientState.Registered, cut + 1).WithTimeout();
+        }
+
+        await stop.CancelAsync();
+        await sending.WithTimeout(); // Throws if any SendAsync threw.
+
+        await sender.SendAsync(receiver.Uuid, "offer", "last").WithTimeout();
+        await lastArrived.WithTimeout();
+        Assert.Equal(3, states.Count(RelayClientState.Reconnecting));
+    }
 }

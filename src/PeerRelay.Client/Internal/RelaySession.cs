@@ -106,7 +106,7 @@ internal sealed partial class RelaySession : IDisposable
     /// <see langword="null"/> when <paramref name="cancellationToken"/> closed it.
     /// </summary>
     public async Task<Exception?> RunAsync(
-        ChannelWriter<PeerConnection> inbound, ChannelReader<PendingSend> outbound, CancellationToken cancellationToken)
+        ChannelWriter<PeerConnection> inbound, SendQueue outbound, CancellationToken cancellationToken)
     {
         var sendLoop = SendLoopAsync(outbound);
         Exception? end;
@@ -280,7 +280,7 @@ internal sealed partial class RelaySession : IDisposable
         }
     }
 
-    private async Task SendLoopAsync(ChannelReader<PendingSend> outbound)
+    private async Task SendLoopAsync(SendQueue outbound)
     {
         var stop = _stopSending.Token;
         try
@@ -302,8 +302,8 @@ internal sealed partial class RelaySession : IDisposable
                     }
                     catch (Exception ex)
                     {
-                        item.Fail(new RelayConnectionException(
-                            "The connection to the relay was lost while the message was being sent; it may not have been delivered.", ex));
+                        // The connection died under the write: the next connection sends this message first.
+                        outbound.PutBack(item);
                         Log.SendFailed(_logger, ex.Message);
                         _socket.Abort(); // Ends the receive loop too.
                         return;
