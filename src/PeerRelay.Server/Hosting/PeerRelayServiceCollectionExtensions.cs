@@ -34,7 +34,10 @@ public static class PeerRelayServiceCollectionExtensions
         services.TryAddSingleton<RelayMetrics>();
         services.TryAddSingleton<RelayRouter>();
         services.TryAddSingleton<RelayWebSocketHandler>();
+        services.TryAddSingleton<OriginPolicy>();
+        RequestLogRedaction.Add(services);
         services.TryAddSingleton<RelayLifetime>();
+        services.AddPeerRelayLimits();
         services.AddHostedService(sp => sp.GetRequiredService<RelayLifetime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConnectedClientsLogger>());
         return new PeerRelayBuilder(services);

@@ -53,6 +53,14 @@ internal sealed partial class RelayConnection
 
     public long Id { get; }
 
+    /// <summary>Gets when the connection opened, a <see cref="System.Diagnostics.Stopwatch"/> timestamp (registration deadline).</summary>
+    public long OpenedTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>The connection's message token bucket; only the receive loop uses it (see <see cref="RelayLimits"/>).</summary>
+#pragma warning disable SA1401, CA1051 // A mutable struct updated in place: a property would copy it.
+    internal MessageRateLimiter MessageRate;
+#pragma warning restore SA1401, CA1051
+
     public RelayHandshake Handshake { get; }
 
     /// <summary>Gets the client's address and port, for logs.</summary>
@@ -250,23 +258,22 @@ internal sealed partial class RelayConnection
         {
             while (await reader.WaitToReadAsync(token))
             {
-                while (reader.TryRead(out var message))
+                while (!_dropQueued && reader.TryRead(out var message))
                 {
                     try
                     {
-                        if (_dropQueued)
-                        {
-                            _router.OnDroppedOnClose(this, 1);
-                        }
-                        else
-                        {
-                            await _socket.SendAsync(message.Memory, WebSocketMessageType.Text, endOfMessage: true, token);
-                        }
+                        await _socket.SendAsync(message.Memory, WebSocketMessageType.Text, endOfMessage: true, token);
                     }
                     finally
                     {
                         message.Return();
                     }
+                }
+
+                if (_dropQueued)
+                {
+                    // What is left is counted and logged once by DropQueued when the connection ends.
+                    break;
                 }
             }
 

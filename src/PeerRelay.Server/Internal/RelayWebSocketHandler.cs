@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerRelay.Server.Authentication;
@@ -10,6 +11,8 @@ namespace PeerRelay.Server.Internal;
 internal sealed class RelayWebSocketHandler(
     RelayRouter router,
     RelayLifetime lifetime,
+    ConnectionLimiter limiter,
+    ClientAddressResolver addresses,
     IOptions<RelayServerOptions> options,
     ILogger<RelayConnection> connectionLogger)
 {
@@ -23,12 +26,38 @@ internal sealed class RelayWebSocketHandler(
             return;
         }
 
+        // Before the upgrade, so a page of a foreign site gets a plain 403 (cross-site WebSocket hijacking).
+        if (!context.RequestServices.GetRequiredService<OriginPolicy>().Admit(context))
+        {
+            return;
+        }
+
         if (lifetime.IsDraining)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
 
+        var client = addresses.Resolve(context);
+        var admission = limiter.TryAdmit(client);
+        if (admission != ConnectionAdmission.Admitted)
+        {
+            await ConnectionRefusal.WriteAsync(context, admission);
+            return;
+        }
+
+        try
+        {
+            await AcceptAndRunAsync(context, client);
+        }
+        finally
+        {
+            limiter.Release(client);
+        }
+    }
+
+    private async Task AcceptAndRunAsync(HttpContext context, System.Net.IPAddress? client)
+    {
         var settings = options.Value;
         var accept = new WebSocketAcceptContext { DangerousEnableCompression = false };
         if (settings.KeepAliveInterval > TimeSpan.Zero)
@@ -51,8 +80,8 @@ internal sealed class RelayWebSocketHandler(
             return;
         }
 
-        var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, context.Connection.RemoteIpAddress);
-        var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
+        var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, client);
+        var remote = $"{client}:{context.Connection.RemotePort}";
         var connection = new RelayConnection(socket, handshake, remote, router, settings, connectionLogger);
         router.OnOpened(connection);
         await connection.RunAsync();
