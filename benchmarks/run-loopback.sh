@@ -43,18 +43,16 @@ fi
 peerjs_bin="$scratch/peerjs/node_modules/peer/dist/bin/peerjs.js"
 
 # --- PeerRelay (Release) and the load generator ---
-dotnet build src/PeerRelay/PeerRelay.csproj -c Release -nologo -v quiet >/dev/null
+dotnet build benchmarks/PeerRelay.BenchServer/PeerRelay.BenchServer.csproj -c Release -nologo -v quiet >/dev/null
 dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release -nologo -v quiet >/dev/null
-relay_dll="$root/src/PeerRelay/bin/Release/net10.0/peerrelay.dll"
+relay_dll="$root/benchmarks/PeerRelay.BenchServer/bin/Release/net10.0/PeerRelay.BenchServer.dll"
 load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
 
-# How PeerRelay is run: production settings, logging at Warning (PeerJS logs nothing per client either), and
-# socket completions inline on the epoll thread (see docs/performance.md).
-relay_env=(Logging__LogLevel__Default=Warning DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
-relay_cmd=(dotnet "$relay_dll" serve --port "$port")
-if ! timeout 20 dotnet "$relay_dll" --help 2>/dev/null | grep -qw serve; then
-  relay_cmd=(dotnet "$relay_dll" --port "$port") # the placeholder host: no sub-command yet
-fi
+# How PeerRelay is run: the library with its defaults except the per-connection message rate limit (off: the
+# closed loop exceeds it by design; `peerrelay serve` has no key for it yet), logging at Warning (PeerJS logs
+# nothing per client either). benchmarks/PeerRelay.BenchServer is that host.
+relay_env=(DOTNET_gcServer=0)
+relay_cmd=(dotnet "$relay_dll" --port "$port")
 peerjs_cmd=(node "$peerjs_bin" --port "$port" --concurrent_limit 1000000)
 
 server_pid=""

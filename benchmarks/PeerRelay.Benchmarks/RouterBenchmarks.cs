@@ -3,8 +3,10 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using PeerRelay.Server;
 using PeerRelay.Server.Authentication;
+using PeerRelay.Server.Hosting;
 using PeerRelay.Server.Internal;
 
 namespace PeerRelay.Benchmarks;
@@ -30,10 +32,11 @@ public class RouterBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var metrics = new RelayMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        _router = new RelayRouter(new ClientRegistry(), new NoAuthenticator(), metrics, NullLogger<RelayRouter>.Instance);
-        var options = new RelayServerOptions();
+        // The relay's own services, as AddPeerRelay registers them; no host, no Kestrel. The rate limit is off: the
+        // benchmark sends far more than 50 messages per second from one connection.
+        _services = new ServiceCollection().AddLogging().AddPeerRelay(o => o.MessageRate = 0).Services.BuildServiceProvider();
+        _router = _services.GetRequiredService<RelayRouter>();
+        var options = _services.GetRequiredService<IOptions<RelayServerOptions>>().Value;
         _source = Connect(options, Messages.Source);
         _target = Connect(options, Messages.Peer);
         _message = Messages.PeerConnection(Size, Messages.Source, Messages.Peer);

@@ -12,7 +12,7 @@ public class LoadGeneratorTests
     [Fact]
     public async Task ForwardRunCompletesWithLatenciesAndServerCpu()
     {
-        await using var server = await RelayTestServer.StartAsync();
+        await using var server = await RelayTestServer.StartAsync(o => o.MessageRate = 0);
 
         var report = await RunAsync("forward", "--pairs", "1", "--seconds", "1", "--warmup", "0.2", "--url", server.Uri.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -26,7 +26,7 @@ public class LoadGeneratorTests
     [Fact]
     public async Task ConnectSplitOverTwoProcessesAndTwoSourceAddressesRegistersEveryClient()
     {
-        await using var server = await RelayTestServer.StartAsync();
+        await using var server = await RelayTestServer.StartAsync(o => o.MessageRate = 0);
 
         var report = await RunAsync("connect", "--clients", "40", "--procs", "2", "--sources", "2", "--hold", "0", "--url", server.Uri.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -39,7 +39,7 @@ public class LoadGeneratorTests
     [Fact]
     public async Task ChurnRunCompletesCycles()
     {
-        await using var server = await RelayTestServer.StartAsync();
+        await using var server = await RelayTestServer.StartAsync(o => o.MessageRate = 0);
 
         var report = await RunAsync("churn", "--concurrency", "2", "--seconds", "1", "--warmup", "0.2", "--url", server.Uri.ToString());
 
