@@ -9,7 +9,7 @@ namespace PeerRelay.LoadTest;
 internal sealed class ChurnScenario(LoadContext context) : ILoadScenario
 {
     private readonly List<Partner> _partners = [];
-    private volatile bool _measuring;
+    private readonly MeasuredWindow _window = new();
     private volatile bool _stopping;
     private int _nextIndex;
 
@@ -28,15 +28,7 @@ internal sealed class ChurnScenario(LoadContext context) : ILoadScenario
         var result = new WorkerResult();
         var receivers = _partners.Select(p => Task.Run(() => ReceiveAsync(p, result, cancellationToken), cancellationToken)).ToArray();
         var loops = _partners.Select(p => Task.Run(() => CycleAsync(p, result, cancellationToken), cancellationToken)).ToArray();
-        await Task.Delay(TimeSpan.FromSeconds(context.Options.Warmup), cancellationToken);
-
-        windowStart();
-        var started = Stopwatch.GetTimestamp();
-        _measuring = true;
-        await Task.Delay(TimeSpan.FromSeconds(context.Options.Seconds), cancellationToken);
-        _measuring = false;
-        result.WindowSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        windowEnd();
+        result.WindowSeconds = await _window.RunAsync(context.Options, windowStart, windowEnd, cancellationToken);
 
         _stopping = true;
         await Task.WhenAll(loops);
@@ -84,7 +76,7 @@ internal sealed class ChurnScenario(LoadContext context) : ILoadScenario
                     await client.DisposeAsync();
                 }
 
-                if (_measuring)
+                if (_window.Measuring)
                 {
                     result.AddUnits(1);
                 }

@@ -9,7 +9,7 @@ namespace PeerRelay.LoadTest;
 internal sealed class ForwardScenario(LoadContext context) : ILoadScenario
 {
     private readonly List<End> _ends = [];
-    private volatile bool _measuring;
+    private readonly MeasuredWindow _window = new();
     private volatile bool _stopping;
 
     public async Task SetupAsync(CancellationToken cancellationToken = default)
@@ -31,15 +31,7 @@ internal sealed class ForwardScenario(LoadContext context) : ILoadScenario
     {
         var result = new WorkerResult();
         var loops = _ends.Select(end => Task.Run(() => LoopAsync(end, result, cancellationToken), cancellationToken)).ToArray();
-        await Task.Delay(TimeSpan.FromSeconds(context.Options.Warmup), cancellationToken);
-
-        windowStart();
-        var started = Stopwatch.GetTimestamp();
-        _measuring = true;
-        await Task.Delay(TimeSpan.FromSeconds(context.Options.Seconds), cancellationToken);
-        _measuring = false;
-        result.WindowSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        windowEnd();
+        result.WindowSeconds = await _window.RunAsync(context.Options, windowStart, windowEnd, cancellationToken);
 
         // Stop: the message in flight ends at whichever side gets it; the other side's receive is aborted.
         _stopping = true;
@@ -96,7 +88,7 @@ internal sealed class ForwardScenario(LoadContext context) : ILoadScenario
                     return;
                 }
 
-                if (_measuring)
+                if (_window.Measuring)
                 {
                     var stamp = TargetProtocol.ReadStamp(message);
                     end.Latency.Record((long)((now - stamp) * nsPerTick));
