@@ -25,7 +25,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-port=${BENCH_PORT:-8790}
+port=${BENCH_PORT:-18893}
 scratch=${BENCH_SCRATCH:-/tmp/peerrelay-bench}
 peer_version=${PEERJS_VERSION:-1.0.2}
 server_cpu=${BENCH_SERVER_CPU:-0}
@@ -56,7 +56,12 @@ relay_cmd=(dotnet "$relay_dll" --port "$port")
 peerjs_cmd=(node "$peerjs_bin" --port "$port" --concurrent_limit 1000000)
 
 server_pid=""
+port_open() { (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 start_server() { # relay|peerjs
+  if port_open; then
+    echo "port $port is already in use by another process; set BENCH_PORT" >&2
+    exit 1
+  fi
   if [[ $1 == relay ]]; then
     env "${relay_env[@]}" taskset -c "$server_cpu" "${relay_cmd[@]}" >"$log/server-$1.log" 2>&1 &
   else
@@ -64,19 +69,24 @@ start_server() { # relay|peerjs
   fi
   server_pid=$!
   for _ in $(seq 100); do
-    if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+    if port_open; then return 0; fi
     sleep 0.1
   done
   echo "server $1 did not start; see $log/server-$1.log" >&2
   exit 1
 }
 
+trap 'stop_server' EXIT
+
 stop_server() {
+  [[ -n $server_pid ]] || return 0
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
+  server_pid=""
   # Let the port's connections drain before the next server binds it.
   for _ in $(seq 100); do
-    if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    if ! port_open; then break; fi
     sleep 0.1
   done
 }
