@@ -48,8 +48,8 @@ dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release 
 relay_dll="$root/benchmarks/PeerRelay.BenchServer/bin/Release/net10.0/PeerRelay.BenchServer.dll"
 load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
 
-# How PeerRelay is run: the library with its defaults except the per-connection message rate limit (off: the
-# closed loop exceeds it by design; `peerrelay serve` has no key for it yet), logging at Warning (PeerJS logs
+# How PeerRelay is run: the library with its defaults except the abuse limits a load test exceeds (message rate,
+# connections per IP and in total; `peerrelay serve` has no keys for them yet), logging at Warning (PeerJS logs
 # nothing per client either). benchmarks/PeerRelay.BenchServer is that host.
 relay_env=(DOTNET_gcServer=0)
 relay_cmd=(dotnet "$relay_dll" --port "$port")

@@ -1,11 +1,18 @@
 using PeerRelay.Server.Hosting;
 
-// benchmarks/PeerRelay.BenchServer --port P: the relay with the message rate limit off, logging at Warning.
+// benchmarks/PeerRelay.BenchServer --port P: the relay with logging at Warning and the abuse limits that a load test
+// exceeds by design lifted: the per-connection message rate (a closed loop), and the connection caps (every load
+// client comes from a few loopback addresses, and the connect case holds 19,000).
 var port = args.Length > 1 && args[0] == "--port" ? args[1] : "8700";
 var builder = WebApplication.CreateSlimBuilder();
 builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-builder.Services.AddPeerRelay(o => o.MessageRate = 0);
+builder.Services.AddPeerRelay(o =>
+{
+    o.MessageRate = 0;
+    o.MaxConnections = 1_000_000;
+    o.MaxConnectionsPerIp = 1_000_000;
+});
 var app = builder.Build();
 app.UseWebSockets();
 app.MapPeerRelay();
