@@ -14,6 +14,7 @@ internal static class PeerRelayCommand
     {
         var root = new RootCommand("PeerRelay: a WebRTC relay (signaling) server, wire-compatible with the ProxyStore relay.");
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(PeerRelay.Check.CheckCommand.Create());
         return root;
     }
 
