@@ -10,6 +10,14 @@ public sealed class RelayServerOptions
     public const int DefaultTransportMaxMessageBytes = 1 << 20;
 
     /// <summary>
+    /// Gets the origins (<c>scheme://host[:port]</c>) whose browser pages may open a WebSocket to the relay
+    /// (<c>allowed_origins</c>). A handshake whose <c>Origin</c> header is not listed is refused with HTTP 403 before
+    /// the upgrade; a handshake without an <c>Origin</c> header (not from a browser) is always let through. Empty
+    /// (the default) or <c>*</c> allows any origin. Compared case-insensitively; a default port may be left out.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = [];
+
+    /// <summary>
     /// Gets or sets the largest message, in UTF-8 bytes, a client may send before it is closed with 4003
     /// (<c>max_message_bytes</c>). <see langword="null"/> (the default) leaves only <see cref="TransportMaxMessageBytes"/>.
     /// </summary>
@@ -118,6 +126,7 @@ public sealed class RelayServerOptions
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
+        problems.AddRange(Internal.OriginPolicy.Validate(AllowedOrigins));
         if (MaxMessageBytes is <= 0)
         {
             problems.Add($"max_message_bytes: {MaxMessageBytes} is not allowed; use a positive number of bytes");

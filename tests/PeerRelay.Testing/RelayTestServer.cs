@@ -35,6 +35,11 @@ public sealed class RelayTestServer : IAsyncDisposable
         builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        if (Environment.GetEnvironmentVariable("PEERRELAY_TEST_LOG") is { Length: > 0 } level)
+        {
+            // Debugging aid: PEERRELAY_TEST_LOG=Debug prints the server's log to the test output.
+            builder.Logging.AddSimpleConsole().SetMinimumLevel(Enum.Parse<LogLevel>(level, ignoreCase: true));
+        }
         var relayBuilder = builder.Services.AddPeerRelay(configure);
         relay?.Invoke(relayBuilder);
         host?.Invoke(builder);

@@ -11,4 +11,8 @@ public static class RelayTestServerExtensions
 
     /// <summary>Open connections right now, registered or not.</summary>
     public static int ConnectionCount(this RelayTestServer server) => server.Services.GetRequiredService<ClientRegistry>().ConnectionCount;
+
+    /// <summary>The registered UUIDs right now.</summary>
+    public static IReadOnlyList<Guid> RegisteredUuids(this RelayTestServer server) =>
+        server.Services.GetRequiredService<ClientRegistry>().SnapshotRegistrations(int.MaxValue).Select(r => r.Uuid).ToList();
 }

@@ -34,6 +34,8 @@ public static class PeerRelayServiceCollectionExtensions
         services.TryAddSingleton<RelayMetrics>();
         services.TryAddSingleton<RelayRouter>();
         services.TryAddSingleton<RelayWebSocketHandler>();
+        services.TryAddSingleton<OriginPolicy>();
+        RequestLogRedaction.Add(services);
         services.TryAddSingleton<RelayLifetime>();
         services.AddPeerRelayLimits();
         services.AddHostedService(sp => sp.GetRequiredService<RelayLifetime>());

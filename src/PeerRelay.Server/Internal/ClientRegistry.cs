@@ -62,6 +62,16 @@ internal sealed class ClientRegistry
     public Registration? Remove(RelayConnection connection)
     {
         _connections.TryRemove(connection.Id, out _);
+        return Release(connection);
+    }
+
+    /// <summary>
+    /// Releases the connection's UUID but keeps the connection listed (it is still closing). Used when a client is
+    /// dropped, so that messages for it fail at once instead of queueing behind the close.
+    /// </summary>
+    /// <returns>The registration that was released, if any.</returns>
+    public Registration? Release(RelayConnection connection)
+    {
         lock (_lock)
         {
             var registration = connection.Registration;

@@ -258,23 +258,22 @@ internal sealed partial class RelayConnection
         {
             while (await reader.WaitToReadAsync(token))
             {
-                while (reader.TryRead(out var message))
+                while (!_dropQueued && reader.TryRead(out var message))
                 {
                     try
                     {
-                        if (_dropQueued)
-                        {
-                            _router.OnDroppedOnClose(this, 1);
-                        }
-                        else
-                        {
-                            await _socket.SendAsync(message.Memory, WebSocketMessageType.Text, endOfMessage: true, token);
-                        }
+                        await _socket.SendAsync(message.Memory, WebSocketMessageType.Text, endOfMessage: true, token);
                     }
                     finally
                     {
                         message.Return();
                     }
+                }
+
+                if (_dropQueued)
+                {
+                    // What is left is counted and logged once by DropQueued when the connection ends.
+                    break;
                 }
             }
 

@@ -75,16 +75,19 @@ internal sealed partial class RelayRouter(
 
     public void OnClosed(RelayConnection connection, int closeCode)
     {
-        var released = registry.Remove(connection);
+        OnReleased(registry.Remove(connection), closeCode);
         metrics.ConnectionClosed(closeCode);
+        Log.ConnectionClosed(logger, connection.Id, connection.Remote, closeCode);
+    }
+
+    private void OnReleased(Registration? released, int closeCode)
+    {
         if (released is not null)
         {
             metrics.ClientUnregistered();
             limits.ReleaseClient(released.User);
             Log.Unregistered(logger, released.Uuid, released.Name, closeCode);
         }
-
-        Log.ConnectionClosed(logger, connection.Id, connection.Remote, closeCode);
     }
 
     private void Reject(RelayConnection connection, string reason, string detail)
@@ -252,6 +255,9 @@ internal sealed partial class RelayRouter(
     {
         Log.SlowReader(logger, connection.Id, connection.Remote, connection.Registration?.Uuid);
         connection.Close(RelayCloseCodes.PolicyViolation, QueueFullReason, dropQueued: true);
+
+        // Release its UUID now: messages for it fail at once rather than wait out the close timeout.
+        OnReleased(registry.Release(connection), RelayCloseCodes.PolicyViolation);
     }
 
     private static partial class Log

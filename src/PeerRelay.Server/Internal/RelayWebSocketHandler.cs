@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerRelay.Server.Authentication;
@@ -22,6 +23,12 @@ internal sealed class RelayWebSocketHandler(
             context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
             context.Response.Headers.Upgrade = "websocket";
             await context.Response.WriteAsync("This is a PeerRelay relay server: connect with a WebSocket client (ws:// or wss://).\n", context.RequestAborted);
+            return;
+        }
+
+        // Before the upgrade, so a page of a foreign site gets a plain 403 (cross-site WebSocket hijacking).
+        if (!context.RequestServices.GetRequiredService<OriginPolicy>().Admit(context))
+        {
             return;
         }
 

@@ -1,0 +1,43 @@
+using PeerRelay.Server;
+
+namespace PeerRelay.Configuration;
+
+/// <summary>
+/// The resolved configuration of <c>peerrelay serve</c>: defaults, then the TOML file, then the command line.
+/// Every key is described in <c>docs/configuration.md</c>.
+/// </summary>
+internal sealed class RelayConfig
+{
+    /// <summary>The default port, as the reference relay's.</summary>
+    public const int DefaultPort = 8700;
+
+    /// <summary>Gets or sets the configuration file the values came from, or null when there was none.</summary>
+    public string? SourcePath { get; set; }
+
+    /// <summary>Gets or sets the interface to listen on (<c>host</c>); null (the default) listens on every IPv4 and IPv6 interface.</summary>
+    public string? Host { get; set; }
+
+    /// <summary>Gets or sets the TCP port (<c>port</c>). Default 8700; 0 picks a free port.</summary>
+    public int Port { get; set; } = DefaultPort;
+
+    /// <summary>Gets or sets the PEM certificate file (<c>certfile</c>); when set the relay serves <c>wss://</c>.</summary>
+    public string? CertFile { get; set; }
+
+    /// <summary>Gets or sets the PEM private key file (<c>keyfile</c>); null means the key is in <see cref="CertFile"/>.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>Gets the <c>[auth]</c> table.</summary>
+    public RelayAuthConfig Auth { get; } = new();
+
+    /// <summary>Gets the <c>[logging]</c> table (levels and log directory).</summary>
+    public RelayLoggingConfig Logging { get; } = new();
+
+    /// <summary>Gets the relay's own settings (limits, keep-alive, the connected-clients log line).</summary>
+    public RelayServerOptions Server { get; } = new();
+
+    /// <summary>Gets the warnings found while reading, e.g. unknown keys; each names the key and the file.</summary>
+    public List<string> Warnings { get; } = [];
+
+    /// <summary>Gets a value indicating whether the relay serves TLS (<c>wss://</c>).</summary>
+    public bool UsesTls => CertFile is not null;
+}

@@ -1,0 +1,216 @@
+using Tomlyn;
+using Tomlyn.Model;
+
+namespace PeerRelay.Configuration;
+
+/// <summary>
+/// Reads the TOML configuration file (the reference relay's keys under both the names of its fields and of its docs,
+/// plus PeerRelay's own), applies the command-line overrides and validates the result.
+/// To add a key: one line in the table below, one row in <c>docs/configuration.md</c>.
+/// </summary>
+internal static class RelayConfigLoader
+{
+    private const int MaxQueueCapacity = 1_000_000;
+
+    private static readonly ConfigKey[] LoggingKeys =
+    [
+        new("log_dir", (c, v) => c.Config.Logging.LogDir = v.AsNonEmptyString()),
+        new("default_level", "default_log_level", (c, v) => c.Config.Logging.DefaultLevel = v.AsLogLevel()),
+        new("websockets_level", "websockets_log_level", (c, v) => c.Config.Logging.WebSocketsLevel = v.AsLogLevel()),
+        new("current_client_interval", "connected_client_logging_interval",
+            (c, v) => c.Config.Server.ConnectedClientLogInterval = v.AsSeconds(allowZero: true)),
+        new("current_client_limit", "connected_client_logging_limit",
+            (c, v) => c.Config.Server.ConnectedClientLogLimit = v.AsInt32(0, int.MaxValue, "clients")),
+    ];
+
+    private static readonly ConfigKey[] AuthKeys =
+    [
+        new("method", (c, v) => c.Config.Auth.Method = v.AsNonEmptyString()),
+        new("kwargs", (c, v) => CopyTable(v.AsTable(), c.Config.Auth.Kwargs)),
+    ];
+
+    private static readonly ConfigKey[] TopLevelKeys =
+    [
+        new("host", (c, v) => c.Config.Host = v.AsNonEmptyString()),
+        new("port", (c, v) => c.Config.Port = v.AsInt32(0, 65535)),
+        new("certfile", (c, v) => c.Config.CertFile = v.AsNonEmptyString()),
+        new("keyfile", (c, v) => c.Config.KeyFile = v.AsNonEmptyString()),
+        new("max_message_bytes", (c, v) => c.Config.Server.MaxMessageBytes = v.AsInt32(1, int.MaxValue, "bytes")),
+        new("transport_max_message_bytes", (c, v) => c.Config.Server.TransportMaxMessageBytes = v.AsInt32(1, int.MaxValue, "bytes")),
+        new("ping_interval", (c, v) => c.Config.Server.KeepAliveInterval = v.AsSeconds(allowZero: true)),
+        new("ping_timeout", (c, v) => c.Config.Server.KeepAliveTimeout = v.AsSeconds(allowZero: false)),
+        new("send_queue_capacity", (c, v) => c.Config.Server.SendQueueCapacity = v.AsInt32(1, MaxQueueCapacity, "messages")),
+        new("close_timeout", (c, v) => c.Config.Server.CloseTimeout = v.AsSeconds(allowZero: false)),
+        new("allowed_origins", (c, v) => AddAll(v.AsStringList(), c.Config.Server.AllowedOrigins)),
+
+        // Limits (docs/configuration.md, "Limits"; docs/security.md, "Limits and abuse resistance").
+        new("max_connections", (c, v) => c.Config.Server.MaxConnections = v.AsInt32(1, int.MaxValue, "connections")),
+        new("max_connections_per_ip", (c, v) => c.Config.Server.MaxConnectionsPerIp = v.AsInt32(1, int.MaxValue, "connections")),
+        new("trusted_proxies", (c, v) => AddAll(v.AsStringList(), c.Config.Server.TrustedProxies)),
+        new("max_clients_per_user", (c, v) => c.Config.Server.MaxClientsPerUser = v.AsInt32(1, int.MaxValue, "clients")),
+        new("registration_timeout", (c, v) => c.Config.Server.RegistrationTimeout = v.AsSeconds(allowZero: true)),
+        new("handshake_timeout", (c, v) => c.Config.Server.HandshakeTimeout = v.AsSeconds(allowZero: false)),
+        new("message_rate", (c, v) => c.Config.Server.MessageRate = AsRate(v)),
+        new("message_burst", (c, v) => c.Config.Server.MessageBurst = v.AsInt32(1, int.MaxValue, "messages")),
+        new("message_rate_max_refusals", (c, v) => c.Config.Server.MessageRateMaxRefusals = v.AsInt32(1, int.MaxValue, "messages")),
+        new("auth", (c, v) => c.ReadTable(v.AsTable(), "auth.", AuthKeys)),
+        new("logging", (c, v) => c.ReadTable(v.AsTable(), "logging.", LoggingKeys)),
+    ];
+
+    /// <summary>Reads <paramref name="path"/> (when given), applies <paramref name="overrides"/> and validates.</summary>
+    /// <param name="path">The TOML file (<c>--config</c>), or null for defaults only.</param>
+    /// <param name="overrides">The command-line options.</param>
+    /// <returns>The configuration, with any warnings in <see cref="RelayConfig.Warnings"/>.</returns>
+    /// <exception cref="RelayConfigException">The file cannot be read or a value is bad.</exception>
+    public static RelayConfig Load(string? path, CommandLineOverrides overrides)
+    {
+        if (path is null)
+        {
+            return Parse(null, null, overrides);
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new RelayConfigException($"--config: cannot read \"{path}\": {ex.Message}");
+        }
+
+        return Parse(text, path, overrides);
+    }
+
+    /// <summary>Reads configuration text, applies <paramref name="overrides"/> and validates.</summary>
+    /// <param name="toml">The TOML text, or null for defaults only.</param>
+    /// <param name="sourceName">The file name for messages.</param>
+    /// <param name="overrides">The command-line options; none when null.</param>
+    /// <returns>The configuration.</returns>
+    /// <exception cref="RelayConfigException">The text is not TOML or a value is bad.</exception>
+    public static RelayConfig Parse(string? toml, string? sourceName, CommandLineOverrides? overrides = null)
+    {
+        var config = new RelayConfig { SourcePath = sourceName };
+        var problems = new List<string>();
+        if (toml is not null)
+        {
+            var name = sourceName ?? "config";
+            TomlTable table;
+            try
+            {
+                table = TomlSerializer.Deserialize<TomlTable>(toml, new TomlSerializerOptions { SourceName = name })!;
+            }
+            catch (TomlException ex)
+            {
+                // Tomlyn's message already names the file, line and column.
+                throw new RelayConfigException($"{FirstLine(ex.Message)} (the file is not valid TOML)");
+            }
+
+            var context = new ConfigReadContext(config, name);
+            context.ReadTable(table, string.Empty, TopLevelKeys);
+            problems.AddRange(context.Problems);
+        }
+
+        ApplyOverrides(config, overrides ?? CommandLineOverrides.None, problems);
+        if (config.KeyFile is not null && config.CertFile is null)
+        {
+            problems.Add($"keyfile: \"{config.KeyFile}\" is set but certfile is not; set certfile too, or remove keyfile");
+        }
+
+        if (problems.Count == 0)
+        {
+            problems.AddRange(config.Server.Validate());
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new RelayConfigException(problems, config.Warnings);
+        }
+
+        return config;
+    }
+
+    private static void ApplyOverrides(RelayConfig config, CommandLineOverrides overrides, List<string> problems)
+    {
+        Apply(overrides.Host, "--host", v => config.Host = v.AsNonEmptyString());
+        Apply(overrides.Port is { } port ? (long)port : null, "--port", v => config.Port = v.AsInt32(0, 65535));
+        Apply(overrides.LogDir, "--log-dir", v => config.Logging.LogDir = v.AsNonEmptyString());
+        Apply(overrides.LogLevel, "--log-level", v => config.Logging.DefaultLevel = v.AsLogLevel());
+
+        void Apply(object? value, string option, Action<ConfigValue> apply)
+        {
+            if (value is null)
+            {
+                return;
+            }
+
+            try
+            {
+                apply(new ConfigValue(option, value));
+            }
+            catch (ConfigValueException ex)
+            {
+                problems.Add(ex.Message);
+            }
+        }
+    }
+
+    private static void AddAll(IReadOnlyList<string> values, IList<string> target)
+    {
+        foreach (var value in values)
+        {
+            target.Add(value);
+        }
+    }
+
+    /// <summary>Reads a rate in messages per second: a whole or decimal number, 0 (off) or more.</summary>
+    private static double AsRate(ConfigValue value) => value.Value switch
+    {
+        long whole when whole >= 0 => whole,
+        double fraction when double.IsFinite(fraction) && fraction >= 0 => fraction,
+        _ => throw value.NotAllowed("a number of messages per second, 0 (off) or more"),
+    };
+
+    private static void CopyTable(TomlTable table, Dictionary<string, object?> target)
+    {
+        foreach (var (key, value) in table)
+        {
+            target[key] = ToPlain(value);
+        }
+    }
+
+    private static object? ToPlain(object? value)
+    {
+        switch (value)
+        {
+            case TomlTable table:
+                var dictionary = new Dictionary<string, object?>(StringComparer.Ordinal);
+                CopyTable(table, dictionary);
+                return dictionary;
+            case TomlArray array:
+                var list = new List<object?>(array.Count);
+                foreach (var item in array)
+                {
+                    list.Add(ToPlain(item));
+                }
+
+                return list;
+            case TomlTableArray tables:
+                var tableList = new List<object?>(tables.Count);
+                foreach (var item in tables)
+                {
+                    tableList.Add(ToPlain(item));
+                }
+
+                return tableList;
+            default:
+                return value;
+        }
+    }
+
+    private static string FirstLine(string text)
+    {
+        var end = text.IndexOfAny(['\r', '\n']);
+        return end < 0 ? text : text[..end];
+    }
+}

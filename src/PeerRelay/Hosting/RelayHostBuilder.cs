@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using PeerRelay.Configuration;
+using PeerRelay.Logging;
+using PeerRelay.Server;
+using PeerRelay.Server.Hosting;
+
+namespace PeerRelay.Hosting;
+
+/// <summary>
+/// Builds the relay's <see cref="WebApplication"/> from a resolved <see cref="RelayConfig"/>: Kestrel on
+/// <c>host:port</c> (TLS when <c>certfile</c> is set), logging, the relay and its authenticator, graceful shutdown.
+/// <c>peerrelay serve</c> runs it; tests start it in-process the same way.
+/// </summary>
+internal static partial class RelayHostBuilder
+{
+    /// <summary>Time the host gives its services to stop on top of <c>close_timeout</c>.</summary>
+    private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(3);
+
+    /// <summary>Builds the application; start it with <c>StartAsync</c> or <c>RunAsync</c>.</summary>
+    /// <param name="config">The resolved configuration.</param>
+    /// <param name="configure">Changes the builder before it is built (tests use it, e.g. to add a logger).</param>
+    /// <returns>The application, not yet started.</returns>
+    /// <exception cref="RelayConfigException">The certificate, log directory, host or auth method cannot be used.</exception>
+    public static WebApplication Build(RelayConfig config, Action<WebApplicationBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var tls = config.CertFile is { } certFile ? TlsCertificateLoader.Load(certFile, config.KeyFile) : null;
+        var addresses = ResolveHost(config.Host, config.Port);
+        if (config.Logging.LogDir is { } logDir)
+        {
+            EnsureLogDirectory(logDir);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ApplicationName = "peerrelay",
+
+            // Not the working directory: an appsettings.json lying there must not change the relay.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        RelayLogging.Configure(builder.Logging, config.Logging);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Server.CloseTimeout + ShutdownMargin);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            Listen(kestrel, addresses, config.Port, tls);
+        });
+
+        var relay = builder.Services.AddPeerRelay(options => CopyServerOptions(config.Server, options));
+        RelayAuthentication.Configure(relay, config.Auth);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseWebSockets();
+        app.MapPeerRelay();
+
+        var startupLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(RelayLogging.StartupCategory);
+        foreach (var warning in config.Warnings)
+        {
+            Log.ConfigurationWarning(startupLogger, warning);
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+            Log.Listening(startupLogger, FormatListeningUri(config, GetBoundPort(app) ?? config.Port)));
+        return app;
+    }
+
+    /// <summary>Gets the address clients connect to once <paramref name="app"/> has started, e.g. <c>ws://127.0.0.1:8700/</c>.</summary>
+    /// <param name="app">A started application built by <see cref="Build"/>.</param>
+    /// <param name="config">Its configuration.</param>
+    /// <returns>The address, with the port actually bound (useful with port 0).</returns>
+    public static Uri GetListeningUri(WebApplication app, RelayConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(config);
+        return new Uri(FormatListeningUri(config, GetBoundPort(app) ?? config.Port) + "/");
+    }
+
+    private static string FormatListeningUri(RelayConfig config, int port)
+    {
+        var host = config.Host ?? "0.0.0.0";
+        if (IPAddress.TryParse(host, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6 && !host.StartsWith('['))
+        {
+            host = $"[{host}]";
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{(config.UsesTls ? "wss" : "ws")}://{host}:{port}");
+    }
+
+    private static int? GetBoundPort(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        if (addresses is null)
+        {
+            return null;
+        }
+
+        foreach (var address in addresses)
+        {
+            if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port > 0)
+            {
+                return uri.Port;
+            }
+        }
+
+        return null;
+    }
+
+    private static IPAddress[]? ResolveHost(string? host, int port)
+    {
+        if (host is null)
+        {
+            return null;
+        }
+
+        if (IPAddress.TryParse(host.Trim('[', ']'), out var literal))
+        {
+            return [literal];
+        }
+
+        IPAddress[] resolved;
+        try
+        {
+            resolved = Dns.GetHostAddresses(host);
+        }
+        catch (SocketException ex)
+        {
+            throw new RelayConfigException($"host: \"{host}\" cannot be resolved ({ex.Message}); use an IP address or a resolvable host name");
+        }
+
+        if (resolved.Length == 0)
+        {
+            throw new RelayConfigException($"host: \"{host}\" resolves to no address; use an IP address or a resolvable host name");
+        }
+
+        // Port 0 asks for a free port: several addresses would each get a different one, so keep the first.
+        return port == 0 ? [resolved[0]] : resolved.Distinct().ToArray();
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, IPAddress[]? addresses, int port, TlsCertificate? tls)
+    {
+        void Configure(ListenOptions listen)
+        {
+            if (tls is not null)
+            {
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = tls.Certificate,
+                    ServerCertificateChain = tls.Chain,
+                });
+            }
+        }
+
+        if (addresses is null)
+        {
+            // Every interface, IPv6 and IPv4 (Kestrel falls back to IPv4 only where IPv6 is off), as the reference's
+            // default host (None).
+            kestrel.ListenAnyIP(port, Configure);
+            return;
+        }
+
+        foreach (var address in addresses)
+        {
+            kestrel.Listen(address, port, Configure);
+        }
+    }
+
+    private static void EnsureLogDirectory(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            var probe = Path.Combine(directory, WeeklyLogFile.NameFor(DateTimeOffset.UtcNow));
+            using var stream = new FileStream(probe, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new RelayConfigException($"log_dir: cannot write log files in \"{directory}\": {ex.Message}");
+        }
+    }
+
+    private static void CopyServerOptions(RelayServerOptions source, RelayServerOptions target)
+    {
+        target.MaxMessageBytes = source.MaxMessageBytes;
+        target.TransportMaxMessageBytes = source.TransportMaxMessageBytes;
+        target.KeepAliveInterval = source.KeepAliveInterval;
+        target.KeepAliveTimeout = source.KeepAliveTimeout;
+        target.SendQueueCapacity = source.SendQueueCapacity;
+        target.CloseTimeout = source.CloseTimeout;
+        target.ConnectedClientLogInterval = source.ConnectedClientLogInterval;
+        target.ConnectedClientLogLimit = source.ConnectedClientLogLimit;
+        foreach (var origin in source.AllowedOrigins)
+        {
+            target.AllowedOrigins.Add(origin);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "PeerRelay listening on {Address}")]
+        public static partial void Listening(ILogger logger, string address);
+
+        [LoggerMessage(2, LogLevel.Warning, "{Warning}")]
+        public static partial void ConfigurationWarning(ILogger logger, string warning);
+    }
+}

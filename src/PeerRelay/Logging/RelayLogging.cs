@@ -1,0 +1,58 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using PeerRelay.Configuration;
+
+namespace PeerRelay.Logging;
+
+/// <summary>Sets up the console and weekly-file logs and the level of each category from <c>[logging]</c>.</summary>
+internal static class RelayLogging
+{
+    /// <summary>
+    /// The category of the start-up lines ("PeerRelay listening on ...", configuration warnings). It logs at INFO even
+    /// when <c>default_level</c> is higher, so the address is always printed.
+    /// </summary>
+    public const string StartupCategory = "PeerRelay.Startup";
+
+    // Framework categories that follow websockets_level (the reference's level for its WebSocket library).
+    private static readonly string[] FrameworkCategories = ["Microsoft", "System"];
+
+    // These log the request line, query string included, where browsers put access_token: never below WARNING.
+    private static readonly string[] RequestLineCategories =
+    [
+        "Microsoft.AspNetCore.Hosting.Diagnostics",
+        "Microsoft.AspNetCore.Server.Kestrel.BadRequests",
+        "Microsoft.AspNetCore.HttpLogging",
+    ];
+
+    /// <summary>Replaces the builder's providers with PeerRelay's console and (when <c>log_dir</c> is set) file logs.</summary>
+    /// <param name="logging">The logging builder.</param>
+    /// <param name="config">The <c>[logging]</c> settings.</param>
+    public static void Configure(ILoggingBuilder logging, RelayLoggingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(logging);
+        ArgumentNullException.ThrowIfNull(config);
+        logging.ClearProviders();
+        logging.AddConsole(o => o.FormatterName = RelayConsoleFormatter.FormatterName);
+        logging.AddConsoleFormatter<RelayConsoleFormatter, ConsoleFormatterOptions>();
+        if (config.LogDir is { } directory)
+        {
+            // Registered as a factory so the container disposes it, which drains the queue into the file.
+            logging.Services.AddSingleton<ILoggerProvider>(sp => new WeeklyFileLoggerProvider(directory, TimeProvider.System));
+        }
+
+        logging.SetMinimumLevel(config.DefaultLevel);
+        foreach (var category in FrameworkCategories)
+        {
+            logging.AddFilter(category, config.WebSocketsLevel);
+        }
+
+        var quiet = config.WebSocketsLevel > LogLevel.Warning ? config.WebSocketsLevel : LogLevel.Warning;
+        foreach (var category in RequestLineCategories)
+        {
+            logging.AddFilter(category, quiet);
+        }
+
+        logging.AddFilter(StartupCategory, config.DefaultLevel < LogLevel.Information ? config.DefaultLevel : LogLevel.Information);
+    }
+}

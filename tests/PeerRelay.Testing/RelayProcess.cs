@@ -1,0 +1,301 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace PeerRelay.Testing;
+
+/// <summary>
+/// The real <c>peerrelay</c> command as a child process (<c>dotnet peerrelay.dll ...</c> from the build output):
+/// start it on a free port, wait for its "PeerRelay listening on" line, read its output, stop it with SIGTERM.
+/// </summary>
+public sealed partial class RelayProcess : IAsyncDisposable
+{
+    private const int SigInt = 2;
+    private const int SigKill = 9;
+    private const int SigTerm = 15;
+
+    private readonly Process _process;
+    private readonly Lock _lock = new();
+    private readonly StringBuilder _output = new();
+    private readonly List<string> _lines = [];
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Done)> _waiters = [];
+    private readonly Task _exited;
+
+    private RelayProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        _exited = _process.WaitForExitAsync();
+    }
+
+    /// <summary>Gets the relay's address from its listening line, e.g. <c>ws://127.0.0.1:41234/</c>; null before it is seen.</summary>
+    public Uri? Uri { get; private set; }
+
+    /// <summary>Gets the port from the listening line (0 before it is seen).</summary>
+    public int Port => Uri?.Port ?? 0;
+
+    /// <summary>Gets the process id.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>Gets whether the process has exited.</summary>
+    public bool HasExited => _exited.IsCompleted;
+
+    /// <summary>Gets everything the process wrote so far, standard output and error interleaved, one line each.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gets the path of <c>peerrelay.dll</c>: <c>PEERRELAY_DLL</c> when set, otherwise the build output of
+    /// <c>src/PeerRelay</c> in the same configuration as the running tests.
+    /// </summary>
+    public static string PeerRelayDllPath
+    {
+        get
+        {
+            var fromEnvironment = Environment.GetEnvironmentVariable("PEERRELAY_DLL");
+            if (!string.IsNullOrEmpty(fromEnvironment))
+            {
+                return fromEnvironment;
+            }
+
+            var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory);
+            var framework = baseDirectory.Name;
+            var configuration = baseDirectory.Parent?.Name ?? "Debug";
+            for (var directory = baseDirectory; directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "PeerRelay.slnx")))
+                {
+                    var path = Path.Combine(directory.FullName, "src", "PeerRelay", "bin", configuration, framework, "peerrelay.dll");
+                    return File.Exists(path)
+                        ? path
+                        : throw new FileNotFoundException($"peerrelay.dll is not built at {path}; build src/PeerRelay ({configuration}) first.", path);
+                }
+            }
+
+            throw new DirectoryNotFoundException($"No PeerRelay.slnx above {AppContext.BaseDirectory}; set PEERRELAY_DLL.");
+        }
+    }
+
+    /// <summary>
+    /// Starts <c>peerrelay serve</c> on 127.0.0.1 and a free port (<c>--host 127.0.0.1 --port 0</c> come first, so
+    /// a config file's host and port are overridden; later <paramref name="arguments"/> override them again), and waits
+    /// for the listening line. Fails with the process output when it exits or does not listen in time.
+    /// </summary>
+    /// <param name="arguments">More <c>serve</c> arguments, e.g. <c>--config FILE</c>, <c>--log-dir DIR</c>.</param>
+    /// <param name="workingDirectory">The working directory; the current one when null.</param>
+    /// <param name="timeout">How long to wait for the listening line.</param>
+    /// <param name="environment">Extra environment variables for the process, or null.</param>
+    /// <returns>The running relay.</returns>
+    public static async Task<RelayProcess> StartServeAsync(
+        IEnumerable<string>? arguments = null,
+        string? workingDirectory = null,
+        TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var all = new List<string> { "serve", "--host", "127.0.0.1", "--port", "0" };
+        all.AddRange(arguments ?? []);
+        var relay = Launch(all, workingDirectory, environment);
+        try
+        {
+            var line = await relay.WaitForLineAsync(l => l.Contains("PeerRelay listening on ", StringComparison.Ordinal), timeout);
+            var match = ListeningLine().Match(line);
+            if (!match.Success)
+            {
+                throw new InvalidOperationException($"Cannot read the address from the listening line: {line}");
+            }
+
+            relay.Uri = new Uri(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{match.Groups["scheme"].Value}://127.0.0.1:{int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)}/"));
+            return relay;
+        }
+        catch
+        {
+            await relay.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts <c>peerrelay</c> with <paramref name="arguments"/> and returns at once.</summary>
+    /// <param name="arguments">The arguments, e.g. <c>serve --config FILE</c>.</param>
+    /// <param name="workingDirectory">The working directory; the current one when null.</param>
+    /// <param name="environment">Extra environment variables for the process, or null.</param>
+    /// <returns>The process.</returns>
+    public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        start.ArgumentList.Add(PeerRelayDllPath);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return new RelayProcess(new Process { StartInfo = start });
+    }
+
+    /// <summary>Runs <c>peerrelay</c> with <paramref name="arguments"/> to its end.</summary>
+    /// <param name="arguments">The arguments.</param>
+    /// <returns>The exit code and the output.</returns>
+    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    {
+        await using var relay = Launch(arguments);
+        var code = await relay.WaitForExitAsync();
+        return (code, relay.Output);
+    }
+
+    /// <summary>Waits for an output line matching <paramref name="match"/> (lines already written count).</summary>
+    /// <param name="match">The condition.</param>
+    /// <param name="timeout">The deadline; <see cref="TaskTimeoutExtensions.DefaultTimeout"/> when null.</param>
+    /// <returns>The line.</returns>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            foreach (var line in _lines)
+            {
+                if (match(line))
+                {
+                    return line;
+                }
+            }
+
+            _waiters.Add((match, done));
+        }
+
+        var finished = await Task.WhenAny(done.Task, _exited).WithTimeout(timeout, "a matching output line of peerrelay");
+        if (finished == done.Task)
+        {
+            return await done.Task;
+        }
+
+        // The process ended; the line may have been among the last ones read.
+        await Task.Yield();
+        if (done.Task.IsCompleted)
+        {
+            return await done.Task;
+        }
+
+        throw new InvalidOperationException($"peerrelay exited with {_process.ExitCode} before printing the expected line. Output:\n{Output}");
+    }
+
+    /// <summary>Sends SIGTERM, as a service manager does.</summary>
+    public void Terminate() => Signal(SigTerm);
+
+    /// <summary>Sends SIGINT, as Ctrl+C does.</summary>
+    public void Interrupt() => Signal(SigInt);
+
+    /// <summary>Sends SIGTERM and waits for the process to exit.</summary>
+    /// <param name="timeout">The deadline; <see cref="TaskTimeoutExtensions.DefaultTimeout"/> when null.</param>
+    /// <returns>The exit code.</returns>
+    public Task<int> StopAsync(TimeSpan? timeout = null)
+    {
+        if (!HasExited)
+        {
+            Terminate();
+        }
+
+        return WaitForExitAsync(timeout);
+    }
+
+    /// <summary>Waits for the process to exit (and its output to be read).</summary>
+    /// <param name="timeout">The deadline; <see cref="TaskTimeoutExtensions.DefaultTimeout"/> when null.</param>
+    /// <returns>The exit code.</returns>
+    public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
+    {
+        await _exited.WithTimeout(timeout, "peerrelay to exit");
+        return _process.ExitCode;
+    }
+
+    /// <summary>Kills the process if it still runs, then releases it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!HasExited)
+        {
+            Signal(SigKill);
+            try
+            {
+                await _exited.WithTimeout(TimeSpan.FromSeconds(10));
+            }
+            catch (TimeoutException)
+            {
+                // Nothing more to do; the test already failed or is ending.
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    private void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0 && !HasExited)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        List<TaskCompletionSource<string>>? matched = null;
+        lock (_lock)
+        {
+            _lines.Add(line);
+            _output.Append(line).Append('\n');
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Match(line))
+                {
+                    (matched ??= []).Add(_waiters[i].Done);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        if (matched is not null)
+        {
+            foreach (var done in matched)
+            {
+                done.TrySetResult(line);
+            }
+        }
+    }
+
+    [GeneratedRegex(@"PeerRelay listening on (?<scheme>wss?)://(?<host>\S+):(?<port>\d+)")]
+    private static partial Regex ListeningLine();
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Kill(int pid, int signal);
+}
