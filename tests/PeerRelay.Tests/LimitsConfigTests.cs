@@ -60,13 +60,33 @@ public sealed class LimitsConfigTests
             """);
         await using var relay = await RelayProcess.StartServeAsync(["--config", file]);
 
-        await using var idle = await TestRelayClient.ConnectAsync(relay.Uri!);
+        // A registered client holds the address's only slot (the deadline does not touch it): the next gets 429.
+        var registered = await TestRelayClient.ConnectAsync(relay.Uri!);
+        await registered.RegisterAsync(Guid.NewGuid());
         using var second = new ClientWebSocket();
         second.Options.CollectHttpResponseDetails = true;
         await Assert.ThrowsAsync<WebSocketException>(() => second.ConnectAsync(relay.Uri!, CancellationToken.None).WithTimeout());
         Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, second.HttpStatusCode);
+        await registered.CloseAsync();
+        await registered.DisposeAsync();
 
-        var (code, reason) = await idle.ReceiveCloseAsync();
+        // Once it left, a client that never registers gets in and is closed at the deadline.
+        TestRelayClient? idle = null;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (idle is null)
+        {
+            try
+            {
+                idle = await TestRelayClient.ConnectAsync(relay.Uri!);
+            }
+            catch (WebSocketException) when (waited.Elapsed < TaskTimeoutExtensions.DefaultTimeout)
+            {
+                await Task.Delay(10); // The server has not released the first slot yet: poll, as WaitUntil does.
+            }
+        }
+
+        await using var _ = idle!;
+        var (code, reason) = await idle!.ReceiveCloseAsync();
         Assert.Equal(1008, code);
         Assert.Equal("Registration deadline passed.", reason);
     }
