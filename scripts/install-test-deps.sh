@@ -4,12 +4,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Interop tests (tests/PeerRelay.Interop.Tests): Debian's Python with aiortc for real WebRTC peers, Node.js and
+# Chromium for the browser tests.
 need_apt=()
-for pkg in python3 python3-websockets; do
+for pkg in python3 python3-websockets python3-aiortc chromium nodejs npm; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# An image may ship its own node/npm outside Debian's packages: keep those rather than install Debian's.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  keep=()
+  for pkg in "${need_apt[@]}"; do
+    case "$pkg" in nodejs|npm) ;; *) keep+=("$pkg") ;; esac
+  done
+  need_apt=("${keep[@]}")
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# playwright-core (drives Debian's Chromium; never downloads a browser), pinned by the committed package-lock.json.
+# A copy of the lock file inside node_modules records what was installed, so a second run does nothing.
+browser_dir=tests/interop/browser
+stamp="$browser_dir/node_modules/.installed-package-lock.json"
+if ! cmp -s "$browser_dir/package-lock.json" "$stamp" 2>/dev/null; then
+  echo "installing playwright-core (npm ci in $browser_dir)"
+  (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$browser_dir/package-lock.json" "$stamp"
 fi

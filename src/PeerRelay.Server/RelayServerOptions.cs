@@ -61,6 +61,66 @@ public sealed class RelayServerOptions
     /// </summary>
     public int ConnectedClientLogLimit { get; set; } = 32;
 
+    /// <summary>
+    /// Gets or sets the most WebSocket connections the relay holds at once (<c>max_connections</c>). A new connection
+    /// over it is refused before the upgrade with HTTP 503. Default 10,000.
+    /// </summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// Gets or sets the most WebSocket connections one client address holds at once (<c>max_connections_per_ip</c>;
+    /// IPv6 addresses count per /64 prefix). A new connection over it is refused before the upgrade with HTTP 429.
+    /// Default 256.
+    /// </summary>
+    public int MaxConnectionsPerIp { get; set; } = 256;
+
+    /// <summary>
+    /// Gets the proxies whose <c>X-Forwarded-For</c> header names the client address (<c>trusted_proxies</c>): IP
+    /// addresses or CIDR networks such as <c>10.0.0.0/8</c>. From any other peer the header is ignored. Default empty:
+    /// the TCP peer is the client.
+    /// </summary>
+    public IList<string> TrustedProxies { get; } = [];
+
+    /// <summary>
+    /// Gets or sets the most clients (UUIDs) one authenticated user may have registered at once
+    /// (<c>max_clients_per_user</c>). A registration over it gets a <c>relay_response</c> with <c>success: false</c>
+    /// and the socket is closed with 1008. Not applied when authentication is off (every client is then the same
+    /// user and <see cref="MaxConnections"/> bounds them). Default 1,000.
+    /// </summary>
+    public int MaxClientsPerUser { get; set; } = 1_000;
+
+    /// <summary>
+    /// Gets or sets how long a connection may stay open without registering (<c>registration_timeout</c>) before it
+    /// is closed with 1008. Default 30 s; zero disables the deadline.
+    /// </summary>
+    public TimeSpan RegistrationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how long a client may take to send the HTTP headers of the opening handshake
+    /// (<c>handshake_timeout</c>); Kestrel's <c>RequestHeadersTimeout</c>. A slower client's TCP connection is
+    /// closed. Default 10 s.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets the messages per second one connection may send on average (<c>message_rate</c>), the refill rate of
+    /// its token bucket. A message over the rate is answered with a <c>relay_response</c> error and not acted on.
+    /// Default 50; zero disables the rate limit.
+    /// </summary>
+    public double MessageRate { get; set; } = 50;
+
+    /// <summary>
+    /// Gets or sets how many messages one connection may send at once above <see cref="MessageRate"/>
+    /// (<c>message_burst</c>), the size of its token bucket. Default 200.
+    /// </summary>
+    public int MessageBurst { get; set; } = 200;
+
+    /// <summary>
+    /// Gets or sets how many messages over the rate a connection may send, without pausing long enough to refill
+    /// its bucket, before it is closed with 1008 (<c>message_rate_max_refusals</c>). Default 100.
+    /// </summary>
+    public int MessageRateMaxRefusals { get; set; } = 100;
+
     /// <summary>Checks every value and returns the problems found, as "key: problem" lines.</summary>
     /// <returns>An empty list when the options are valid.</returns>
     public IReadOnlyList<string> Validate()
@@ -107,6 +167,59 @@ public sealed class RelayServerOptions
             problems.Add($"current_client_limit: {ConnectedClientLogLimit} is not allowed; use zero or more");
         }
 
+        ValidateLimits(problems);
+
         return problems;
+    }
+
+    private void ValidateLimits(List<string> problems)
+    {
+        if (MaxConnections < 1)
+        {
+            problems.Add($"max_connections: {MaxConnections} is not allowed; use 1 or more connections");
+        }
+
+        if (MaxConnectionsPerIp < 1)
+        {
+            problems.Add($"max_connections_per_ip: {MaxConnectionsPerIp} is not allowed; use 1 or more connections");
+        }
+
+        foreach (var proxy in TrustedProxies)
+        {
+            if (!Internal.ClientAddressResolver.TryParseNetwork(proxy, out _))
+            {
+                problems.Add($"trusted_proxies: '{proxy}' is not an IP address or CIDR network (e.g. 10.0.0.1 or 10.0.0.0/8)");
+            }
+        }
+
+        if (MaxClientsPerUser < 1)
+        {
+            problems.Add($"max_clients_per_user: {MaxClientsPerUser} is not allowed; use 1 or more clients");
+        }
+
+        if (RegistrationTimeout < TimeSpan.Zero)
+        {
+            problems.Add($"registration_timeout: {RegistrationTimeout.TotalSeconds} is not allowed; use zero (off) or more seconds");
+        }
+
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"handshake_timeout: {HandshakeTimeout.TotalSeconds} is not allowed; use more than zero seconds");
+        }
+
+        if (!double.IsFinite(MessageRate) || MessageRate < 0)
+        {
+            problems.Add($"message_rate: {MessageRate} is not allowed; use zero (off) or more messages per second");
+        }
+
+        if (MessageBurst < 1)
+        {
+            problems.Add($"message_burst: {MessageBurst} is not allowed; use 1 or more messages");
+        }
+
+        if (MessageRateMaxRefusals < 1)
+        {
+            problems.Add($"message_rate_max_refusals: {MessageRateMaxRefusals} is not allowed; use 1 or more messages");
+        }
     }
 }

@@ -146,7 +146,9 @@ public sealed class RegistrationTests
     public async Task ManyClients_RegisterAndForwardConcurrently()
     {
         const int Pairs = 200;
-        await using var server = await RelayTestServer.StartAsync();
+
+        // All clients come from 127.0.0.1: lift max_connections_per_ip (default 256) for this test.
+        await using var server = await RelayTestServer.StartAsync(o => o.MaxConnectionsPerIp = Pairs * 2);
         var clients = await Task.WhenAll(Enumerable.Range(0, Pairs * 2).Select(_ => TestRelayClient.ConnectAsync(server.Uri)));
         var ids = clients.Select(_ => Guid.NewGuid()).ToArray();
         try

@@ -11,7 +11,8 @@ public static class PeerRelayEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps the relay's WebSocket endpoint on <paramref name="pattern"/> (by default every path, as the reference
-    /// accepts any path) and the readiness endpoint <c>/healthz</c> (200 <c>ready</c>, 503 <c>draining</c>).
+    /// accepts any path), the readiness endpoint <c>/healthz</c> (200 <c>ready</c>, 503 <c>draining</c>), and the
+    /// browser client <c>/peerrelay.js</c> with its self-test page <c>/demo</c> (see <c>docs/browser.md</c>).
     /// The application must call <c>app.UseWebSockets()</c> before routing.
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
@@ -27,6 +28,7 @@ public static class PeerRelayEndpointRouteBuilderExtensions
                 : Results.Text("ready\n"));
 
         var handler = endpoints.ServiceProvider.GetRequiredService<RelayWebSocketHandler>();
+        BrowserAssets.Map(endpoints, handler);
         return endpoints.Map(pattern, handler.HandleAsync).WithDisplayName("PeerRelay WebSocket");
     }
 }

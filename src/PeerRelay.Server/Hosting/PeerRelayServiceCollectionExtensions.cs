@@ -37,6 +37,7 @@ public static class PeerRelayServiceCollectionExtensions
         services.TryAddSingleton<OriginPolicy>();
         RequestLogRedaction.Add(services);
         services.TryAddSingleton<RelayLifetime>();
+        services.AddPeerRelayLimits();
         services.AddHostedService(sp => sp.GetRequiredService<RelayLifetime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConnectedClientsLogger>());
         return new PeerRelayBuilder(services);

@@ -53,6 +53,14 @@ internal sealed partial class RelayConnection
 
     public long Id { get; }
 
+    /// <summary>Gets when the connection opened, a <see cref="System.Diagnostics.Stopwatch"/> timestamp (registration deadline).</summary>
+    public long OpenedTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>The connection's message token bucket; only the receive loop uses it (see <see cref="RelayLimits"/>).</summary>
+#pragma warning disable SA1401, CA1051 // A mutable struct updated in place: a property would copy it.
+    internal MessageRateLimiter MessageRate;
+#pragma warning restore SA1401, CA1051
+
     public RelayHandshake Handshake { get; }
 
     /// <summary>Gets the client's address and port, for logs.</summary>

@@ -8,12 +8,18 @@ namespace PeerRelay.Server.Internal;
 /// Graceful drain: when the host starts stopping, refuse new connections (503, <c>/healthz</c> not ready) and
 /// close every client with 1001; stopping waits, bounded by the close timeout, for them to go.
 /// </summary>
+/// <remarks>
+/// The drain runs in <see cref="StoppingAsync"/>, which the host calls before any <see cref="IHostedService.StopAsync"/>
+/// and so before Kestrel stops listening (minimal hosting registers the server last, so it stops first): while
+/// clients are being closed, <c>/healthz</c> still answers 503 and new upgrades still get 503 instead of a refused
+/// TCP connection.
+/// </remarks>
 internal sealed partial class RelayLifetime(
     IHostApplicationLifetime lifetime,
     ClientRegistry registry,
     Microsoft.Extensions.Options.IOptions<RelayServerOptions> options,
     TimeProvider timeProvider,
-    ILogger<RelayLifetime> logger) : IHostedService
+    ILogger<RelayLifetime> logger) : IHostedLifecycleService
 {
     private const string ShutdownReason = "Server is shutting down.";
     private CancellationTokenRegistration _stopping;
@@ -28,16 +34,37 @@ internal sealed partial class RelayLifetime(
         return Task.CompletedTask;
     }
 
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => DrainAsync(cancellationToken);
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await DrainAsync(cancellationToken);
+        await _stopping.DisposeAsync();
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
     {
         Drain();
         var deadline = timeProvider.GetUtcNow() + options.Value.CloseTimeout + TimeSpan.FromSeconds(1);
         while (registry.ConnectionCount > 0 && timeProvider.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
         {
+            // A connection accepted just as the drain began (past the handler's check) is closed here too.
+            foreach (var connection in registry.Connections)
+            {
+                if (!connection.IsClosing)
+                {
+                    connection.Close(RelayCloseCodes.GoingAway, ShutdownReason);
+                }
+            }
+
             await Task.Delay(TimeSpan.FromMilliseconds(20), timeProvider, CancellationToken.None);
         }
-
-        await _stopping.DisposeAsync();
     }
 
     private void Drain()

@@ -12,9 +12,10 @@ internal sealed partial class RelayRouter(
     ClientRegistry registry,
     IRelayAuthenticator authenticator,
     RelayMetrics metrics,
+    RelayLimits limits,
     ILogger<RelayRouter> logger)
 {
-    private const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
+    internal const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
 
     public ClientRegistry Registry => registry;
 
@@ -29,6 +30,11 @@ internal sealed partial class RelayRouter(
     public ValueTask HandleAsync(RelayConnection connection, byte[] buffer, int count)
     {
         metrics.MessageReceived();
+        if (!limits.AllowMessage(connection))
+        {
+            return ValueTask.CompletedTask;
+        }
+
         if (!RelayCodec.TryDecode(buffer.AsSpan(0, count), out var frame, out var error))
         {
             Reject(connection, "decode", error);
@@ -79,6 +85,7 @@ internal sealed partial class RelayRouter(
         if (released is not null)
         {
             metrics.ClientUnregistered();
+            limits.ReleaseClient(released.User);
             Log.Unregistered(logger, released.Uuid, released.Name, closeCode);
         }
     }
@@ -117,14 +124,33 @@ internal sealed partial class RelayRouter(
 
         var registration = new Registration(uuid, name, RelayCodec.EscapeString(name), auth.User);
         var previous = connection.Registration;
+        if (!limits.TryReserveClient(connection, auth.User, uuid, out var reserved))
+        {
+            return;
+        }
+
         if (!registry.TryRegister(connection, registration, out var displaced))
         {
+            if (reserved)
+            {
+                limits.ReleaseClient(auth.User);
+            }
+
             metrics.Registration("uuid_of_other_user");
             Log.ForeignUuid(logger, auth.User, uuid);
             connection.Close(
                 RelayCloseCodes.Forbidden,
                 $"{RelayCloseCodes.ForbiddenPrefix}The client UUID {uuid} is already registered to another user.");
             return;
+        }
+
+        if (reserved && displaced is not null)
+        {
+            limits.ReleaseClient(auth.User); // A take-over that raced the check: the slot moved, none was added.
+        }
+        else if (!reserved && displaced is null && previous is null)
+        {
+            limits.CountClient(auth.User); // Counted as a take-over, but the old socket went first.
         }
 
         if (displaced is not null)

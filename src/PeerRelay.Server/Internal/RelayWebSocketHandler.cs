@@ -11,6 +11,8 @@ namespace PeerRelay.Server.Internal;
 internal sealed class RelayWebSocketHandler(
     RelayRouter router,
     RelayLifetime lifetime,
+    ConnectionLimiter limiter,
+    ClientAddressResolver addresses,
     IOptions<RelayServerOptions> options,
     ILogger<RelayConnection> connectionLogger)
 {
@@ -36,6 +38,26 @@ internal sealed class RelayWebSocketHandler(
             return;
         }
 
+        var client = addresses.Resolve(context);
+        var admission = limiter.TryAdmit(client);
+        if (admission != ConnectionAdmission.Admitted)
+        {
+            await ConnectionRefusal.WriteAsync(context, admission);
+            return;
+        }
+
+        try
+        {
+            await AcceptAndRunAsync(context, client);
+        }
+        finally
+        {
+            limiter.Release(client);
+        }
+    }
+
+    private async Task AcceptAndRunAsync(HttpContext context, System.Net.IPAddress? client)
+    {
         var settings = options.Value;
         var accept = new WebSocketAcceptContext { DangerousEnableCompression = false };
         if (settings.KeepAliveInterval > TimeSpan.Zero)
@@ -58,8 +80,8 @@ internal sealed class RelayWebSocketHandler(
             return;
         }
 
-        var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, context.Connection.RemoteIpAddress);
-        var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
+        var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, client);
+        var remote = $"{client}:{context.Connection.RemotePort}";
         var connection = new RelayConnection(socket, handshake, remote, router, settings, connectionLogger);
         router.OnOpened(connection);
         await connection.RunAsync();

@@ -1,0 +1,14 @@
+namespace PeerRelay.Server.Internal;
+
+/// <summary>What <see cref="ConnectionLimiter.TryAdmit"/> decided about a new connection.</summary>
+internal enum ConnectionAdmission
+{
+    /// <summary>Admitted; release it with <see cref="ConnectionLimiter.Release"/> when the connection ends.</summary>
+    Admitted,
+
+    /// <summary>Refused: the relay holds <see cref="RelayServerOptions.MaxConnections"/> connections (HTTP 503).</summary>
+    TooManyConnections,
+
+    /// <summary>Refused: the address holds <see cref="RelayServerOptions.MaxConnectionsPerIp"/> connections (HTTP 429).</summary>
+    TooManyFromAddress,
+}

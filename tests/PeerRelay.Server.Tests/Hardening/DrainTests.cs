@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.WebSockets;
+using PeerRelay.Protocol;
+using PeerRelay.Testing;
+
+namespace PeerRelay.Server.Tests.Hardening;
+
+/// <summary>Graceful drain (issue 7, item 5): not ready first, new upgrades 503, clients closed with 1001 in bounded time.</summary>
+public sealed class DrainTests
+{
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task Stop_FlipsReadinessRefusesUpgradesAndClosesClientsWith1001InBoundedTime()
+    {
+        await using var server = await RelayTestServer.StartAsync(o => o.CloseTimeout = CloseTimeout);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Uri.Port}/") };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("healthz", UriKind.Relative)).WithTimeout()).StatusCode);
+
+        await using var polite = await TestRelayClient.ConnectAsync(server.Uri);
+        await polite.RegisterAsync(Guid.NewGuid());
+
+        // A client that never reads never answers the close: it keeps the drain open until the close timeout, which
+        // gives this test a window in which the server is stopping but still listening.
+        await using var silent = await TestRelayClient.ConnectAsync(server.Uri);
+        await silent.RegisterAsync(Guid.NewGuid());
+
+        var stop = server.StopAsync();
+        var (code, reason) = await polite.ReceiveCloseAsync();
+        Assert.Equal(RelayCloseCodes.GoingAway, code);
+        Assert.Equal("Server is shutting down.", reason);
+
+        var health = await http.GetAsync(new Uri("healthz", UriKind.Relative)).WithTimeout();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Equal("draining\n", await health.Content.ReadAsStringAsync());
+
+        using var late = new ClientWebSocket();
+        late.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<WebSocketException>(() => late.ConnectAsync(server.Uri, CancellationToken.None).WithTimeout());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, late.HttpStatusCode);
+
+        // Bounded: the silent client is aborted after the close timeout and the stop completes.
+        await stop.WithTimeout(CloseTimeout + TimeSpan.FromSeconds(15));
+        Assert.Equal(0, server.ConnectionCount());
+        Assert.Equal(0, server.RegisteredCount());
+
+        // The silent client was sent 1001 too (then aborted, since it never answered).
+        var last = await silent.Socket.ReceiveAsync(new byte[1024], CancellationToken.None).WithTimeout();
+        Assert.Equal(WebSocketMessageType.Close, last.MessageType);
+        Assert.Equal(RelayCloseCodes.GoingAway, (int)last.CloseStatus!);
+    }
+
+    [Fact]
+    public async Task Stop_WithManyClients_ClosesEveryoneWith1001()
+    {
+        await using var server = await RelayTestServer.StartAsync();
+        var clients = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => TestRelayClient.ConnectAsync(server.Uri)));
+        await Task.WhenAll(clients.Select(c => c.RegisterAsync(Guid.NewGuid())));
+        var stop = server.StopAsync();
+        var closes = await Task.WhenAll(clients.Select(c => c.ReceiveCloseAsync()));
+        Assert.All(closes, c => Assert.Equal(RelayCloseCodes.GoingAway, c.Code));
+        await stop.WithTimeout();
+        Assert.Equal(0, server.RegisteredCount());
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+}
