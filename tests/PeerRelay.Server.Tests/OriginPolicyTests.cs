@@ -46,6 +46,15 @@ public sealed class OriginPolicyTests
         await client.RegisterAsync(Guid.NewGuid());
     }
 
+    [Fact]
+    public async Task RelaysOwnOrigin_Connects_ForPagesItServes()
+    {
+        await using var server = await RelayTestServer.StartAsync(o => o.AllowedOrigins.Add("https://app.example.org"));
+        var own = $"http://{server.Uri.Authority}";
+        await using var client = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("Origin", own));
+        await client.RegisterAsync(Guid.NewGuid());
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("*")]
