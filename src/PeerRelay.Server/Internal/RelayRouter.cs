@@ -15,7 +15,7 @@ internal sealed partial class RelayRouter(
     RelayLimits limits,
     ILogger<RelayRouter> logger)
 {
-    private const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
+    internal const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
 
     public ClientRegistry Registry => registry;
 
