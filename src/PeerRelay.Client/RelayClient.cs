@@ -32,7 +32,7 @@ public sealed partial class RelayClient : IAsyncDisposable
     private readonly RelayRegistration _registration;
     private readonly Dictionary<string, string> _headers;
     private readonly Channel<PeerConnection> _inbound;
-    private readonly Channel<PendingSend> _outbound;
+    private readonly SendQueue _outbound;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
     private TaskCompletionSource _registered = NewSignal();
@@ -61,11 +61,7 @@ public sealed partial class RelayClient : IAsyncDisposable
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _outbound = Channel.CreateBounded<PendingSend>(new BoundedChannelOptions(options.SendQueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _outbound = new SendQueue(options.SendQueueCapacity);
     }
 
     /// <summary>
@@ -132,14 +128,16 @@ public sealed partial class RelayClient : IAsyncDisposable
 
     /// <summary>
     /// Sends a <c>peer_connection</c> to another peer through the relay. Waits, if needed, until the client is
-    /// registered (across reconnects), then until the message is written to the socket.
+    /// registered (across reconnects), then until the message is written to the socket. If the connection dies
+    /// while the message is being written, it is written again on the next connection (so in rare cases it may
+    /// arrive twice).
     /// </summary>
     /// <param name="message">The message; the relay stamps <c>source_uuid</c> and <c>source_name</c> with this client's registration.</param>
     /// <param name="cancellationToken">Bounds the wait. A message not yet written when it fires is not sent.</param>
     /// <returns>A task that completes when the message was written to a registered connection.</returns>
     /// <exception cref="InvalidOperationException"><see cref="ConnectAsync"/> has not been called.</exception>
-    /// <exception cref="RelayConnectionException">The connection was lost while the message was being written (it may or may not have arrived).</exception>
     /// <exception cref="RelayRejectedException">The client was closed because the relay rejected it.</exception>
+    /// <exception cref="RelayConnectionException">The client was closed because its retry policy gave up.</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
     public async Task SendAsync(PeerConnection message, CancellationToken cancellationToken = default)
     {
@@ -244,7 +242,7 @@ public sealed partial class RelayClient : IAsyncDisposable
                     retries = 0;
                     Log.Registered(_logger, Address, Uuid);
                     SetState(RelayClientState.Registered, null, null, 0);
-                    error = await session.RunAsync(_inbound.Writer, _outbound.Reader, stop).ConfigureAwait(false);
+                    error = await session.RunAsync(_inbound.Writer, _outbound, stop).ConfigureAwait(false);
                     outageStart = _time.GetTimestamp();
                     lock (_lock)
                     {
@@ -361,11 +359,7 @@ public sealed partial class RelayClient : IAsyncDisposable
         var failure = error ?? new ObjectDisposedException(nameof(RelayClient));
         registered.TrySetException(failure);
         _inbound.Writer.TryComplete(error);
-        _outbound.Writer.TryComplete();
-        while (_outbound.Reader.TryRead(out var pending))
-        {
-            pending.Fail(failure);
-        }
+        _outbound.FailAll(failure);
 
         if (error is null)
         {

@@ -2,7 +2,7 @@ namespace PeerRelay.Client;
 
 /// <summary>
 /// A connection to the relay failed or ended in a way the client may retry: the relay closed it with a close code
-/// other than 4001, 4002 and 4004, the connection was lost, or a send could not complete. Also the final error of a
+/// other than 4001, 4002 and 4004, or the connection was lost. Also the final error of a
 /// client whose <see cref="IRelayRetryPolicy"/> gave up; then <see cref="Exception.InnerException"/> is the last failure.
 /// </summary>
 public sealed class RelayConnectionException : Exception

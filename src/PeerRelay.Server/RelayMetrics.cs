@@ -21,8 +21,8 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _messagesForwarded;
     private readonly Counter<long> _messagesDropped;
     private readonly Counter<long> _messagesRejected;
-    private readonly Counter<long> _limitsHit;
     private readonly Counter<long> _handshakesRejected;
+    private readonly Counter<long> _limitsHit;
 
     public RelayMetrics(IMeterFactory meterFactory)
     {
@@ -36,8 +36,8 @@ internal sealed class RelayMetrics
         _messagesForwarded = meter.CreateCounter<long>("peerrelay.messages.forwarded", "{message}", "Peer connection messages queued to their target.");
         _messagesDropped = meter.CreateCounter<long>("peerrelay.messages.dropped", "{message}", "Messages not delivered, by reason.");
         _messagesRejected = meter.CreateCounter<long>("peerrelay.messages.rejected", "{message}", "Client messages refused with a close code, by reason.");
-        _limitsHit = meter.CreateCounter<long>("peerrelay.limits.hit", "{event}", "Connections, registrations or messages refused by a limit, by limit (its config key).");
         _handshakesRejected = meter.CreateCounter<long>("peerrelay.handshakes.rejected", "{request}", "WebSocket handshakes refused before the upgrade, by reason (e.g. origin).");
+        _limitsHit = meter.CreateCounter<long>("peerrelay.limits.hit", "{event}", "Connections, registrations or messages refused by a limit, by limit (its config key).");
     }
 
     public void ConnectionOpened()
@@ -87,20 +87,20 @@ internal sealed class RelayMetrics
         }
     }
 
+    public void HandshakeRejected(string reason)
+    {
+        if (_handshakesRejected.Enabled)
+        {
+            _handshakesRejected.Add(1, new TagList { { "reason", reason } });
+        }
+    }
+
     /// <summary>Counts one refusal by the limit whose config key is <paramref name="limit"/>.</summary>
     public void LimitHit(string limit)
     {
         if (_limitsHit.Enabled)
         {
             _limitsHit.Add(1, new TagList { { "limit", limit } });
-        }
-    }
-
-    public void HandshakeRejected(string reason)
-    {
-        if (_handshakesRejected.Enabled)
-        {
-            _handshakesRejected.Add(1, new TagList { { "reason", reason } });
         }
     }
 }

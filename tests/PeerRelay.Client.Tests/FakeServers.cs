@@ -14,8 +14,8 @@ namespace PeerRelay.Client.Tests;
 /// <summary>Servers that are not (good) relays, for the failure paths: real Kestrel on 127.0.0.1.</summary>
 internal static class FakeServers
 {
-    /// <summary>A WebSocket server that answers every first message with <paramref name="reply"/> and then waits.</summary>
-    public static Task<WebApplication> StartWebSocketAsync(string reply) => StartAsync(async context =>
+    /// <summary>A WebSocket server that answers the first message with <paramref name="reply"/> (or nothing) and then waits.</summary>
+    public static Task<WebApplication> StartWebSocketAsync(string? reply) => StartAsync(async context =>
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -26,7 +26,11 @@ internal static class FakeServers
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var buffer = new byte[4096];
         await socket.ReceiveAsync(buffer, context.RequestAborted);
-        await socket.SendAsync(Encoding.UTF8.GetBytes(reply), System.Net.WebSockets.WebSocketMessageType.Text, true, context.RequestAborted);
+        if (reply is not null)
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes(reply), System.Net.WebSockets.WebSocketMessageType.Text, true, context.RequestAborted);
+        }
+
         try
         {
             await socket.ReceiveAsync(buffer, context.RequestAborted);

@@ -336,4 +336,84 @@ public sealed class RelayClientTests
     {
         public TimeSpan? NextRetryDelay(RelayRetryContext context) => null;
     }
+
+    [Fact]
+    public async Task DisposeAsync_WhileReceiveQueueIsFull_Completes()
+    {
+        await using var server = await RelayTestServer.StartAsync();
+        var client = new RelayClient(Options(server.Uri, o => o.ReceiveQueueCapacity = 1));
+        await client.ConnectAsync().WithTimeout();
+
+        // Nobody reads: the first message fills the queue, the second leaves the receive loop waiting for room.
+        for (var i = 0; i < 3; i++)
+        {
+            await client.SendAsync(client.Uuid, "offer", $"unread {i}").WithTimeout();
+        }
+
+        await TaskTimeoutExtensions.WaitUntil(() => client.Messages.Count == 1);
+        await client.DisposeAsync().AsTask().WithTimeout();
+        Assert.Equal(RelayClientState.Closed, client.State);
+    }
+
+    [Fact]
+    public async Task RegistrationNotAnswered_TimesOutAndIsRetried()
+    {
+        await using var silent = await FakeServers.StartWebSocketAsync(reply: null);
+        await using var client = new RelayClient(Options(FakeServers.WebSocketUri(silent), o => o.RegistrationTimeout = TimeSpan.FromMilliseconds(200)));
+        var states = new StateRecorder(client);
+        _ = client.ConnectAsync();
+
+        var reconnecting = await states.WaitFor(RelayClientState.Reconnecting).WithTimeout();
+
+        var timeout = Assert.IsType<TimeoutException>(reconnecting.Error);
+        Assert.Equal("The relay did not answer the registration within 0.2 s.", timeout.Message);
+        await states.WaitFor(RelayClientState.Registering, 2).WithTimeout();
+    }
+
+    [Fact]
+    public async Task SendingThroughRepeatedCuts_NoSendFails_AndMessagesFlowAfterwards()
+    {
+        await using var server = await RelayTestServer.StartAsync();
+        await using var proxy = TcpProxy.Start(server.Uri);
+        await using var sender = new RelayClient(Options(proxy.WebSocketUri));
+        var states = new StateRecorder(sender);
+        await using var receiver = new RelayClient(Options(server.Uri));
+        await Task.WhenAll(sender.ConnectAsync(), receiver.ConnectAsync()).WithTimeout();
+
+        var lastArrived = Task.Run(async () =>
+        {
+            await foreach (var message in receiver.Messages.ReadAllAsync())
+            {
+                if (message.Description == "last")
+                {
+                    return;
+                }
+            }
+        });
+        using var stop = new CancellationTokenSource();
+        var sent = 0;
+        var sending = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await sender.SendAsync(receiver.Uuid, "candidate", $"n{sent}");
+                Interlocked.Increment(ref sent);
+            }
+        });
+
+        for (var cut = 1; cut <= 3; cut++)
+        {
+            var before = Volatile.Read(ref sent);
+            await TaskTimeoutExtensions.WaitUntil(() => Volatile.Read(ref sent) > before + 20 || sending.IsCompleted);
+            proxy.CutAll();
+            await states.WaitFor(RelayClientState.Registered, cut + 1).WithTimeout();
+        }
+
+        await stop.CancelAsync();
+        await sending.WithTimeout(); // Throws if any SendAsync threw.
+
+        await sender.SendAsync(receiver.Uuid, "offer", "last").WithTimeout();
+        await lastArrived.WithTimeout();
+        Assert.Equal(3, states.Count(RelayClientState.Reconnecting));
+    }
 }

@@ -91,22 +91,29 @@ public sealed partial class RelayProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <c>peerrelay serve</c> on 127.0.0.1 and a free port (<c>--host 127.0.0.1 --port 0</c> come first, so
-    /// a config file's host and port are overridden; later <paramref name="arguments"/> override them again), and waits
-    /// for the listening line. Fails with the process output when it exits or does not listen in time.
+    /// Starts <c>peerrelay serve</c> and waits for its listening line. By default it listens on 127.0.0.1 and a free
+    /// port (<c>--host 127.0.0.1 --port 0</c> are added, overriding a config file's host and port; the port actually
+    /// bound is read from the listening line). Fails with the process output when it exits or does not listen in time.
     /// </summary>
     /// <param name="arguments">More <c>serve</c> arguments, e.g. <c>--config FILE</c>, <c>--log-dir DIR</c>.</param>
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
     /// <param name="timeout">How long to wait for the listening line.</param>
     /// <param name="environment">Extra environment variables for the process, or null.</param>
+    /// <param name="freeLoopbackPort">Whether to add <c>--host 127.0.0.1 --port 0</c>; pass false to give them yourself.</param>
     /// <returns>The running relay.</returns>
     public static async Task<RelayProcess> StartServeAsync(
         IEnumerable<string>? arguments = null,
         string? workingDirectory = null,
         TimeSpan? timeout = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null,
+        bool freeLoopbackPort = true)
     {
-        var all = new List<string> { "serve", "--host", "127.0.0.1", "--port", "0" };
+        var all = new List<string> { "serve" };
+        if (freeLoopbackPort)
+        {
+            all.AddRange(["--host", "127.0.0.1", "--port", "0"]);
+        }
+
         all.AddRange(arguments ?? []);
         var relay = Launch(all, workingDirectory, environment);
         try
@@ -118,9 +125,11 @@ public sealed partial class RelayProcess : IAsyncDisposable
                 throw new InvalidOperationException($"Cannot read the address from the listening line: {line}");
             }
 
+            // "Every interface" is reached through loopback.
+            var host = match.Groups["host"].Value is "0.0.0.0" or "[::]" ? "127.0.0.1" : match.Groups["host"].Value;
             relay.Uri = new Uri(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{match.Groups["scheme"].Value}://127.0.0.1:{int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)}/"));
+                $"{match.Groups["scheme"].Value}://{host}:{int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)}/"));
             return relay;
         }
         catch
@@ -145,12 +154,12 @@ public sealed partial class RelayProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
-        start.ArgumentList.Add(PeerRelayDllPath);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;
         }
 
+        start.ArgumentList.Add(PeerRelayDllPath);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

@@ -106,7 +106,7 @@ internal sealed partial class RelaySession : IDisposable
     /// <see langword="null"/> when <paramref name="cancellationToken"/> closed it.
     /// </summary>
     public async Task<Exception?> RunAsync(
-        ChannelWriter<PeerConnection> inbound, ChannelReader<PendingSend> outbound, CancellationToken cancellationToken)
+        ChannelWriter<PeerConnection> inbound, SendQueue outbound, CancellationToken cancellationToken)
     {
         var sendLoop = SendLoopAsync(outbound);
         Exception? end;
@@ -114,7 +114,7 @@ internal sealed partial class RelaySession : IDisposable
         {
             try
             {
-                end = await ReceiveLoopAsync(inbound).ConfigureAwait(false);
+                end = await ReceiveLoopAsync(inbound, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -174,7 +174,7 @@ internal sealed partial class RelaySession : IDisposable
             closeReason: reason),
     };
 
-    private async Task<Exception> ReceiveLoopAsync(ChannelWriter<PeerConnection> inbound)
+    private async Task<Exception> ReceiveLoopAsync(ChannelWriter<PeerConnection> inbound, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -195,7 +195,8 @@ internal sealed partial class RelaySession : IDisposable
             {
                 // Full: stop reading the socket until the application catches up. Nothing is dropped.
                 Log.ReceiveQueueFull(_logger, _options.ReceiveQueueCapacity);
-                await inbound.WriteAsync(message).ConfigureAwait(false);
+                // The client's token ends the wait when it is disposed while the application is not reading.
+                await inbound.WriteAsync(message, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -279,7 +280,7 @@ internal sealed partial class RelaySession : IDisposable
         }
     }
 
-    private async Task SendLoopAsync(ChannelReader<PendingSend> outbound)
+    private async Task SendLoopAsync(SendQueue outbound)
     {
         var stop = _stopSending.Token;
         try
@@ -301,8 +302,8 @@ internal sealed partial class RelaySession : IDisposable
                     }
                     catch (Exception ex)
                     {
-                        item.Fail(new RelayConnectionException(
-                            "The connection to the relay was lost while the message was being sent; it may not have been delivered.", ex));
+                        // The connection died under the write: the next connection sends this message first.
+                        outbound.PutBack(item);
                         Log.SendFailed(_logger, ex.Message);
                         _socket.Abort(); // Ends the receive loop too.
                         return;

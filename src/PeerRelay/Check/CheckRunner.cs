@@ -14,6 +14,9 @@ internal static class CheckRunner
     /// <summary>The description type of the probe messages.</summary>
     public const string ProbeType = "offer";
 
+    /// <summary>Round trips made before timing starts, so one-time start-up costs of this process are not counted.</summary>
+    public const int WarmUpMessages = 3;
+
     /// <summary>Runs the check and returns the process exit code.</summary>
     /// <param name="settings">What to check.</param>
     /// <param name="output">Where the results go (standard output).</param>
@@ -32,6 +35,79 @@ internal static class CheckRunner
         }
 
         var address = new Uri(settings.Address);
+        await output.WriteLineAsync($"Checking the relay at {address}").ConfigureAwait(false);
+
+        // The first connection pays for loading and compiling the TLS and WebSocket code in this process, which says
+        // nothing about the relay: it decides pass or fail, a second connection after a warm-up gives the times.
+        var cold = new Timing();
+        await using var client = new RelayClient(Options(settings, address));
+        cold.Observe(client);
+        try
+        {
+            await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return await FailAsync(error, CheckFailure.From(ex, address)).ConfigureAwait(false);
+        }
+
+        var warmUp = Math.Min(WarmUpMessages, settings.Count);
+        for (var i = 1; i <= warmUp; i++)
+        {
+            if (await RoundTripAsync(client, $"peerrelay-check warm-up {i}", i, settings, address, cancellationToken).ConfigureAwait(false) is { } failed)
+            {
+                return await FailAsync(error, failed).ConfigureAwait(false);
+            }
+        }
+
+        var warm = new Timing();
+        await using (var second = new RelayClient(Options(settings, address)))
+        {
+            warm.Observe(second);
+            try
+            {
+                await second.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return await FailAsync(error, CheckFailure.From(ex, address)).ConfigureAwait(false);
+            }
+        }
+
+        await output.WriteLineAsync($"connected     {Ms(warm.Connected)}  (first, cold connection: {Ms(cold.Connected)})").ConfigureAwait(false);
+        await output.WriteLineAsync($"registered    {Ms(warm.Registered)}  (first: {Ms(cold.Registered)}, as {client.Uuid})").ConfigureAwait(false);
+
+        var rounds = new List<TimeSpan>(settings.Count);
+        for (var i = 1; i <= settings.Count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            if (await RoundTripAsync(client, $"peerrelay-check {i}", i, settings, address, cancellationToken).ConfigureAwait(false) is { } failed)
+            {
+                return await FailAsync(error, failed).ConfigureAwait(false);
+            }
+
+            rounds.Add(Stopwatch.GetElapsedTime(started));
+        }
+
+        rounds.Sort();
+        await output.WriteLineAsync(
+            $"round trip    p50 {Ms(Percentile(rounds, 0.50))}  p90 {Ms(Percentile(rounds, 0.90))}  p99 {Ms(Percentile(rounds, 0.99))}  max {Ms(rounds[^1])}  ({rounds.Count} messages, after {warmUp} unmeasured)")
+            .ConfigureAwait(false);
+        await output.WriteLineAsync(
+            $"OK: the relay accepted the connection and the registration, and returned {rounds.Count} of {settings.Count} messages.")
+            .ConfigureAwait(false);
+        return (int)CheckExitCode.Ok;
+    }
+
+    /// <summary>The nearest-rank percentile of sorted values.</summary>
+    internal static TimeSpan Percentile(List<TimeSpan> sorted, double quantile)
+    {
+        var rank = (int)Math.Ceiling(quantile * sorted.Count);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+    }
+
+    private static RelayClientOptions Options(CheckSettings settings, Uri address)
+    {
         var options = new RelayClientOptions
         {
             Address = address,
@@ -46,89 +122,41 @@ internal static class CheckRunner
             options.Headers["Authorization"] = "Bearer " + settings.Token;
         }
 
-        await output.WriteLineAsync($"Checking the relay at {address}").ConfigureAwait(false);
-        var clock = Stopwatch.StartNew();
-        TimeSpan connected = default, registered = default;
-        await using var client = new RelayClient(options);
-        client.StateChanged += (_, e) =>
-        {
-            if (e.State == RelayClientState.Registering)
-            {
-                connected = clock.Elapsed;
-            }
-            else if (e.State == RelayClientState.Registered)
-            {
-                registered = clock.Elapsed;
-            }
-        };
-
-        try
-        {
-            await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            return await FailAsync(error, CheckFailure.From(ex, address)).ConfigureAwait(false);
-        }
-
-        await output.WriteLineAsync($"connected     {Ms(connected)}").ConfigureAwait(false);
-        await output.WriteLineAsync($"registered    {Ms(registered - connected)}  (as {client.Uuid})").ConfigureAwait(false);
-
-        var rounds = new List<TimeSpan>(settings.Count);
-        for (var i = 1; i <= settings.Count; i++)
-        {
-            var probe = $"peerrelay-check {i}";
-            using var step = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            step.CancelAfter(settings.Timeout);
-            var started = Stopwatch.GetTimestamp();
-            try
-            {
-                await client.SendAsync(client.Uuid, ProbeType, probe, step.Token).ConfigureAwait(false);
-                while (true)
-                {
-                    var back = await client.Messages.ReadAsync(step.Token).ConfigureAwait(false);
-                    if (back.Description != probe)
-                    {
-                        continue; // A late answer to an earlier probe.
-                    }
-
-                    if (back.Error is not null)
-                    {
-                        return await FailAsync(error, new CheckFailure(CheckExitCode.ForwardingFailed,
-                            $"The relay did not deliver a message to this client's own UUID: {back.Error}")).ConfigureAwait(false);
-                    }
-
-                    break;
-                }
-            }
-            catch (OperationCanceledException) when (step.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                return await FailAsync(error, new CheckFailure(CheckExitCode.Timeout,
-                    $"Timed out: the relay did not return round trip {i} of {settings.Count} within {Seconds(settings.Timeout)} s.")).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                return await FailAsync(error, CheckFailure.From(ex, address)).ConfigureAwait(false);
-            }
-
-            rounds.Add(Stopwatch.GetElapsedTime(started));
-        }
-
-        rounds.Sort();
-        await output.WriteLineAsync(
-            $"round trip    p50 {Ms(Percentile(rounds, 0.50))}  p90 {Ms(Percentile(rounds, 0.90))}  p99 {Ms(Percentile(rounds, 0.99))}  max {Ms(rounds[^1])}  ({rounds.Count} messages)")
-            .ConfigureAwait(false);
-        await output.WriteLineAsync(
-            $"OK: the relay accepted the connection and the registration, and returned {rounds.Count} of {settings.Count} messages.")
-            .ConfigureAwait(false);
-        return (int)CheckExitCode.Ok;
+        return options;
     }
 
-    /// <summary>The nearest-rank percentile of sorted values.</summary>
-    internal static TimeSpan Percentile(List<TimeSpan> sorted, double quantile)
+    /// <summary>Sends <paramref name="probe"/> to the client's own UUID and waits for it to come back.</summary>
+    /// <returns>Null when it came back; otherwise why not.</returns>
+    private static async Task<CheckFailure?> RoundTripAsync(
+        RelayClient client, string probe, int number, CheckSettings settings, Uri address, CancellationToken cancellationToken)
     {
-        var rank = (int)Math.Ceiling(quantile * sorted.Count);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+        using var step = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        step.CancelAfter(settings.Timeout);
+        try
+        {
+            await client.SendAsync(client.Uuid, ProbeType, probe, step.Token).ConfigureAwait(false);
+            while (true)
+            {
+                var back = await client.Messages.ReadAsync(step.Token).ConfigureAwait(false);
+                if (back.Description != probe)
+                {
+                    continue; // A late answer to an earlier probe.
+                }
+
+                return back.Error is null
+                    ? null
+                    : new CheckFailure(CheckExitCode.ForwardingFailed, $"The relay did not deliver a message to this client's own UUID: {back.Error}");
+            }
+        }
+        catch (OperationCanceledException) when (step.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return new CheckFailure(CheckExitCode.Timeout,
+                $"Timed out: the relay did not return message {number} within {Seconds(settings.Timeout)} s.");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return CheckFailure.From(ex, address);
+        }
     }
 
     private static string? Validate(CheckSettings settings)
@@ -160,6 +188,36 @@ internal static class CheckRunner
     private static string Ms(TimeSpan value) => value.TotalMilliseconds.ToString("0.00", CultureInfo.InvariantCulture) + " ms";
 
     private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>Times a client's connect (until Registering) and registration (Registering to Registered).</summary>
+    private sealed class Timing
+    {
+        private readonly Stopwatch _clock = new();
+        private TimeSpan _registering;
+
+        public TimeSpan Connected => _registering;
+
+        public TimeSpan Registered { get; private set; }
+
+        public void Observe(RelayClient client)
+        {
+            client.StateChanged += (_, e) =>
+            {
+                switch (e.State)
+                {
+                    case RelayClientState.Connecting:
+                        _clock.Restart();
+                        break;
+                    case RelayClientState.Registering:
+                        _registering = _clock.Elapsed;
+                        break;
+                    case RelayClientState.Registered:
+                        Registered = _clock.Elapsed - _registering;
+                        break;
+                }
+            };
+        }
+    }
 
     /// <summary>The check reports the first failure; retrying would hide it.</summary>
     private sealed class NeverRetry : IRelayRetryPolicy

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using PeerRelay.Configuration;
@@ -33,6 +34,7 @@ internal static class RelayLogging
         ArgumentNullException.ThrowIfNull(logging);
         ArgumentNullException.ThrowIfNull(config);
         logging.ClearProviders();
+        logging.Services.TryAddSingleton(TimeProvider.System);
         logging.AddConsole(o => o.FormatterName = RelayConsoleFormatter.FormatterName);
         logging.AddConsoleFormatter<RelayConsoleFormatter, ConsoleFormatterOptions>();
         if (config.LogDir is { } directory)
