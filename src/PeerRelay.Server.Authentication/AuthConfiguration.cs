@@ -13,13 +13,35 @@ namespace PeerRelay.Server.Authentication;
 /// </summary>
 public static class AuthConfiguration
 {
-    /// <summary>The <c>[auth.kwargs]</c> keys of <c>method = "globus"</c>.</summary>
-    public static readonly IReadOnlyList<string> GlobusKeys =
-        ["client_id", "client_secret", "audience", "introspection_url", "cache_duration", "cache_size", "timeout"];
+    private static readonly Setting<GlobusAuthOptions>[] GlobusSettings =
+    [
+        new("client_id", (n, v, p) => Set(String(n, v, p), (GlobusAuthOptions o, string x) => o.ClientId = x)),
+        new("client_secret", (n, v, p) => Set(String(n, v, p), (GlobusAuthOptions o, string x) => o.ClientSecret = x)),
+        new("audience", (n, v, p) => Set(String(n, v, p), (GlobusAuthOptions o, string x) => o.Audience = x)),
+        new("introspection_url", (n, v, p) => Set(Url(n, v, p), (GlobusAuthOptions o, Uri x) => o.IntrospectionUrl = x)),
+        new("cache_duration", (n, v, p) => SetValue(Seconds(n, v, p), (GlobusAuthOptions o, TimeSpan x) => o.CacheDuration = x)),
+        new("cache_size", (n, v, p) => SetValue(Integer(n, v, p), (GlobusAuthOptions o, int x) => o.CacheSize = x)),
+        new("timeout", (n, v, p) => SetValue(Seconds(n, v, p), (GlobusAuthOptions o, TimeSpan x) => o.Timeout = x)),
+    ];
 
-    /// <summary>The <c>[auth.kwargs]</c> keys of <c>method = "jwt"</c>.</summary>
-    public static readonly IReadOnlyList<string> JwtKeys =
-        ["issuer", "audience", "jwks_url", "authority", "user_claim", "algorithms", "clock_skew", "jwks_refresh_interval", "timeout"];
+    private static readonly Setting<JwtAuthOptions>[] JwtSettings =
+    [
+        new("issuer", (n, v, p) => Set(String(n, v, p), (JwtAuthOptions o, string x) => o.Issuer = x)),
+        new("audience", (n, v, p) => Set(Strings(n, v, p), (JwtAuthOptions o, List<string> x) => Fill(o.Audiences, x))),
+        new("jwks_url", (n, v, p) => Set(Url(n, v, p), (JwtAuthOptions o, Uri x) => o.JwksUrl = x)),
+        new("authority", (n, v, p) => Set(Url(n, v, p), (JwtAuthOptions o, Uri x) => o.Authority = x)),
+        new("user_claim", (n, v, p) => Set(String(n, v, p), (JwtAuthOptions o, string x) => o.UserClaim = x)),
+        new("algorithms", (n, v, p) => Set(Strings(n, v, p), (JwtAuthOptions o, List<string> x) => Fill(o.Algorithms, x))),
+        new("clock_skew", (n, v, p) => SetValue(Seconds(n, v, p), (JwtAuthOptions o, TimeSpan x) => o.ClockSkew = x)),
+        new("jwks_refresh_interval", (n, v, p) => SetValue(Seconds(n, v, p), (JwtAuthOptions o, TimeSpan x) => o.KeyRefreshInterval = x)),
+        new("timeout", (n, v, p) => SetValue(Seconds(n, v, p), (JwtAuthOptions o, TimeSpan x) => o.Timeout = x)),
+    ];
+
+    /// <summary>Gets the <c>[auth.kwargs]</c> keys of <c>method = "globus"</c>.</summary>
+    public static IReadOnlyList<string> GlobusKeys { get; } = [.. GlobusSettings.Select(s => s.Key)];
+
+    /// <summary>Gets the <c>[auth.kwargs]</c> keys of <c>method = "jwt"</c>.</summary>
+    public static IReadOnlyList<string> JwtKeys { get; } = [.. JwtSettings.Select(s => s.Key)];
 
     /// <summary>Applies <c>method</c> and <c>[auth.kwargs]</c>, validating them at once.</summary>
     /// <param name="builder">The relay builder.</param>
@@ -51,7 +73,12 @@ public static class AuthConfiguration
                 return builder;
             case "globus":
                 {
-                    var configure = ReadGlobus(settings, environment);
+                    var read = Read("globus", settings, GlobusSettings);
+                    Action<GlobusAuthOptions> configure = o =>
+                    {
+                        read(o);
+                        o.ApplyEnvironment(environment);
+                    };
                     var probe = new GlobusAuthOptions();
                     configure(probe);
                     Throw(probe.Validate());
@@ -60,7 +87,7 @@ public static class AuthConfiguration
 
             case "jwt":
                 {
-                    var configure = ReadJwt(settings);
+                    var configure = Read("jwt", settings, JwtSettings);
                     var probe = new JwtAuthOptions();
                     configure(probe);
                     Throw(probe.Validate());
@@ -73,99 +100,21 @@ public static class AuthConfiguration
         }
     }
 
-    private static Action<GlobusAuthOptions> ReadGlobus(List<KeyValuePair<string, object?>> kwargs, Func<string, string?> environment)
+    /// <summary>Turns <paramref name="kwargs"/> into steps that set the options; throws with every problem found.</summary>
+    private static Action<T> Read<T>(string method, List<KeyValuePair<string, object?>> kwargs, Setting<T>[] settings)
     {
         var problems = new List<string>();
-        var steps = new List<Action<GlobusAuthOptions>>();
+        var steps = new List<Action<T>>();
         foreach (var (key, value) in kwargs)
         {
-            var name = "auth.kwargs." + key;
-            switch (key)
+            var setting = Array.Find(settings, s => s.Key == key);
+            if (setting is null)
             {
-                case "client_id" when String(name, value, problems) is { } id:
-                    steps.Add(o => o.ClientId = id);
-                    break;
-                case "client_secret" when String(name, value, problems) is { } secret:
-                    steps.Add(o => o.ClientSecret = secret);
-                    break;
-                case "audience" when String(name, value, problems) is { } audience:
-                    steps.Add(o => o.Audience = audience);
-                    break;
-                case "introspection_url" when Url(name, value, problems) is { } url:
-                    steps.Add(o => o.IntrospectionUrl = url);
-                    break;
-                case "cache_duration" when Seconds(name, value, problems) is { } duration:
-                    steps.Add(o => o.CacheDuration = duration);
-                    break;
-                case "cache_size" when Integer(name, value, problems) is { } size:
-                    steps.Add(o => o.CacheSize = size);
-                    break;
-                case "timeout" when Seconds(name, value, problems) is { } timeout:
-                    steps.Add(o => o.Timeout = timeout);
-                    break;
-                case "client_id" or "client_secret" or "audience" or "introspection_url" or "cache_duration" or "cache_size" or "timeout":
-                    break;
-                default:
-                    problems.Add(UnknownKey(key, "globus", GlobusKeys));
-                    break;
+                problems.Add($"auth.kwargs.{key}: not a setting of method \"{method}\"; its settings are {string.Join(", ", settings.Select(s => s.Key))}");
             }
-        }
-
-        Throw(problems);
-        return o =>
-        {
-            foreach (var step in steps)
+            else if (setting.Read("auth.kwargs." + key, value, problems) is { } step)
             {
-                step(o);
-            }
-
-            o.ApplyEnvironment(environment);
-        };
-    }
-
-    private static Action<JwtAuthOptions> ReadJwt(List<KeyValuePair<string, object?>> kwargs)
-    {
-        var problems = new List<string>();
-        var steps = new List<Action<JwtAuthOptions>>();
-        foreach (var (key, value) in kwargs)
-        {
-            var name = "auth.kwargs." + key;
-            switch (key)
-            {
-                case "issuer" when String(name, value, problems) is { } issuer:
-                    steps.Add(o => o.Issuer = issuer);
-                    break;
-                case "audience":
-                    var audiences = Strings(name, value, problems);
-                    steps.Add(o => Fill(o.Audiences, audiences));
-                    break;
-                case "jwks_url" when Url(name, value, problems) is { } url:
-                    steps.Add(o => o.JwksUrl = url);
-                    break;
-                case "authority" when Url(name, value, problems) is { } authority:
-                    steps.Add(o => o.Authority = authority);
-                    break;
-                case "user_claim" when String(name, value, problems) is { } claim:
-                    steps.Add(o => o.UserClaim = claim);
-                    break;
-                case "algorithms":
-                    var algorithms = Strings(name, value, problems);
-                    steps.Add(o => Fill(o.Algorithms, algorithms));
-                    break;
-                case "clock_skew" when Seconds(name, value, problems) is { } skew:
-                    steps.Add(o => o.ClockSkew = skew);
-                    break;
-                case "jwks_refresh_interval" when Seconds(name, value, problems) is { } refresh:
-                    steps.Add(o => o.KeyRefreshInterval = refresh);
-                    break;
-                case "timeout" when Seconds(name, value, problems) is { } timeout:
-                    steps.Add(o => o.Timeout = timeout);
-                    break;
-                case "issuer" or "jwks_url" or "authority" or "user_claim" or "clock_skew" or "jwks_refresh_interval" or "timeout":
-                    break;
-                default:
-                    problems.Add(UnknownKey(key, "jwt", JwtKeys));
-                    break;
+                steps.Add(step);
             }
         }
 
@@ -178,6 +127,14 @@ public static class AuthConfiguration
             }
         };
     }
+
+    private static Action<T>? Set<T, TValue>(TValue? value, Action<T, TValue> set)
+        where TValue : class =>
+        value is null ? null : o => set(o, value);
+
+    private static Action<T>? SetValue<T, TValue>(TValue? value, Action<T, TValue> set)
+        where TValue : struct =>
+        value is { } v ? o => set(o, v) : null;
 
     private static void Fill(IList<string> target, List<string> values)
     {
@@ -187,9 +144,6 @@ public static class AuthConfiguration
             target.Add(value);
         }
     }
-
-    private static string UnknownKey(string key, string method, IReadOnlyList<string> known) =>
-        $"auth.kwargs.{key}: not a setting of method \"{method}\"; its settings are {string.Join(", ", known)}";
 
     private static string? String(string name, object? value, List<string> problems)
     {
@@ -297,4 +251,10 @@ public static class AuthConfiguration
             throw new AuthConfigurationException(problems);
         }
     }
+
+    /// <summary>Reads one value; returns the step that applies it, or null (with a problem added) when it is bad.</summary>
+    private delegate Action<T>? Reader<T>(string name, object? value, List<string> problems);
+
+    /// <summary>One <c>[auth.kwargs]</c> key of a method and how to read it.</summary>
+    private sealed record Setting<T>(string Key, Reader<T> Read);
 }

@@ -100,11 +100,11 @@ public sealed partial class GlobusAuthenticator : IRelayAuthenticator, IDisposab
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        _disposed.Cancel();
-        _disposed.Dispose();
-    }
+    /// <remarks>
+    /// Cancels requests in flight. The token source is not disposed, so a registration that races with shutdown
+    /// still gets an answer (1013) instead of an <see cref="ObjectDisposedException"/>.
+    /// </remarks>
+    public void Dispose() => _disposed.Cancel();
 
     private static string Fit(string prefix, string why) => RelayCloseCodes.FitReason(prefix + why)[prefix.Length..];
 
@@ -164,6 +164,10 @@ public sealed partial class GlobusAuthenticator : IRelayAuthenticator, IDisposab
         catch (OperationCanceledException) when (!_disposed.IsCancellationRequested)
         {
             return Failed("timeout", started, () => Log.IntrospectionTimedOut(_logger, _options.IntrospectionUrl, _options.Timeout.TotalSeconds));
+        }
+        catch (OperationCanceledException)
+        {
+            return (RelayAuthResult.Unavailable("The relay is shutting down."), false, null);
         }
         catch (HttpRequestException ex)
         {

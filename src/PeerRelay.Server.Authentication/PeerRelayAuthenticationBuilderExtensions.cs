@@ -10,6 +10,9 @@ namespace PeerRelay.Server.Authentication;
 /// <summary>Turns on Globus or JWT/OIDC authentication for the relay.</summary>
 public static class PeerRelayAuthenticationBuilderExtensions
 {
+    /// <summary>The largest introspection, discovery or key set answer read: 1 MiB.</summary>
+    private const int MaxResponseBytes = 1 << 20;
+
     /// <summary>
     /// Authenticates clients with Globus Auth token introspection (<see cref="GlobusAuthenticator"/>). The options are
     /// validated when the host starts. Environment variables are not read here: call
@@ -65,6 +68,8 @@ public static class PeerRelayAuthenticationBuilderExtensions
         services.TryAddSingleton<AuthenticationMetrics>();
 
         // The client secret travels in the Authorization header: keep every header value out of HttpClient's logs.
-        services.AddHttpClient(httpClientName).RedactLoggedHeaders(static _ => true);
+        // Identity answers are small; a bound keeps a broken or hostile endpoint from filling memory.
+        services.AddHttpClient(httpClientName, static c => c.MaxResponseContentBufferSize = MaxResponseBytes)
+            .RedactLoggedHeaders(static _ => true);
     }
 }

@@ -1,5 +1,8 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using PeerRelay.Testing;
 
 namespace PeerRelay.Server.Tests;
@@ -23,6 +26,43 @@ public sealed class OriginPolicyTests
         Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
     }
 
+    [Fact]
+    public async Task Refusal_IsLoggedAndCounted()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var server = await RelayTestServer.StartAsync(
+            o => o.AllowedOrigins.Add("https://app.example.org"),
+            host: b => b.Logging.AddProvider(logs));
+        var factory = server.Services.GetRequiredService<IMeterFactory>();
+        var refused = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "peerrelay.handshakes.rejected")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "reason" && Equals(tag.Value, "origin"))
+                {
+                    Interlocked.Add(ref refused, (int)value);
+                }
+            }
+        });
+        listener.Start();
+
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Origin", "https://evil.example.org");
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(server.Uri, CancellationToken.None).WithTimeout());
+
+        Assert.Equal(1, Volatile.Read(ref refused));
+        Assert.Contains(logs.Lines, l => l.StartsWith("Warning ", StringComparison.Ordinal) && l.Contains("origin https://evil.example.org is not in allowed_origins", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("https://app.example.org")]
     [InlineData("HTTPS://APP.example.org:443")]
@@ -43,6 +83,15 @@ public sealed class OriginPolicyTests
     {
         await using var server = await RelayTestServer.StartAsync(o => o.AllowedOrigins.Add("https://app.example.org"));
         await using var client = await TestRelayClient.ConnectAsync(server.Uri);
+        await client.RegisterAsync(Guid.NewGuid());
+    }
+
+    [Fact]
+    public async Task RelaysOwnOrigin_Connects_ForPagesItServes()
+    {
+        await using var server = await RelayTestServer.StartAsync(o => o.AllowedOrigins.Add("https://app.example.org"));
+        var own = $"http://{server.Uri.Authority}";
+        await using var client = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("Origin", own));
         await client.RegisterAsync(Guid.NewGuid());
     }
 

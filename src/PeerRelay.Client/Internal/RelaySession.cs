@@ -338,11 +338,11 @@ internal sealed partial class RelaySession : IDisposable
 
     private async Task CloseOutputAsync(int code, string reason)
     {
-        // Stop the send loop first, so that this class stays the only writer and frames are not interleaved.
-        await _stopSending.CancelAsync().ConfigureAwait(false);
         using var timeout = new CancellationTokenSource(_options.CloseTimeout);
         try
         {
+            // Stop the send loop first, so that this class stays the only writer and frames are not interleaved.
+            await _stopSending.CancelAsync().ConfigureAwait(false);
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token).ConfigureAwait(false);

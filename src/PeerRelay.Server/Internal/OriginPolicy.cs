@@ -48,7 +48,8 @@ internal sealed partial class OriginPolicy
         }
 
         var origin = header.ToString();
-        if (header.Count == 1 && Normalize(origin) is { } normalized && _allowed.Contains(normalized))
+        if (header.Count == 1 && Normalize(origin) is { } normalized
+            && (_allowed.Contains(normalized) || IsSameOrigin(normalized, context.Request)))
         {
             return true;
         }
@@ -58,6 +59,13 @@ internal sealed partial class OriginPolicy
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
         return false;
     }
+
+    /// <summary>
+    /// A page the relay served itself (e.g. <c>/demo</c>) comes from the relay's own origin, which is always allowed.
+    /// Behind a reverse proxy that changes the scheme or port, list the public origin instead.
+    /// </summary>
+    private static bool IsSameOrigin(string origin, HttpRequest request) =>
+        request.Host.HasValue && Normalize($"{request.Scheme}://{request.Host.Value}") is { } own && own == origin;
 
     /// <summary>Checks the configured origins; returns "allowed_origins: ..." problems.</summary>
     public static IEnumerable<string> Validate(IEnumerable<string> origins)

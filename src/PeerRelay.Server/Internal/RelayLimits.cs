@@ -170,7 +170,7 @@ internal sealed partial class RelayLimits(
         {
             metrics.MessageDropped("queue_full");
             Log.ResponseQueueFull(logger, connection.Id, connection.Remote);
-            connection.Close(RelayCloseCodes.PolicyViolation, "Send queue full: the client did not read its messages fast enough.", dropQueued: true);
+            connection.Close(RelayCloseCodes.PolicyViolation, RelayRouter.QueueFullReason, dropQueued: true);
         }
     }
 

@@ -15,7 +15,7 @@ internal sealed partial class RelayRouter(
     RelayLimits limits,
     ILogger<RelayRouter> logger)
 {
-    private const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
+    internal const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
 
     public ClientRegistry Registry => registry;
 
@@ -202,17 +202,7 @@ internal sealed partial class RelayRouter(
             return;
         }
 
-        var writer = connection.Writer;
-        writer.Start(256 + frame.Description.Escaped.Length + frame.DescriptionType.Escaped.Length + source.EscapedName.Length + frame.ErrorText.Escaped.Length);
-        RelayCodec.WritePeerConnection(
-            writer,
-            source.Uuid,
-            new RawJsonString(source.EscapedName, hasEscapes: false),
-            frame.PeerUuid,
-            frame.DescriptionType,
-            frame.Description,
-            frame.ErrorText);
-        switch (target.TrySend(writer.Detach()))
+        switch (target.TrySend(Encode(connection, source, frame, frame.ErrorText)))
         {
             case SendResult.Queued:
                 metrics.MessageForwarded();
@@ -230,12 +220,14 @@ internal sealed partial class RelayRouter(
         }
     }
 
-    /// <summary>Sends a peer connection message back to its sender with <c>error</c> set.</summary>
-    private void Echo(RelayConnection connection, Registration source, scoped in RelayFrame frame, string error)
+    /// <summary>
+    /// Encodes <paramref name="frame"/> into a pooled buffer, stamped with the sender's registered identity and
+    /// carrying <paramref name="error"/>. Uses the receive loop's writer: call only from the sender's receive loop.
+    /// </summary>
+    private static OutboundMessage Encode(RelayConnection connection, Registration source, scoped in RelayFrame frame, scoped RawJsonString error)
     {
-        var escapedError = RelayCodec.EscapeString(error);
         var writer = connection.Writer;
-        writer.Start(256 + frame.Description.Escaped.Length + frame.DescriptionType.Escaped.Length + source.EscapedName.Length + escapedError.Length);
+        writer.Start(256 + frame.Description.Escaped.Length + frame.DescriptionType.Escaped.Length + source.EscapedName.Length + error.Escaped.Length);
         RelayCodec.WritePeerConnection(
             writer,
             source.Uuid,
@@ -243,8 +235,15 @@ internal sealed partial class RelayRouter(
             frame.PeerUuid,
             frame.DescriptionType,
             frame.Description,
-            new RawJsonString(escapedError, hasEscapes: false));
-        if (connection.TrySend(writer.Detach()) == SendResult.QueueFull)
+            error);
+        return writer.Detach();
+    }
+
+    /// <summary>Sends a peer connection message back to its sender with <c>error</c> set.</summary>
+    private void Echo(RelayConnection connection, Registration source, scoped in RelayFrame frame, string error)
+    {
+        var escapedError = new RawJsonString(RelayCodec.EscapeString(error), hasEscapes: false);
+        if (connection.TrySend(Encode(connection, source, frame, escapedError)) == SendResult.QueueFull)
         {
             metrics.MessageDropped("queue_full");
             CloseSlowReader(connection);

@@ -7,13 +7,19 @@ namespace PeerRelay.Server.Internal;
 /// <summary>
 /// Keeps browser tokens out of the logs. Browsers cannot set headers on a WebSocket, so they send the token as the
 /// <c>access_token</c> query parameter, and ASP.NET Core's hosting diagnostics print every request line with its
-/// query string ("Request starting ... ?access_token=...") at Information. This caps that one category at Warning
-/// for every logger provider, after all other logging configuration, so no level setting can turn it back on.
+/// query string ("Request starting ... ?access_token=...") at Information. This caps the categories that print
+/// request lines at Warning for every logger provider, after all other logging configuration, so no level setting
+/// can turn them back on.
 /// </summary>
 internal static class RequestLogRedaction
 {
-    /// <summary>The category whose Information events carry the full request line, query string included.</summary>
-    public const string HostingDiagnostics = "Microsoft.AspNetCore.Hosting.Diagnostics";
+    /// <summary>Categories whose events below Warning can carry the full request line, query string included.</summary>
+    public static readonly string[] RequestLineCategories =
+    [
+        "Microsoft.AspNetCore.Hosting.Diagnostics",
+        "Microsoft.AspNetCore.Server.Kestrel.BadRequests",
+        "Microsoft.AspNetCore.HttpLogging",
+    ];
 
     public static void Add(IServiceCollection services) =>
         services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>>(sp => new Rules(sp));
@@ -23,13 +29,15 @@ internal static class RequestLogRedaction
     {
         public void PostConfigure(string? name, LoggerFilterOptions options)
         {
-            options.Rules.Add(new LoggerFilterRule(null, HostingDiagnostics, LogLevel.Warning, null));
-
             // A provider-specific rule (e.g. "Console": { "LogLevel": { "Default": "Trace" } }) outranks any rule
             // without a provider, so each registered provider gets its own capped rule too.
-            foreach (var provider in services.GetServices<ILoggerProvider>())
+            var providers = services.GetServices<ILoggerProvider>().Select(p => p.GetType().FullName).Prepend(null).ToList();
+            foreach (var category in RequestLineCategories)
             {
-                options.Rules.Add(new LoggerFilterRule(provider.GetType().FullName, HostingDiagnostics, LogLevel.Warning, null));
+                foreach (var provider in providers)
+                {
+                    options.Rules.Add(new LoggerFilterRule(provider, category, LogLevel.Warning, null));
+                }
             }
         }
     }

@@ -9,10 +9,13 @@ internal enum CheckExitCode
     /// <summary>The relay is reachable, accepted the registration and returned every message.</summary>
     Ok = 0,
 
-    /// <summary>An unexpected error (a bug), or arguments System.CommandLine could not parse.</summary>
+    /// <summary>An unexpected error (a bug).</summary>
     Unexpected = 1,
 
-    /// <summary>The arguments are invalid (address not ws:// or wss://, count or timeout out of range).</summary>
+    /// <summary>
+    /// The arguments are invalid (address not ws:// or wss://, count or timeout out of range). The root command also
+    /// exits with 2 for arguments it cannot parse.
+    /// </summary>
     InvalidArguments = 2,
 
     /// <summary>Nothing accepts connections at the address (TCP connection refused).</summary>

@@ -42,6 +42,17 @@ internal static class RelayConfigLoader
         new("send_queue_capacity", (c, v) => c.Config.Server.SendQueueCapacity = v.AsInt32(1, MaxQueueCapacity, "messages")),
         new("close_timeout", (c, v) => c.Config.Server.CloseTimeout = v.AsSeconds(allowZero: false)),
         new("allowed_origins", (c, v) => AddAll(v.AsStringList(), c.Config.Server.AllowedOrigins)),
+
+        // Limits (docs/configuration.md, "Limits"; docs/security.md, "Limits and abuse resistance").
+        new("max_connections", (c, v) => c.Config.Server.MaxConnections = v.AsInt32(1, int.MaxValue, "connections")),
+        new("max_connections_per_ip", (c, v) => c.Config.Server.MaxConnectionsPerIp = v.AsInt32(1, int.MaxValue, "connections")),
+        new("trusted_proxies", (c, v) => AddAll(v.AsStringList(), c.Config.Server.TrustedProxies)),
+        new("max_clients_per_user", (c, v) => c.Config.Server.MaxClientsPerUser = v.AsInt32(1, int.MaxValue, "clients")),
+        new("registration_timeout", (c, v) => c.Config.Server.RegistrationTimeout = v.AsSeconds(allowZero: true)),
+        new("handshake_timeout", (c, v) => c.Config.Server.HandshakeTimeout = v.AsSeconds(allowZero: false)),
+        new("message_rate", (c, v) => c.Config.Server.MessageRate = AsRate(v)),
+        new("message_burst", (c, v) => c.Config.Server.MessageBurst = v.AsInt32(1, int.MaxValue, "messages")),
+        new("message_rate_max_refusals", (c, v) => c.Config.Server.MessageRateMaxRefusals = v.AsInt32(1, int.MaxValue, "messages")),
         new("auth", (c, v) => c.ReadTable(v.AsTable(), "auth.", AuthKeys)),
         new("logging", (c, v) => c.ReadTable(v.AsTable(), "logging.", LoggingKeys)),
     ];
@@ -151,6 +162,14 @@ internal static class RelayConfigLoader
             target.Add(value);
         }
     }
+
+    /// <summary>Reads a rate in messages per second: a whole or decimal number, 0 (off) or more.</summary>
+    private static double AsRate(ConfigValue value) => value.Value switch
+    {
+        long whole when whole >= 0 => whole,
+        double fraction when double.IsFinite(fraction) && fraction >= 0 => fraction,
+        _ => throw value.NotAllowed("a number of messages per second, 0 (off) or more"),
+    };
 
     private static void CopyTable(TomlTable table, Dictionary<string, object?> target)
     {

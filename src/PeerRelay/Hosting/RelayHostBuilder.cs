@@ -201,6 +201,21 @@ internal static partial class RelayHostBuilder
         {
             target.AllowedOrigins.Add(origin);
         }
+
+        // Limits (issue 7).
+        target.MaxConnections = source.MaxConnections;
+        target.MaxConnectionsPerIp = source.MaxConnectionsPerIp;
+        foreach (var proxy in source.TrustedProxies)
+        {
+            target.TrustedProxies.Add(proxy);
+        }
+
+        target.MaxClientsPerUser = source.MaxClientsPerUser;
+        target.RegistrationTimeout = source.RegistrationTimeout;
+        target.HandshakeTimeout = source.HandshakeTimeout;
+        target.MessageRate = source.MessageRate;
+        target.MessageBurst = source.MessageBurst;
+        target.MessageRateMaxRefusals = source.MessageRateMaxRefusals;
     }
 
     private static partial class Log

@@ -79,7 +79,9 @@ public sealed class FuzzTests(ITestOutputHelper output)
         var honestRounds = 0;
         var honest = Task.Run(async () =>
         {
-            while (!stop.IsCancellationRequested)
+            // At an honest pace (20 round trips a second), well under the default message_rate.
+            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+            while (!stop.IsCancellationRequested && await pace.WaitForNextTickAsync(CancellationToken.None))
             {
                 await FaultTests.AssertSignalsAsync(a, b, aId, bId);
                 honestRounds++;

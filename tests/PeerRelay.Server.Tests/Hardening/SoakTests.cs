@@ -7,6 +7,8 @@ namespace PeerRelay.Server.Tests.Hardening;
 /// The short soak of the suite (a few seconds). <c>benchmarks/soak.sh [seconds]</c> runs the same test for longer
 /// (<c>PEERRELAY_SOAK_SECONDS</c>, default 300 there) and records the result (<c>PEERRELAY_SOAK_RESULT</c>).
 /// </summary>
+/// <remarks>Runs alone (its own collection, not parallel): it compares the process's managed heap before and after.</remarks>
+[Collection(SoakRunsAlone.Name)]
 public sealed class SoakTests(ITestOutputHelper output)
 {
     [Fact]
