@@ -21,7 +21,7 @@ internal sealed partial class RelayLifetime(
     TimeProvider timeProvider,
     ILogger<RelayLifetime> logger) : IHostedLifecycleService
 {
-    private const string ShutdownReason = "Server is shutting down.";
+    internal const string ShutdownReason = "Server is shutting down.";
     private CancellationTokenRegistration _stopping;
     private volatile bool _draining;
 

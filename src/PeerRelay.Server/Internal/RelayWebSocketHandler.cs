@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
 
 namespace PeerRelay.Server.Internal;
@@ -34,7 +35,7 @@ internal sealed class RelayWebSocketHandler(
 
         if (lifetime.IsDraining)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await RefuseWhileDrainingAsync(context);
             return;
         }
 
@@ -53,6 +54,25 @@ internal sealed class RelayWebSocketHandler(
         finally
         {
             limiter.Release(client);
+        }
+    }
+
+    /// <summary>
+    /// Accepts the upgrade and closes at once with 1001, as a shutting-down relay's clients are closed. Not an HTTP
+    /// 503: ProxyStore's RelayClient reconnects at once after a 1001 and retries refused connections and close
+    /// codes, but an HTTP status in the handshake escapes its retry loop and ends the endpoint process.
+    /// </summary>
+    private async Task RefuseWhileDrainingAsync(HttpContext context)
+    {
+        using var timeout = new CancellationTokenSource(options.Value.CloseTimeout);
+        try
+        {
+            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { DangerousEnableCompression = false });
+            await socket.CloseAsync((WebSocketCloseStatus)RelayCloseCodes.GoingAway, RelayLifetime.ShutdownReason, timeout.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException)
+        {
+            // The client went first; it was being turned away anyway.
         }
     }
 
