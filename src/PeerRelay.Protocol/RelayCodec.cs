@@ -382,11 +382,6 @@ public static class RelayCodec
         return JsonOutput.EscapeToArray(value);
     }
 
-    /// <summary>Returns whether <paramref name="escaped"/> (JSON string content) contains a backslash escape.</summary>
-    /// <param name="escaped">Escaped JSON string content.</param>
-    /// <returns><see langword="true"/> when there is a backslash.</returns>
-    public static bool HasEscapes(ReadOnlySpan<byte> escaped) => escaped.Contains((byte)'\\');
-
     private static void Put(Span<byte> span, ref int n, scoped ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(span[n..]);

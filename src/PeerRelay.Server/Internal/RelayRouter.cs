@@ -173,10 +173,7 @@ internal sealed partial class RelayRouter(
         var writer = connection.Writer;
         writer.Start(128);
         RelayCodec.WriteResponse(writer, success: true, message: null, error: false);
-        if (connection.TrySend(writer.Detach()) == SendResult.QueueFull)
-        {
-            CloseSlowReader(connection);
-        }
+        Reply(connection, writer.Detach());
     }
 
     private void Forward(RelayConnection connection, scoped in RelayFrame frame)
@@ -209,7 +206,6 @@ internal sealed partial class RelayRouter(
                 Log.Forwarded(logger, source.Uuid, frame.PeerUuid);
                 break;
             case SendResult.QueueFull:
-                metrics.MessageDropped("queue_full");
                 CloseSlowReader(target);
                 Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because the peer did not read its messages and was disconnected.");
                 break;
@@ -243,15 +239,25 @@ internal sealed partial class RelayRouter(
     private void Echo(RelayConnection connection, Registration source, scoped in RelayFrame frame, string error)
     {
         var escapedError = new RawJsonString(RelayCodec.EscapeString(error), hasEscapes: false);
-        if (connection.TrySend(Encode(connection, source, frame, escapedError)) == SendResult.QueueFull)
+        Reply(connection, Encode(connection, source, frame, escapedError));
+    }
+
+    /// <summary>Queues an answer to the connection whose message is being handled; a full queue drops it as slow.</summary>
+    private void Reply(RelayConnection connection, OutboundMessage message)
+    {
+        if (connection.TrySend(message) == SendResult.QueueFull)
         {
-            metrics.MessageDropped("queue_full");
             CloseSlowReader(connection);
         }
     }
 
+    /// <summary>
+    /// The one place a client that does not read is dropped: the message that did not fit is counted, the client is
+    /// closed with 1008 and its UUID released at once.
+    /// </summary>
     private void CloseSlowReader(RelayConnection connection)
     {
+        metrics.MessageDropped("queue_full");
         Log.SlowReader(logger, connection.Id, connection.Remote, connection.Registration?.Uuid);
         connection.Close(RelayCloseCodes.PolicyViolation, QueueFullReason, dropQueued: true);
 
