@@ -5,7 +5,12 @@ using PeerRelay.Server.Hosting;
 // client comes from a few loopback addresses, and the connect case holds 19,000).
 var port = args.Length > 1 && args[0] == "--port" ? args[1] : "8700";
 var builder = WebApplication.CreateSlimBuilder();
-builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
+builder.WebHost.UseKestrel(k => k.ListenAnyIP(int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), l => l.UsePeerRelay()));
+if (Environment.GetEnvironmentVariable("PEERRELAY_INLINE") == "1")
+{
+    builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
+}
+
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Services.AddPeerRelay(o =>
 {

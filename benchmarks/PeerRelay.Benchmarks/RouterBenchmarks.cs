@@ -1,4 +1,4 @@
-using System.Net.WebSockets;
+using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,10 +12,10 @@ using PeerRelay.Server.Internal;
 namespace PeerRelay.Benchmarks;
 
 /// <summary>
-/// The relay's route-and-enqueue step without sockets: <see cref="RelayRouter.HandleAsync"/> decodes a
-/// <c>peer_connection</c> read by one connection, looks up its target, re-encodes it into a pooled buffer and queues it
-/// on the target's send queue. The benchmark then takes the message off the queue (as the send loop would) and
-/// returns its buffer.
+/// The relay's route-and-send step without sockets: <see cref="RelayRouter.HandleAsync"/> decodes a
+/// <c>peer_connection</c> read by one connection, looks up its target, re-encodes it into a pooled buffer and writes it
+/// as a WebSocket frame into the target's transport pipe (an in-memory <see cref="Pipe"/> here). The benchmark then
+/// reads the frame off the pipe, as Kestrel's socket sender would.
 /// </summary>
 [MemoryDiagnoser]
 public class RouterBenchmarks
@@ -24,6 +24,7 @@ public class RouterBenchmarks
     private RelayRouter _router = null!;
     private RelayConnection _source = null!;
     private RelayConnection _target = null!;
+    private Pipe _targetOutput = null!;
     private byte[] _message = [];
 
     [Params(200, 4096)]
@@ -37,8 +38,8 @@ public class RouterBenchmarks
         _services = new ServiceCollection().AddLogging().AddPeerRelay(o => o.MessageRate = 0).Services.BuildServiceProvider();
         _router = _services.GetRequiredService<RelayRouter>();
         var options = _services.GetRequiredService<IOptions<RelayServerOptions>>().Value;
-        _source = Connect(options, Messages.Source);
-        _target = Connect(options, Messages.Peer);
+        (_source, _) = Connect(options, Messages.Source);
+        (_target, _targetOutput) = Connect(options, Messages.Peer);
         _message = Messages.PeerConnection(Size, Messages.Source, Messages.Peer);
     }
 
@@ -53,17 +54,10 @@ public class RouterBenchmarks
     }
 
     [Benchmark]
-    public int RouteAndEnqueue()
+    public int RouteAndSend()
     {
         Completed(_router.HandleAsync(_source, _message, _message.Length));
-        if (!_target.TryTakeQueued(out var queued))
-        {
-            throw new InvalidOperationException("nothing was queued");
-        }
-
-        var length = queued.Length;
-        queued.Return();
-        return length;
+        return TakeWritten(_targetOutput, "nothing was sent");
     }
 
     /// <summary>Forwarding never waits, and neither does registering with no authentication.</summary>
@@ -75,21 +69,31 @@ public class RouterBenchmarks
         }
     }
 
-    private RelayConnection Connect(RelayServerOptions options, Guid uuid)
+    private static int TakeWritten(Pipe output, string problem)
     {
-        // A real WebSocket over an in-memory stream; its loops never run, so nothing is read or written.
-        var socket = WebSocket.CreateFromStream(new MemoryStream(), new WebSocketCreationOptions { IsServer = true });
+        if (!output.Reader.TryRead(out var read) || read.Buffer.IsEmpty)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
+        var length = (int)read.Buffer.Length;
+        output.Reader.AdvanceTo(read.Buffer.End);
+        return length;
+    }
+
+    private (RelayConnection Connection, Pipe Output) Connect(RelayServerOptions options, Guid uuid)
+    {
+        // The connection's transport is a pair of in-memory pipes; its receive loop never runs.
+        var output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0));
+        var transport = new BenchTransport(new Pipe().Reader, output.Writer);
         var handshake = new RelayHandshake(new HeaderDictionary(), QueryCollection.Empty, null);
-        var connection = new RelayConnection(socket, handshake, "bench", _router, options, NullLogger.Instance);
+        var connection = new RelayConnection(transport, static () => { }, handshake, null, "bench", _router, options, NullLogger.Instance);
         _router.OnOpened(connection);
         var registration = Messages.Registration(uuid);
         Completed(_router.HandleAsync(connection, registration, registration.Length));
-        if (!connection.TryTakeQueued(out var response))
-        {
-            throw new InvalidOperationException("registration was not answered");
-        }
-
-        response.Return();
-        return connection;
+        TakeWritten(output, "registration was not answered");
+        return (connection, output);
     }
+
+    private sealed record BenchTransport(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }

@@ -1,3 +1,4 @@
 using PeerRelay.Commands;
 
+ServeCommand.IsProcessEntryPoint = true;
 return await PeerRelayCommand.RunAsync(args);

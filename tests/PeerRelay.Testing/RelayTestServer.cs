@@ -32,7 +32,7 @@ public sealed class RelayTestServer : IAsyncDisposable
         int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port, l => l.UsePeerRelay()));
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         if (Environment.GetEnvironmentVariable("PEERRELAY_TEST_LOG") is { Length: > 0 } level)

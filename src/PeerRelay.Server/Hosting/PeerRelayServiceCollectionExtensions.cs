@@ -40,6 +40,7 @@ public static class PeerRelayServiceCollectionExtensions
         services.AddPeerRelayLimits();
         services.AddHostedService(sp => sp.GetRequiredService<RelayLifetime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConnectedClientsLogger>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConnectionSweeper>());
         return new PeerRelayBuilder(services);
     }
 

@@ -22,6 +22,15 @@ internal sealed class ClientRegistry
 
     public ICollection<RelayConnection> Connections => _connections.Values;
 
+    /// <summary>Enumerates the open connections without copying them (for the periodic sweeps over every client).</summary>
+    public IEnumerable<RelayConnection> EnumerateConnections()
+    {
+        foreach (var entry in _connections)
+        {
+            yield return entry.Value;
+        }
+    }
+
     public RelayConnection? Find(Guid uuid) => _byUuid.TryGetValue(uuid, out var connection) ? connection : null;
 
     /// <summary>

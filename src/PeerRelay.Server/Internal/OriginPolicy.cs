@@ -36,12 +36,27 @@ internal sealed partial class OriginPolicy
     /// </summary>
     public bool Admit(HttpContext context)
     {
+        if (Admit(context.Request.Headers, context.Request.Scheme, context.Request.Host.Value, context.Connection.RemoteIpAddress))
+        {
+            return true;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        return false;
+    }
+
+    /// <summary>
+    /// Returns <see langword="true"/> when a request with <paramref name="headers"/>, sent to <paramref name="host"/>
+    /// over <paramref name="scheme"/>, may be upgraded; otherwise logs and counts the refusal (the caller answers 403).
+    /// </summary>
+    public bool Admit(IHeaderDictionary headers, string scheme, string? host, System.Net.IPAddress? remote)
+    {
         if (_allowed is null)
         {
             return true;
         }
 
-        var header = context.Request.Headers.Origin;
+        var header = headers.Origin;
         if (header.Count == 0)
         {
             return true;
@@ -49,14 +64,13 @@ internal sealed partial class OriginPolicy
 
         var origin = header.ToString();
         if (header.Count == 1 && Normalize(origin) is { } normalized
-            && (_allowed.Contains(normalized) || IsSameOrigin(normalized, context.Request)))
+            && (_allowed.Contains(normalized) || IsSameOrigin(normalized, scheme, host)))
         {
             return true;
         }
 
         _metrics.HandshakeRejected("origin");
-        Log.OriginRefused(_logger, Printable(origin), context.Connection.RemoteIpAddress?.ToString() ?? "?");
-        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        Log.OriginRefused(_logger, Printable(origin), remote?.ToString() ?? "?");
         return false;
     }
 
@@ -64,8 +78,8 @@ internal sealed partial class OriginPolicy
     /// A page the relay served itself (e.g. <c>/demo</c>) comes from the relay's own origin, which is always allowed.
     /// Behind a reverse proxy that changes the scheme or port, list the public origin instead.
     /// </summary>
-    private static bool IsSameOrigin(string origin, HttpRequest request) =>
-        request.Host.HasValue && Normalize($"{request.Scheme}://{request.Host.Value}") is { } own && own == origin;
+    private static bool IsSameOrigin(string origin, string scheme, string? host) =>
+        !string.IsNullOrEmpty(host) && Normalize($"{scheme}://{host}") is { } own && own == origin;
 
     /// <summary>Checks the configured origins; returns "allowed_origins: ..." problems.</summary>
     public static IEnumerable<string> Validate(IEnumerable<string> origins)

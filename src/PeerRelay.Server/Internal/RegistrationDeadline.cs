@@ -47,7 +47,7 @@ internal sealed partial class RegistrationDeadline(
     {
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
         var closed = 0;
-        foreach (var connection in registry.Connections)
+        foreach (var connection in registry.EnumerateConnections())
         {
             if (connection.Registration is not null || connection.IsClosing
                 || System.Diagnostics.Stopwatch.GetElapsedTime(connection.OpenedTimestamp, now) < timeout)

@@ -1,67 +1,96 @@
 using System.Buffers;
-using System.Net.WebSockets;
-using System.Threading.Channels;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
+using PeerRelay.Server.Internal.WebSockets;
 
 namespace PeerRelay.Server.Internal;
 
 /// <summary>
-/// One client's WebSocket. Exactly one receive loop reads it and exactly one send loop writes it; everything
-/// else talks to the connection through <see cref="TrySend"/> and <see cref="Close"/>, which never block.
+/// One client's WebSocket, over the connection's transport pipes. <see cref="RunAsync"/> is the receive loop: it reads
+/// frames (RFC 6455), assembles each message and hands it to the <see cref="RelayRouter"/>. Sending has no loop of its
+/// own: <see cref="TrySend"/> writes the frame straight into the transport and flushes it; only while a flush is held up
+/// by a slow reader are messages kept back, in a queue bounded by <see cref="RelayServerOptions.SendQueueCapacity"/>,
+/// which the flush's continuation drains. Time-outs (keep-alive, close handshake) are driven by
+/// <see cref="ConnectionSweeper"/>, so an idle connection holds no timer, no buffer and no pending send.
 /// </summary>
-/// <remarks>Owns its cancellation source and socket and disposes them when <see cref="RunAsync"/> ends.</remarks>
-#pragma warning disable CA1001 // Disposed at the end of RunAsync, which every connection runs exactly once.
 internal sealed partial class RelayConnection
-#pragma warning restore CA1001
 {
-    private const int InitialReceiveBuffer = 4096;
-
     /// <summary>1006: the connection ended without a close frame. Never sent; recorded for logs and metrics.</summary>
-    private const int AbnormalClosure = 1006;
+    internal const int AbnormalClosure = 1006;
+    private const int NoStatusReceived = 1005;
+    private const int InitialMessageBuffer = 4096;
     private static long s_nextId;
 
-    private readonly WebSocket _socket;
-    private readonly Channel<OutboundMessage> _queue;
+    private readonly IDuplexPipe _transport;
+    private readonly Action _abortTransport;
+    private readonly object _handshake; // A RelayHandshake, or the raw request head (UpgradeRequest) to rebuild it from.
+    private readonly IPAddress? _clientAddress;
     private readonly RelayRouter _router;
     private readonly RelayServerOptions _options;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _abort = new();
+    private readonly Lock _sendLock = new();
+
+    // Under _sendLock.
+    private Queue<Outbound>? _backlog;
+    private bool _flushPending;
+    private bool _closeFrameWritten;
+    private bool _writerDone;
+    private TaskCompletionSource? _closeFlushed;
+
+    private CancellationTokenSource? _aborted;
     private volatile Registration? _registration;
     private int _closeRequested;
     private int _closeCode;
     private string _closeReason = string.Empty;
-    private volatile bool _dropQueued;
+    private long _closeRequestedAt;
+    private long _lastPingSent;
+    private long _pingOutstandingSince;
+    private int _dropped;
+    private int _ended;
 
-    public RelayConnection(WebSocket socket, RelayHandshake handshake, string remote, RelayRouter router, RelayServerOptions options, ILogger logger)
+    public RelayConnection(
+        IDuplexPipe transport,
+        Action abortTransport,
+        object handshake,
+        IPAddress? clientAddress,
+        string remote,
+        RelayRouter router,
+        RelayServerOptions options,
+        ILogger logger)
     {
-        _socket = socket;
-        Handshake = handshake;
+        _transport = transport;
+        _abortTransport = abortTransport;
+        _handshake = handshake;
+        _clientAddress = clientAddress;
         Remote = remote;
         _router = router;
         _options = options;
         _logger = logger;
         Id = Interlocked.Increment(ref s_nextId);
-        _queue = Channel.CreateBounded<OutboundMessage>(new BoundedChannelOptions(options.SendQueueCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full; nothing ever waits.
-        });
+        OpenedTimestamp = Stopwatch.GetTimestamp();
+        _lastPingSent = OpenedTimestamp;
     }
 
     public long Id { get; }
 
-    /// <summary>Gets when the connection opened, a <see cref="System.Diagnostics.Stopwatch"/> timestamp (registration deadline).</summary>
-    public long OpenedTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+    /// <summary>Gets when the connection opened, a <see cref="Stopwatch"/> timestamp (registration deadline).</summary>
+    public long OpenedTimestamp { get; }
 
     /// <summary>The connection's message token bucket; only the receive loop uses it (see <see cref="RelayLimits"/>).</summary>
 #pragma warning disable SA1401, CA1051 // A mutable struct updated in place: a property would copy it.
     internal MessageRateLimiter MessageRate;
 #pragma warning restore SA1401, CA1051
 
-    public RelayHandshake Handshake { get; }
+    /// <summary>
+    /// Gets the opening request, for the authenticator. Rebuilt from the raw request head on each call when the
+    /// connection came through <see cref="RelayConnectionMiddleware"/> (registrations are rare; idle clients then keep
+    /// only the head's bytes).
+    /// </summary>
+    public RelayHandshake Handshake => _handshake as RelayHandshake ?? UpgradeRequest.ToHandshake((byte[])_handshake, _clientAddress);
 
     /// <summary>Gets the client's address and port, for logs.</summary>
     public string Remote { get; }
@@ -76,28 +105,69 @@ internal sealed partial class RelayConnection
     /// <summary>Gets a value indicating whether a close has been requested; messages read after it are ignored.</summary>
     public bool IsClosing => Volatile.Read(ref _closeRequested) != 0;
 
-    /// <summary>Gets the token cancelled when the connection is aborted.</summary>
-    public CancellationToken Aborted => _abort.Token;
+    /// <summary>Gets a token cancelled when the connection is aborted or ends (created on first use).</summary>
+    public CancellationToken Aborted
+    {
+        get
+        {
+            if (_aborted is null)
+            {
+                var source = new CancellationTokenSource();
+                if (Interlocked.CompareExchange(ref _aborted, source, null) is not null)
+                {
+                    source.Dispose();
+                }
+                else if (Volatile.Read(ref _ended) != 0)
+                {
+                    source.Cancel();
+                }
+            }
+
+            return _aborted.Token;
+        }
+    }
 
     /// <summary>The encoder buffer of the receive loop; only the receive loop uses it.</summary>
     public PooledBufferWriter Writer { get; } = new();
 
-    /// <summary>Queues an encoded message. Takes ownership of its buffer in every case.</summary>
+    /// <summary>
+    /// Sends an encoded text message: written to the transport at once, or queued behind a flush a slow reader holds
+    /// up. Takes ownership of the message's buffer in every case. Never blocks.
+    /// </summary>
     public SendResult TrySend(OutboundMessage message)
     {
-        if (_queue.Writer.TryWrite(message))
+        lock (_sendLock)
         {
+            if (IsClosing || _writerDone)
+            {
+                message.Return();
+                return SendResult.Closed;
+            }
+
+            if (_flushPending)
+            {
+                _backlog ??= new Queue<Outbound>();
+                if (_backlog.Count >= _options.SendQueueCapacity)
+                {
+                    message.Return();
+                    return SendResult.QueueFull;
+                }
+
+                _backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message));
+                return SendResult.Queued;
+            }
+
+            WriteFrame(WebSocketOpcode.Text, message.Memory.Span);
+            message.Return();
+            FlushLocked();
             return SendResult.Queued;
         }
-
-        message.Return();
-        return IsClosing ? SendResult.Closed : SendResult.QueueFull;
     }
 
     /// <summary>
     /// Starts closing with <paramref name="code"/> and <paramref name="reason"/>. Messages already queued are sent
-    /// first unless <paramref name="dropQueued"/>. The whole close is bounded by the close timeout, then the
-    /// socket is aborted. Idempotent: the first call wins.
+    /// first unless <paramref name="dropQueued"/>. The whole close is bounded by the close timeout (enforced by
+    /// <see cref="ConnectionSweeper"/>), then the transport is aborted. Idempotent: the first call wins.
     /// </summary>
     public void Close(int code, string reason, bool dropQueued = false)
     {
@@ -108,29 +178,58 @@ internal sealed partial class RelayConnection
 
         _closeCode = code;
         _closeReason = RelayCloseCodes.FitReason(reason);
-        _dropQueued = dropQueued;
-        _queue.Writer.TryComplete();
-        try
+        Volatile.Write(ref _closeRequestedAt, Stopwatch.GetTimestamp());
+        if (code == AbnormalClosure)
         {
-            _abort.CancelAfter(_options.CloseTimeout);
+            lock (_sendLock)
+            {
+                DropBacklogLocked();
+            }
+
+            return;
         }
-        catch (ObjectDisposedException)
+
+        lock (_sendLock)
         {
-            // Already finished.
+            _closeFlushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (dropQueued)
+            {
+                DropBacklogLocked();
+            }
+
+            if (_writerDone)
+            {
+                _closeFlushed.TrySetResult();
+                return;
+            }
+
+            var close = ArrayPool<byte>.Shared.Rent(WebSocketFrame.MaxControlPayload);
+            var length = WebSocketFrame.WriteClosePayload(close, code, _closeReason);
+            if (_flushPending)
+            {
+                _backlog ??= new Queue<Outbound>();
+                _backlog.Enqueue(new Outbound(WebSocketOpcode.Close, new OutboundMessage(close, length)));
+                return;
+            }
+
+            WriteFrame(WebSocketOpcode.Close, close.AsSpan(0, length));
+            ArrayPool<byte>.Shared.Return(close);
+            _closeFrameWritten = true;
+            FlushLocked();
         }
     }
 
-    /// <summary>Runs both loops until the connection ends, then releases everything it holds.</summary>
+    /// <summary>Runs the receive loop until the connection ends, then releases everything it holds.</summary>
     public async Task RunAsync()
     {
-        var sendLoop = SendLoopAsync();
         try
         {
             await ReceiveLoopAsync();
+            await WaitForCloseFrameAsync();
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
-            // The peer vanished, the keep-alive gave up, or the close timed out.
+            // The peer vanished, the keep-alive gave up, or the close timed out (the sweeper aborted the transport).
             Log.ConnectionLost(_logger, Id, Remote, ex.Message);
             Abort();
         }
@@ -138,29 +237,97 @@ internal sealed partial class RelayConnection
         {
             Log.ReceiveLoopFailed(_logger, ex, Id, Remote);
             Close(RelayCloseCodes.InternalError, "Internal server error.", dropQueued: true);
+            Abort();
         }
         finally
         {
-            await sendLoop;
-            DropQueued();
-            _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
-            _abort.Dispose();
-            _socket.Dispose();
+            End();
+        }
+    }
+
+    /// <summary>
+    /// Keeps time for the connection; called about four times per shortest time-out by <see cref="ConnectionSweeper"/>.
+    /// Sends keep-alive pings, aborts a connection whose ping went unanswered or whose close handshake overran.
+    /// </summary>
+    public void OnTick(long now)
+    {
+        if (Volatile.Read(ref _ended) != 0)
+        {
+            return;
+        }
+
+        if (IsClosing)
+        {
+            if (Stopwatch.GetElapsedTime(Volatile.Read(ref _closeRequestedAt), now) >= _options.CloseTimeout)
+            {
+                Log.CloseTimedOut(_logger, Id, Remote, _options.CloseTimeout.TotalSeconds);
+                Abort();
+            }
+
+            return;
+        }
+
+        var interval = _options.KeepAliveInterval;
+        if (interval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var outstanding = Volatile.Read(ref _pingOutstandingSince);
+        if (outstanding != 0)
+        {
+            if (Stopwatch.GetElapsedTime(outstanding, now) >= _options.KeepAliveTimeout)
+            {
+                Log.KeepAliveTimedOut(_logger, Id, Remote, _options.KeepAliveTimeout.TotalSeconds);
+                Abort();
+            }
+
+            return;
+        }
+
+        if (Stopwatch.GetElapsedTime(_lastPingSent, now) >= interval)
+        {
+            _lastPingSent = now;
+            Volatile.Write(ref _pingOutstandingSince, now);
+            SendControl(WebSocketOpcode.Ping, []);
         }
     }
 
     private void Abort()
     {
         Close(AbnormalClosure, string.Empty, dropQueued: true);
+        _closeCode = _closeCode == 0 ? AbnormalClosure : _closeCode;
         try
         {
-            _abort.Cancel();
+            _aborted?.Cancel();
         }
         catch (ObjectDisposedException)
         {
         }
 
-        _socket.Abort();
+        _abortTransport();
+    }
+
+    private void End()
+    {
+        Interlocked.Exchange(ref _ended, 1);
+        lock (_sendLock)
+        {
+            DropBacklogLocked();
+            _writerDone = true;
+        }
+
+        if (_dropped > 0)
+        {
+            _router.OnDroppedOnClose(this, _dropped);
+        }
+
+        _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
+        if (_aborted is { } aborted)
+        {
+            aborted.Cancel();
+            aborted.Dispose();
+        }
     }
 
     private async Task ReceiveLoopAsync()
@@ -168,145 +335,289 @@ internal sealed partial class RelayConnection
         var app = _options.MaxMessageBytes ?? int.MaxValue;
         var transport = _options.TransportMaxMessageBytes;
         var limit = Math.Min(app, transport);
-        var (tooBigCode, tooBigReason) = app <= transport
-            ? (RelayCloseCodes.MessageTooLarge, RelayCloseCodes.MessageTooLargeReason)
-            : (RelayCloseCodes.MessageTooBig, "Message too big.");
-        var token = _abort.Token;
-
-        while (true)
+        var input = _transport.Input;
+        var reader = new FrameReader(limit);
+        try
         {
-            // Wait for the next frame without holding a buffer, so an idle client costs no receive buffer.
-            var first = await _socket.ReceiveAsync(Memory<byte>.Empty, token);
-            if (first.MessageType == WebSocketMessageType.Close)
+            while (true)
             {
-                OnClientClose();
+                var result = await input.ReadAsync();
+                Volatile.Write(ref _pingOutstandingSince, 0);
+                var buffer = result.Buffer;
+                while (true)
+                {
+                    var step = reader.Next(ref buffer);
+                    if (step == FrameStep.NeedMore)
+                    {
+                        break;
+                    }
+
+                    if (step == FrameStep.Message)
+                    {
+                        if (!IsClosing)
+                        {
+                            var pending = OnMessage(ref reader);
+                            if (!pending.IsCompletedSuccessfully)
+                            {
+                                await pending;
+                            }
+                        }
+
+                        reader.ResetMessage();
+                        continue;
+                    }
+
+                    if (step == FrameStep.Control)
+                    {
+                        var stop = OnControl(ref reader);
+                        reader.ReleaseControl();
+                        if (stop)
+                        {
+                            return;
+                        }
+
+                        continue;
+                    }
+
+                    // A protocol error, a message over the size limit, or text that is not UTF-8: close and stop reading.
+                    if (step == FrameStep.TooLarge)
+                    {
+                        var code = app <= transport ? RelayCloseCodes.MessageTooLarge : RelayCloseCodes.MessageTooBig;
+                        _router.OnMessageTooLarge(this, (int)Math.Min(reader.MessageSize, int.MaxValue), limit, code);
+                        Close(code, code == RelayCloseCodes.MessageTooLarge ? RelayCloseCodes.MessageTooLargeReason : "Message too big.");
+                    }
+                    else
+                    {
+                        _router.OnProtocolError(this, reader.ErrorCode, reader.Problem);
+                        Close(reader.ErrorCode, reader.Problem, dropQueued: true);
+                    }
+
+                    return;
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    // The client went away without a close frame (or after ours, without answering).
+                    if (!IsClosing)
+                    {
+                        Log.ConnectionLost(_logger, Id, Remote, "the client closed the TCP connection");
+                    }
+
+                    Close(AbnormalClosure, string.Empty, dropQueued: true);
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    private ValueTask OnMessage(ref FrameReader reader)
+    {
+        if (reader.MessageOpcode == WebSocketOpcode.Binary)
+        {
+            _router.OnBinaryMessage(this);
+            Close(RelayCloseCodes.UnknownMessage, RelayCloseCodes.UnknownMessageReason);
+            return ValueTask.CompletedTask;
+        }
+
+        return _router.HandleAsync(this, reader.Message, reader.MessageLength);
+    }
+
+    /// <summary>Acts on a control frame; returns true when reading should stop.</summary>
+    private bool OnControl(ref FrameReader reader)
+    {
+        var payload = reader.ControlPayload;
+        switch (reader.ControlOpcode)
+        {
+            case WebSocketOpcode.Ping:
+                SendControl(WebSocketOpcode.Pong, payload);
+                return false;
+            case WebSocketOpcode.Pong:
+                return false;
+            default:
+                if (!WebSocketFrame.TryReadClosePayload(payload, out var code, out var reason, out var error))
+                {
+                    _router.OnProtocolError(this, error, "Malformed close frame.");
+                    Close(error, error == 1007 ? "Invalid UTF-8 in close reason." : "Malformed close frame.", dropQueued: true);
+                    return true;
+                }
+
+                // Answer the client's close with its own code (RFC 6455, 5.5.1) after what is queued is sent.
+                Close(code == NoStatusReceived ? 1000 : code, reason);
+                return true;
+        }
+    }
+
+    private void SendControl(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
+    {
+        lock (_sendLock)
+        {
+            if (_closeFrameWritten || _writerDone)
+            {
                 return;
             }
 
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBuffer, limit + 1));
-            try
+            if (_flushPending)
             {
-                var count = 0;
-                var result = first;
-                while (!result.EndOfMessage)
-                {
-                    if (count == buffer.Length)
-                    {
-                        buffer = Grow(buffer, count, limit + 1);
-                    }
+                var copy = ArrayPool<byte>.Shared.Rent(Math.Max(payload.Length, 1));
+                payload.CopyTo(copy);
+                _backlog ??= new Queue<Outbound>();
+                _backlog.Enqueue(new Outbound(opcode, new OutboundMessage(copy, payload.Length)));
+                return;
+            }
 
-                    var capacity = Math.Min(buffer.Length, limit + 1);
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, capacity - count), token);
-                    if (result.MessageType == WebSocketMessageType.Close)
+            WriteFrame(opcode, payload);
+            FlushLocked();
+        }
+    }
+
+    private async Task WaitForCloseFrameAsync()
+    {
+        Task? flushed;
+        lock (_sendLock)
+        {
+            flushed = _closeFlushed?.Task;
+        }
+
+        if (flushed is not null && _closeCode != AbnormalClosure)
+        {
+            // Bounded by the sweeper: after close_timeout it aborts the transport, which completes the flush.
+            await flushed;
+        }
+
+        bool stuck;
+        lock (_sendLock)
+        {
+            stuck = _flushPending && !_writerDone;
+            _writerDone = true;
+        }
+
+        if (stuck)
+        {
+            // Ending without a close handshake while a slow reader holds a flush: nothing more will reach it.
+            _abortTransport();
+        }
+
+        await _transport.Output.CompleteAsync();
+        await _transport.Input.CompleteAsync();
+    }
+
+    private void WriteFrame(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
+    {
+        var output = _transport.Output;
+        var span = output.GetSpan(WebSocketFrame.MaxServerHeaderLength + payload.Length);
+        var header = WebSocketFrame.WriteHeader(span, opcode, payload.Length);
+        payload.CopyTo(span[header..]);
+        output.Advance(header + payload.Length);
+    }
+
+    private void FlushLocked()
+    {
+        var flush = _transport.Output.FlushAsync();
+        if (flush.IsCompletedSuccessfully)
+        {
+            OnFlushedLocked(flush.Result);
+            return;
+        }
+
+        _flushPending = true;
+        _ = DrainAsync(flush);
+    }
+
+    private void OnFlushedLocked(FlushResult result)
+    {
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            // The transport is gone; the receive loop sees it too.
+            _writerDone = true;
+            DropBacklogLocked();
+            _closeFlushed?.TrySetResult();
+            return;
+        }
+
+        if (_closeFrameWritten)
+        {
+            _closeFlushed?.TrySetResult();
+        }
+    }
+
+    /// <summary>Waits out a flush a slow reader holds up, then writes what queued up behind it.</summary>
+    private async Task DrainAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await flush;
+                lock (_sendLock)
+                {
+                    if (result.IsCompleted || result.IsCanceled || Volatile.Read(ref _ended) != 0)
                     {
-                        OnClientClose();
+                        OnFlushedLocked(result);
+                        DropBacklogLocked();
+                        _closeFlushed?.TrySetResult();
                         return;
                     }
 
-                    count += result.Count;
-                    if (count > limit)
+                    if (_backlog is not { Count: > 0 })
                     {
-                        _router.OnMessageTooLarge(this, count, limit, tooBigCode);
-                        Close(tooBigCode, tooBigReason);
-                        break;
+                        _flushPending = false;
+                        OnFlushedLocked(result);
+                        return;
                     }
-                }
 
-                if (IsClosing)
-                {
-                    // Closing: read on until the client answers the close, but act on nothing.
-                    continue;
-                }
+                    while (_backlog.TryDequeue(out var next))
+                    {
+                        WriteFrame(next.Opcode, next.Message.Memory.Span);
+                        next.Message.Return();
+                        if (next.Opcode == WebSocketOpcode.Close)
+                        {
+                            _closeFrameWritten = true;
+                            _backlog.Clear();
+                            break;
+                        }
+                    }
 
-                if (result.MessageType == WebSocketMessageType.Binary)
-                {
-                    _router.OnBinaryMessage(this);
-                    Close(RelayCloseCodes.UnknownMessage, RelayCloseCodes.UnknownMessageReason);
-                    continue;
+                    flush = _transport.Output.FlushAsync();
                 }
-
-                await _router.HandleAsync(this, buffer, count);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-    }
-
-    private static byte[] Grow(byte[] buffer, int count, int max)
-    {
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max));
-        buffer.AsSpan(0, count).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(buffer);
-        return bigger;
-    }
-
-    private void OnClientClose()
-    {
-        // Answer the client's close with its own code (RFC 6455, 5.5.1) after what is queued is sent.
-        var status = _socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure;
-        var code = status == WebSocketCloseStatus.Empty ? (int)WebSocketCloseStatus.NormalClosure : (int)status;
-        Close(code, _socket.CloseStatusDescription ?? string.Empty);
-    }
-
-    private async Task SendLoopAsync()
-    {
-        var reader = _queue.Reader;
-        var token = _abort.Token;
-        try
-        {
-            while (await reader.WaitToReadAsync(token))
-            {
-                while (!_dropQueued && reader.TryRead(out var message))
-                {
-                    try
-                    {
-                        await _socket.SendAsync(message.Memory, WebSocketMessageType.Text, endOfMessage: true, token);
-                    }
-                    finally
-                    {
-                        message.Return();
-                    }
-                }
-
-                if (_dropQueued)
-                {
-                    // What is left is counted and logged once by DropQueued when the connection ends.
-                    break;
-                }
-            }
-
-            if (_closeCode != AbnormalClosure
-                && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, token);
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             Log.SendFailed(_logger, Id, Remote, ex.Message);
+            lock (_sendLock)
+            {
+                DropBacklogLocked();
+                _closeFlushed?.TrySetResult();
+            }
+
             Abort();
         }
     }
 
-    private void DropQueued()
+    private void DropBacklogLocked()
     {
-        var dropped = 0;
-        while (_queue.Reader.TryRead(out var message))
+        if (_backlog is null)
         {
-            message.Return();
-            dropped++;
+            return;
         }
 
-        if (dropped > 0)
+        while (_backlog.TryDequeue(out var message))
         {
-            _router.OnDroppedOnClose(this, dropped);
+            message.Message.Return();
+            if (message.Opcode == WebSocketOpcode.Text)
+            {
+                _dropped++;
+            }
         }
     }
 
-    /// <summary>Takes the oldest queued message, as the send loop would. A seam for benchmarks and tests only.</summary>
-    internal bool TryTakeQueued(out OutboundMessage message) => _queue.Reader.TryRead(out message);
+    /// <summary>A frame kept back behind a pending flush.</summary>
+    private readonly record struct Outbound(WebSocketOpcode Opcode, OutboundMessage Message);
 
     private static partial class Log
     {
@@ -318,5 +629,11 @@ internal sealed partial class RelayConnection
 
         [LoggerMessage(102, LogLevel.Debug, "Connection {ConnectionId} from {Remote}: sending failed: {Why}")]
         public static partial void SendFailed(ILogger logger, long connectionId, string remote, string why);
+
+        [LoggerMessage(103, LogLevel.Debug, "Connection {ConnectionId} from {Remote}: no pong within ping_timeout ({Seconds} s); aborting")]
+        public static partial void KeepAliveTimedOut(ILogger logger, long connectionId, string remote, double seconds);
+
+        [LoggerMessage(104, LogLevel.Debug, "Connection {ConnectionId} from {Remote}: close handshake not finished within close_timeout ({Seconds} s); aborting")]
+        public static partial void CloseTimedOut(ILogger logger, long connectionId, string remote, double seconds);
     }
 }

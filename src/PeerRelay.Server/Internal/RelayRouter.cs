@@ -61,6 +61,12 @@ internal sealed partial class RelayRouter(
         Log.MessageTooLarge(logger, connection.Id, connection.Remote, count, limit, code);
     }
 
+    public void OnProtocolError(RelayConnection connection, int code, string problem)
+    {
+        metrics.MessageRejected(code == 1007 ? "invalid_utf8" : "protocol_error");
+        Log.MessageRejected(logger, connection.Id, connection.Remote, problem);
+    }
+
     public void OnBinaryMessage(RelayConnection connection)
     {
         metrics.MessageRejected("binary");

@@ -1,10 +1,13 @@
+using System.IO.Pipelines;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
+using PeerRelay.Server.Internal.WebSockets;
 
 namespace PeerRelay.Server.Internal;
 
@@ -76,34 +79,43 @@ internal sealed class RelayWebSocketHandler(
         }
     }
 
+    /// <summary>
+    /// Upgrades the request itself (the 101 with <c>Sec-WebSocket-Accept</c>) and runs the relay's own framing over the
+    /// upgraded stream. The faster path, <see cref="RelayConnectionMiddleware"/>, takes upgrades before HTTP/1 sees them;
+    /// this one serves hosts without it and upgrades on a connection that served a plain request first.
+    /// </summary>
     private async Task AcceptAndRunAsync(HttpContext context, System.Net.IPAddress? client)
     {
-        var settings = options.Value;
-        var accept = new WebSocketAcceptContext { DangerousEnableCompression = false };
-        if (settings.KeepAliveInterval > TimeSpan.Zero)
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+        if (upgrade is not { IsUpgradableRequest: true })
         {
-            accept.KeepAliveInterval = settings.KeepAliveInterval;
-            accept.KeepAliveTimeout = settings.KeepAliveTimeout;
-        }
-        else
-        {
-            accept.KeepAliveInterval = TimeSpan.Zero;
+            context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+            return;
         }
 
-        WebSocket socket;
+        context.Response.Headers.Connection = "Upgrade";
+        context.Response.Headers.Upgrade = "websocket";
+        context.Response.Headers.SecWebSocketAccept = WebSocketFrame.ComputeAccept(context.Request.Headers.SecWebSocketKey.ToString());
+        Stream stream;
         try
         {
-            socket = await context.WebSockets.AcceptWebSocketAsync(accept);
+            stream = await upgrade.UpgradeAsync();
         }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             return;
         }
 
-        var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, client);
-        var remote = $"{client}:{context.Connection.RemotePort}";
-        var connection = new RelayConnection(socket, handshake, remote, router, settings, connectionLogger);
-        router.OnOpened(connection);
-        await connection.RunAsync();
+        await using (stream)
+        {
+            var transport = new StreamTransport(PipeReader.Create(stream), PipeWriter.Create(stream));
+            var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, client);
+            var remote = $"{client}:{context.Connection.RemotePort}";
+            var connection = new RelayConnection(transport, context.Abort, handshake, client, remote, router, options.Value, connectionLogger);
+            router.OnOpened(connection);
+            await connection.RunAsync();
+        }
     }
+
+    private sealed record StreamTransport(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }

@@ -71,6 +71,12 @@ internal static class ServeCommand
         return command;
     }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether this process is the <c>peerrelay</c> program itself (set by
+    /// <c>Program.cs</c>), so process-wide runtime switches may be set; tests running commands in-process leave it off.
+    /// </summary>
+    internal static bool IsProcessEntryPoint { get; set; }
+
     /// <summary>Runs the relay with the file at <paramref name="configPath"/> and the overrides, until it is stopped.</summary>
     /// <param name="configPath">The configuration file, or null.</param>
     /// <param name="overrides">The command-line options.</param>
@@ -84,6 +90,11 @@ internal static class ServeCommand
         try
         {
             var config = RelayConfigLoader.Load(configPath, overrides);
+            if (config.InlineIo && IsProcessEntryPoint)
+            {
+                RelayHostBuilder.UseInlineSocketCompletions();
+            }
+
             app = RelayHostBuilder.Build(config);
         }
         catch (RelayConfigException ex)

@@ -20,6 +20,10 @@ internal readonly record struct ConfigValue(string Key, object? Value)
     public string AsNonEmptyString() =>
         Value is string { Length: > 0 } text && !string.IsNullOrWhiteSpace(text) ? text : throw NotAllowed("a non-empty string");
 
+    /// <summary>Reads <c>true</c> or <c>false</c>.</summary>
+    /// <returns>The flag.</returns>
+    public bool AsBoolean() => Value is bool flag ? flag : throw NotAllowed("true or false");
+
     /// <summary>Reads a whole number in [<paramref name="min"/>, <paramref name="max"/>].</summary>
     /// <param name="min">The smallest allowed value.</param>
     /// <param name="max">The largest allowed value.</param>

@@ -29,6 +29,12 @@ internal sealed class RelayConfig
     /// <summary>Gets the <c>[auth]</c> table.</summary>
     public RelayAuthConfig Auth { get; } = new();
 
+    /// <summary>
+    /// Gets or sets a value indicating whether socket completions, Kestrel's pipes and the relay's work run inline on
+    /// the socket event threads (<c>inline_io</c>, default true) rather than hopping to the thread pool per read.
+    /// </summary>
+    public bool InlineIo { get; set; } = true;
+
     /// <summary>Gets the <c>[logging]</c> table (levels and log directory).</summary>
     public RelayLoggingConfig Logging { get; } = new();
 

@@ -41,6 +41,7 @@ internal static class RelayConfigLoader
         new("ping_timeout", (c, v) => c.Config.Server.KeepAliveTimeout = v.AsSeconds(allowZero: false)),
         new("send_queue_capacity", (c, v) => c.Config.Server.SendQueueCapacity = v.AsInt32(1, MaxQueueCapacity, "messages")),
         new("close_timeout", (c, v) => c.Config.Server.CloseTimeout = v.AsSeconds(allowZero: false)),
+        new("inline_io", (c, v) => c.Config.InlineIo = v.AsBoolean()),
         new("allowed_origins", (c, v) => AddAll(v.AsStringList(), c.Config.Server.AllowedOrigins)),
 
         // Limits (docs/configuration.md, "Limits"; docs/security.md, "Limits and abuse resistance").

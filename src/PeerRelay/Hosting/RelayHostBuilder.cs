@@ -19,6 +19,22 @@ namespace PeerRelay.Hosting;
 /// </summary>
 internal static partial class RelayHostBuilder
 {
+    /// <summary>The runtime's switch that runs socket completions on the event thread (docs/performance.md).</summary>
+    internal const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    /// <summary>
+    /// Makes the runtime run socket completions on its event threads (with <see cref="RelayConfig.InlineIo"/>). The
+    /// runtime reads the switch once, when the process's first socket is created, so only a process whose sockets are
+    /// all the relay's calls this (<c>peerrelay serve</c>); an explicit setting in the environment wins.
+    /// </summary>
+    public static void UseInlineSocketCompletions()
+    {
+        if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
+        {
+            Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
+        }
+    }
+
     /// <summary>Time the host gives its services to stop on top of <c>close_timeout</c>.</summary>
     private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(3);
 
@@ -48,6 +64,12 @@ internal static partial class RelayHostBuilder
 
         RelayLogging.Configure(builder.Logging, config.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Server.CloseTimeout + ShutdownMargin);
+        if (config.InlineIo)
+        {
+            // Kestrel's pipes complete inline; `peerrelay serve` also runs socket completions inline (UseInlineSocketCompletions).
+            builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -157,6 +179,9 @@ internal static partial class RelayHostBuilder
                     ServerCertificateChain = tls.Chain,
                 });
             }
+
+            // WebSocket upgrades are served straight from the connection; everything else goes on to HTTP/1.
+            listen.UsePeerRelay();
         }
 
         if (addresses is null)

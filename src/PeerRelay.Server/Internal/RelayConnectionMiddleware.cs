@@ -1,0 +1,211 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PeerRelay.Protocol;
+using PeerRelay.Server.Internal.WebSockets;
+
+namespace PeerRelay.Server.Internal;
+
+/// <summary>
+/// The relay's front door (installed with <c>ListenOptions.UsePeerRelay()</c>): a Kestrel connection middleware that
+/// reads a new connection's first request itself. A WebSocket upgrade is checked (origin, drain, connection limits),
+/// answered with 101 and run as a <see cref="RelayConnection"/> straight over the connection's transport pipes, with
+/// no HTTP/1 request, header collections or upgrade stream kept alive under it. Anything else is handed, unread, to
+/// Kestrel's HTTP/1 (<c>/healthz</c>, <c>/peerrelay.js</c>, <c>/demo</c>, and upgrades on keep-alive connections,
+/// which <see cref="RelayWebSocketHandler"/> serves).
+/// </summary>
+internal sealed partial class RelayConnectionMiddleware
+{
+    /// <summary>Longest request head taken over, Kestrel's default for HTTP/1 (a longer one gets its 431).</summary>
+    private const int MaxHeadBytes = 32 * 1024;
+
+    private static ReadOnlySpan<byte> SwitchingProtocols =>
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: "u8;
+
+    private readonly ConnectionDelegate _next;
+    private readonly RelayRouter _router;
+    private readonly RelayLifetime _lifetime;
+    private readonly ConnectionLimiter _limiter;
+    private readonly ClientAddressResolver _addresses;
+    private readonly OriginPolicy _origins;
+    private readonly RelayMetrics _metrics;
+    private readonly RelayServerOptions _options;
+    private readonly ILogger<RelayConnection> _connectionLogger;
+    private readonly ILogger<RelayConnectionMiddleware> _logger;
+
+    public RelayConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
+    {
+        _next = next;
+        _router = services.GetRequiredService<RelayRouter>();
+        _lifetime = services.GetRequiredService<RelayLifetime>();
+        _limiter = services.GetRequiredService<ConnectionLimiter>();
+        _addresses = services.GetRequiredService<ClientAddressResolver>();
+        _origins = services.GetRequiredService<OriginPolicy>();
+        _metrics = services.GetRequiredService<RelayMetrics>();
+        _options = services.GetRequiredService<IOptions<RelayServerOptions>>().Value;
+        _connectionLogger = services.GetRequiredService<ILogger<RelayConnection>>();
+        _logger = services.GetRequiredService<ILogger<RelayConnectionMiddleware>>();
+    }
+
+    public async Task OnConnectedAsync(ConnectionContext context)
+    {
+        var request = await ReadUpgradeAsync(context);
+        if (request is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await RunAsync(context, request);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client went away during the handshake.
+            Log.HandshakeFailed(_logger, context.RemoteEndPoint?.ToString() ?? "?", ex.Message);
+        }
+    }
+
+    /// <summary>Reads the request head; returns null when the connection was handed to HTTP/1 or given up.</summary>
+    private async ValueTask<UpgradeRequest?> ReadUpgradeAsync(ConnectionContext context)
+    {
+        var input = context.Transport.Input;
+        CancellationTokenSource? timeout = null;
+        try
+        {
+            while (true)
+            {
+                ReadResult result;
+                if (!input.TryRead(out result))
+                {
+                    // Only a client that has not sent its whole head yet costs a timer.
+                    timeout ??= new CancellationTokenSource(_options.HandshakeTimeout);
+                    try
+                    {
+                        result = await input.ReadAsync(timeout.Token);
+                    }
+                    catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+                    {
+                        _metrics.LimitHit("handshake_timeout");
+                        Log.HandshakeTimedOut(_logger, context.RemoteEndPoint?.ToString() ?? "?", _options.HandshakeTimeout.TotalSeconds);
+                        context.Abort();
+                        return null;
+                    }
+                }
+
+                var buffer = result.Buffer;
+                var parse = UpgradeRequest.TryParse(buffer, MaxHeadBytes, out var request, out var end);
+                if (parse == UpgradeParse.Upgrade)
+                {
+                    input.AdvanceTo(end);
+                    return request;
+                }
+
+                if (parse == UpgradeParse.NeedMore && !result.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+
+                // Not ours: HTTP/1 reads the same bytes from the start.
+                input.AdvanceTo(buffer.Start, buffer.Start);
+                timeout?.Dispose();
+                timeout = null;
+                await _next(context);
+                return null;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionAbortedException)
+        {
+            return null;
+        }
+        finally
+        {
+            timeout?.Dispose();
+        }
+    }
+
+    private async Task RunAsync(ConnectionContext context, UpgradeRequest request)
+    {
+        var endpoint = context.RemoteEndPoint as IPEndPoint;
+        var scheme = context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
+        if (!_origins.Admit(request.Headers, scheme, request.Headers.Host.ToString(), endpoint?.Address))
+        {
+            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Forbidden", "Origin not allowed.\n", retryAfter: false);
+            return;
+        }
+
+        var client = _addresses.Resolve(endpoint?.Address, request.Headers["X-Forwarded-For"]);
+        var draining = _lifetime.IsDraining;
+        if (!draining)
+        {
+            var admission = _limiter.TryAdmit(client);
+            if (admission != ConnectionAdmission.Admitted)
+            {
+                var (status, text) = ConnectionRefusal.Describe(admission);
+                await RefuseAsync(context, status, ReasonPhrases.GetReasonPhrase(status), text, retryAfter: true);
+                return;
+            }
+        }
+
+        try
+        {
+            await AcceptAsync(context.Transport.Output, request.Key);
+            var remote = $"{client}:{endpoint?.Port}";
+            var connection = new RelayConnection(context.Transport, context.Abort, request.Head, client, remote, _router, _options, _connectionLogger);
+            _router.OnOpened(connection);
+            if (draining)
+            {
+                // Accepted and closed at once, as a shutting-down relay's clients are (see RelayWebSocketHandler).
+                connection.Close(RelayCloseCodes.GoingAway, RelayLifetime.ShutdownReason);
+            }
+
+            await connection.RunAsync();
+        }
+        finally
+        {
+            if (!draining)
+            {
+                _limiter.Release(client);
+            }
+        }
+    }
+
+    private static ValueTask<FlushResult> AcceptAsync(PipeWriter output, string key)
+    {
+        var accept = WebSocketFrame.ComputeAccept(key);
+        var span = output.GetSpan(SwitchingProtocols.Length + accept.Length + 4);
+        SwitchingProtocols.CopyTo(span);
+        var length = SwitchingProtocols.Length;
+        length += Encoding.ASCII.GetBytes(accept, span[length..]);
+        "\r\n\r\n"u8.CopyTo(span[length..]);
+        output.Advance(length + 4);
+        return output.FlushAsync();
+    }
+
+    private static async Task RefuseAsync(ConnectionContext context, int status, string phrase, string text, bool retryAfter)
+    {
+        var response = $"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(text)}\r\n"
+            + (retryAfter ? $"Retry-After: {ConnectionRefusal.RetryAfterSeconds}\r\n" : string.Empty)
+            + $"Connection: close\r\n\r\n{text}";
+        await context.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(response));
+        await context.Transport.Output.CompleteAsync();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(140, LogLevel.Information, "Closed a connection from {Remote}: no complete request within handshake_timeout ({Seconds} s)")]
+        public static partial void HandshakeTimedOut(ILogger logger, string remote, double seconds);
+
+        [LoggerMessage(141, LogLevel.Debug, "WebSocket handshake with {Remote} failed: {Why}")]
+        public static partial void HandshakeFailed(ILogger logger, string remote, string why);
+    }
+}

@@ -1,0 +1,220 @@
+using System.Buffers;
+
+namespace PeerRelay.Server.Internal.WebSockets;
+
+/// <summary>What <see cref="FrameReader.Next"/> found.</summary>
+internal enum FrameStep
+{
+    /// <summary>The buffer is used up; read more.</summary>
+    NeedMore,
+
+    /// <summary>A whole data message is in <see cref="FrameReader.Message"/>.</summary>
+    Message,
+
+    /// <summary>A control frame is in <see cref="FrameReader.ControlPayload"/>.</summary>
+    Control,
+
+    /// <summary>The message is over the size limit (<see cref="FrameReader.MessageSize"/>); stop reading.</summary>
+    TooLarge,
+
+    /// <summary>The input breaks RFC 6455 (<see cref="FrameReader.ErrorCode"/>, <see cref="FrameReader.Problem"/>); stop reading.</summary>
+    Error,
+}
+
+/// <summary>
+/// Turns a client's byte stream into messages and control frames (RFC 6455): reassembles fragments, unmasks payloads
+/// into one pooled buffer per message, checks the size limit from the frame headers before reading a payload, and
+/// checks that text is UTF-8. Holds no buffer between messages. One per connection, used by its receive loop only.
+/// </summary>
+internal struct FrameReader(int limit) : IDisposable
+{
+    private readonly int _limit = limit;
+    private FrameHeader _frame;
+    private bool _inFrame;
+    private long _frameRead;
+    private bool _inMessage;
+    private byte[]? _message;
+    private byte[]? _control;
+
+    /// <summary>Gets the buffer holding the current message (valid until <see cref="ResetMessage"/>).</summary>
+    public readonly byte[] Message => _message ?? [];
+
+    /// <summary>Gets the current message's length in bytes.</summary>
+    public int MessageLength { get; private set; }
+
+    /// <summary>Gets the current message's opcode (text or binary).</summary>
+    public WebSocketOpcode MessageOpcode { get; private set; }
+
+    /// <summary>Gets the size of a message refused as too large.</summary>
+    public long MessageSize { get; private set; }
+
+    /// <summary>Gets the last control frame's opcode.</summary>
+    public WebSocketOpcode ControlOpcode { get; private set; }
+
+    /// <summary>Gets the last control frame's payload (valid until the next call to <see cref="Next"/>).</summary>
+    public readonly ReadOnlySpan<byte> ControlPayload => _control is null ? [] : _control.AsSpan(0, ControlLength);
+
+    /// <summary>Gets the close code for an <see cref="FrameStep.Error"/>: 1002 (protocol error) or 1007 (invalid UTF-8).</summary>
+    public int ErrorCode { get; private set; }
+
+    /// <summary>Gets what was wrong, for an <see cref="FrameStep.Error"/>.</summary>
+    public string Problem { get; private set; } = string.Empty;
+
+    private int ControlLength { get; set; }
+
+    /// <summary>Consumes input from <paramref name="buffer"/> up to the next message or control frame.</summary>
+    public FrameStep Next(ref ReadOnlySequence<byte> buffer)
+    {
+        while (true)
+        {
+            if (!_inFrame)
+            {
+                var status = WebSocketFrame.TryReadHeader(buffer, out var header, out var problem);
+                if (status == FrameHeaderStatus.Incomplete)
+                {
+                    return FrameStep.NeedMore;
+                }
+
+                if (status == FrameHeaderStatus.ProtocolError)
+                {
+                    return Fail(1002, problem);
+                }
+
+                if ((byte)header.Opcode >= 0x8)
+                {
+                    return ReadControl(ref buffer, header);
+                }
+
+                if (header.Opcode == WebSocketOpcode.Continuation != _inMessage)
+                {
+                    return Fail(1002, _inMessage ? "A new message began before the previous one ended." : "A continuation frame without a message.");
+                }
+
+                var size = (_inMessage ? MessageLength : 0) + header.PayloadLength;
+                if (size > _limit)
+                {
+                    MessageSize = size;
+                    return FrameStep.TooLarge;
+                }
+
+                if (!_inMessage)
+                {
+                    _inMessage = true;
+                    MessageOpcode = header.Opcode;
+                    MessageLength = 0;
+                }
+
+                EnsureCapacity((int)size);
+                _frame = header;
+                _inFrame = true;
+                _frameRead = 0;
+                buffer = buffer.Slice(header.HeaderLength);
+            }
+
+            var remaining = _frame.PayloadLength - _frameRead;
+            if (remaining > 0)
+            {
+                if (buffer.IsEmpty)
+                {
+                    return FrameStep.NeedMore;
+                }
+
+                var count = (int)Math.Min(remaining, buffer.Length);
+                WebSocketFrame.Unmask(buffer.Slice(0, count), _message.AsSpan(MessageLength), _frame.Mask, _frameRead);
+                MessageLength += count;
+                _frameRead += count;
+                buffer = buffer.Slice(count);
+                if (_frameRead < _frame.PayloadLength)
+                {
+                    return FrameStep.NeedMore;
+                }
+            }
+
+            _inFrame = false;
+            if (!_frame.Fin)
+            {
+                continue;
+            }
+
+            if (MessageOpcode == WebSocketOpcode.Text && !System.Text.Unicode.Utf8.IsValid(_message.AsSpan(0, MessageLength)))
+            {
+                return Fail(1007, "Text message is not valid UTF-8.");
+            }
+
+            return FrameStep.Message;
+        }
+    }
+
+    /// <summary>Returns the current message's buffer; the next message starts empty.</summary>
+    public void ResetMessage()
+    {
+        if (_message is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_message);
+            _message = null;
+        }
+
+        _inMessage = false;
+        MessageLength = 0;
+    }
+
+    /// <summary>Returns the last control frame's buffer, so that an idle connection holds none.</summary>
+    public void ReleaseControl()
+    {
+        if (_control is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_control);
+            _control = null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        ResetMessage();
+        ReleaseControl();
+    }
+
+    private FrameStep ReadControl(ref ReadOnlySequence<byte> buffer, in FrameHeader header)
+    {
+        // Control frames are small (at most 125 bytes) and never fragmented: wait until the whole frame is in.
+        var total = header.HeaderLength + header.PayloadLength;
+        if (buffer.Length < total)
+        {
+            return FrameStep.NeedMore;
+        }
+
+        _control ??= ArrayPool<byte>.Shared.Rent(WebSocketFrame.MaxControlPayload);
+        ControlLength = (int)header.PayloadLength;
+        WebSocketFrame.Unmask(buffer.Slice(header.HeaderLength, header.PayloadLength), _control, header.Mask, 0);
+        ControlOpcode = header.Opcode;
+        buffer = buffer.Slice(total);
+        return FrameStep.Control;
+    }
+
+    private void EnsureCapacity(int size)
+    {
+        if (_message is null)
+        {
+            _message = ArrayPool<byte>.Shared.Rent(Math.Max(size, 256));
+            return;
+        }
+
+        if (_message.Length >= size)
+        {
+            return;
+        }
+
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(size, Math.Min(_message.Length * 2, _limit)));
+        _message.AsSpan(0, MessageLength).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_message);
+        _message = bigger;
+    }
+
+    private FrameStep Fail(int code, string problem)
+    {
+        ErrorCode = code;
+        Problem = problem;
+        return FrameStep.Error;
+    }
+}
