@@ -54,6 +54,9 @@ internal sealed class ClientAddressResolver
         return false;
     }
 
+    /// <summary>Gets a value indicating whether any proxy is trusted (otherwise <c>X-Forwarded-For</c> is never read).</summary>
+    public bool HasTrustedProxies => _trusted.Length > 0;
+
     public IPAddress? Resolve(HttpContext context) =>
         Resolve(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
 

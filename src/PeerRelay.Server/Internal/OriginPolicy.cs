@@ -30,6 +30,9 @@ internal sealed partial class OriginPolicy
         }
     }
 
+    /// <summary>Gets a value indicating whether an allow-list is configured (otherwise every origin is admitted).</summary>
+    public bool IsActive => _allowed is not null;
+
     /// <summary>
     /// Returns <see langword="true"/> when the request may be upgraded; otherwise logs, counts and answers it with
     /// 403 (the caller must then return).

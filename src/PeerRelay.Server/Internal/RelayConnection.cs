@@ -27,7 +27,8 @@ internal sealed partial class RelayConnection
 
     private readonly IDuplexPipe _transport;
     private readonly Action _abortTransport;
-    private readonly object _handshake; // A RelayHandshake, or the raw request head (UpgradeRequest) to rebuild it from.
+    private readonly object? _handshake; // A RelayHandshake, the raw request head to rebuild it from, or null (no auth).
+    private readonly ConnectionLimiter? _admittedBy;
     private readonly IPAddress? _clientAddress;
     private readonly RelayRouter _router;
     private readonly RelayServerOptions _options;
@@ -55,13 +56,15 @@ internal sealed partial class RelayConnection
     public RelayConnection(
         IDuplexPipe transport,
         Action abortTransport,
-        object handshake,
+        object? handshake,
         IPAddress? clientAddress,
         string remote,
         RelayRouter router,
         RelayServerOptions options,
-        ILogger logger)
+        ILogger logger,
+        ConnectionLimiter? admittedBy = null)
     {
+        _admittedBy = admittedBy;
         _transport = transport;
         _abortTransport = abortTransport;
         _handshake = handshake;
@@ -90,7 +93,12 @@ internal sealed partial class RelayConnection
     /// connection came through <see cref="RelayConnectionMiddleware"/> (registrations are rare; idle clients then keep
     /// only the head's bytes).
     /// </summary>
-    public RelayHandshake Handshake => _handshake as RelayHandshake ?? UpgradeRequest.ToHandshake((byte[])_handshake, _clientAddress);
+    public RelayHandshake Handshake => _handshake switch
+    {
+        RelayHandshake handshake => handshake,
+        byte[] head => UpgradeRequest.ToHandshake(head, _clientAddress),
+        _ => new RelayHandshake(new Microsoft.AspNetCore.Http.HeaderDictionary(), Microsoft.AspNetCore.Http.QueryCollection.Empty, _clientAddress),
+    };
 
     /// <summary>Gets the client's address and port, for logs.</summary>
     public string Remote { get; }
@@ -219,12 +227,78 @@ internal sealed partial class RelayConnection
         }
     }
 
-    /// <summary>Runs the receive loop until the connection ends, then releases everything it holds.</summary>
+    /// <summary>
+    /// The receive loop: runs until the connection ends, then releases everything it holds. One async method (not a
+    /// loop method awaited by a run method) so that an idle client's suspended state is one box.
+    /// </summary>
     public async Task RunAsync()
     {
+        var app = _options.MaxMessageBytes ?? int.MaxValue;
+        var transport = _options.TransportMaxMessageBytes;
+        var limit = Math.Min(app, transport);
+        var input = _transport.Input;
+        var reader = new FrameReader(limit);
         try
         {
-            await ReceiveLoopAsync();
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                Volatile.Write(ref _pingOutstandingSince, 0);
+                var buffer = result.Buffer;
+                var stop = false;
+                while (!stop)
+                {
+                    var step = reader.Next(ref buffer);
+                    if (step == FrameStep.NeedMore)
+                    {
+                        break;
+                    }
+
+                    if (step == FrameStep.Message)
+                    {
+                        if (!IsClosing)
+                        {
+                            var pending = OnMessage(ref reader);
+                            if (!pending.IsCompletedSuccessfully)
+                            {
+                                await pending;
+                            }
+                        }
+
+                        reader.ResetMessage();
+                    }
+                    else if (step == FrameStep.Control)
+                    {
+                        stop = OnControl(ref reader);
+                        reader.ReleaseControl();
+                    }
+                    else
+                    {
+                        // A protocol error, a message over the size limit, or text that is not UTF-8: close, stop reading.
+                        OnBadInput(ref reader, app <= transport);
+                        stop = true;
+                    }
+                }
+
+                if (stop)
+                {
+                    break;
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    // The client went away without a close frame (or after ours, without answering).
+                    if (!IsClosing)
+                    {
+                        Log.ConnectionLost(_logger, Id, Remote, "the client closed the TCP connection");
+                    }
+
+                    Close(AbnormalClosure, string.Empty, dropQueued: true);
+                    break;
+                }
+            }
+
             await WaitForCloseFrameAsync();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
@@ -241,6 +315,7 @@ internal sealed partial class RelayConnection
         }
         finally
         {
+            reader.Dispose();
             End();
         }
     }
@@ -323,6 +398,7 @@ internal sealed partial class RelayConnection
         }
 
         _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
+        _admittedBy?.Release(_clientAddress);
         if (_aborted is { } aborted)
         {
             aborted.Cancel();
@@ -330,89 +406,18 @@ internal sealed partial class RelayConnection
         }
     }
 
-    private async Task ReceiveLoopAsync()
+    private void OnBadInput(ref FrameReader reader, bool appLimit)
     {
-        var app = _options.MaxMessageBytes ?? int.MaxValue;
-        var transport = _options.TransportMaxMessageBytes;
-        var limit = Math.Min(app, transport);
-        var input = _transport.Input;
-        var reader = new FrameReader(limit);
-        try
+        if (reader.ErrorCode == 0)
         {
-            while (true)
-            {
-                var result = await input.ReadAsync();
-                Volatile.Write(ref _pingOutstandingSince, 0);
-                var buffer = result.Buffer;
-                while (true)
-                {
-                    var step = reader.Next(ref buffer);
-                    if (step == FrameStep.NeedMore)
-                    {
-                        break;
-                    }
-
-                    if (step == FrameStep.Message)
-                    {
-                        if (!IsClosing)
-                        {
-                            var pending = OnMessage(ref reader);
-                            if (!pending.IsCompletedSuccessfully)
-                            {
-                                await pending;
-                            }
-                        }
-
-                        reader.ResetMessage();
-                        continue;
-                    }
-
-                    if (step == FrameStep.Control)
-                    {
-                        var stop = OnControl(ref reader);
-                        reader.ReleaseControl();
-                        if (stop)
-                        {
-                            return;
-                        }
-
-                        continue;
-                    }
-
-                    // A protocol error, a message over the size limit, or text that is not UTF-8: close and stop reading.
-                    if (step == FrameStep.TooLarge)
-                    {
-                        var code = app <= transport ? RelayCloseCodes.MessageTooLarge : RelayCloseCodes.MessageTooBig;
-                        _router.OnMessageTooLarge(this, (int)Math.Min(reader.MessageSize, int.MaxValue), limit, code);
-                        Close(code, code == RelayCloseCodes.MessageTooLarge ? RelayCloseCodes.MessageTooLargeReason : "Message too big.");
-                    }
-                    else
-                    {
-                        _router.OnProtocolError(this, reader.ErrorCode, reader.Problem);
-                        Close(reader.ErrorCode, reader.Problem, dropQueued: true);
-                    }
-
-                    return;
-                }
-
-                input.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    // The client went away without a close frame (or after ours, without answering).
-                    if (!IsClosing)
-                    {
-                        Log.ConnectionLost(_logger, Id, Remote, "the client closed the TCP connection");
-                    }
-
-                    Close(AbnormalClosure, string.Empty, dropQueued: true);
-                    return;
-                }
-            }
+            var code = appLimit ? RelayCloseCodes.MessageTooLarge : RelayCloseCodes.MessageTooBig;
+            _router.OnMessageTooLarge(this, (int)Math.Min(reader.MessageSize, int.MaxValue), (int)Math.Min(reader.Limit, int.MaxValue), code);
+            Close(code, appLimit ? RelayCloseCodes.MessageTooLargeReason : "Message too big.");
+            return;
         }
-        finally
-        {
-            reader.Dispose();
-        }
+
+        _router.OnProtocolError(this, reader.ErrorCode, reader.Problem);
+        Close(reader.ErrorCode, reader.Problem, dropQueued: true);
     }
 
     private ValueTask OnMessage(ref FrameReader reader)

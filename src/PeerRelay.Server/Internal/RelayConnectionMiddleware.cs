@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerRelay.Protocol;
+using PeerRelay.Server.Authentication;
 using PeerRelay.Server.Internal.WebSockets;
 
 namespace PeerRelay.Server.Internal;
@@ -40,6 +41,7 @@ internal sealed partial class RelayConnectionMiddleware
     private readonly RelayServerOptions _options;
     private readonly ILogger<RelayConnection> _connectionLogger;
     private readonly ILogger<RelayConnectionMiddleware> _logger;
+    private readonly bool _authenticates;
 
     public RelayConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
     {
@@ -53,24 +55,40 @@ internal sealed partial class RelayConnectionMiddleware
         _options = services.GetRequiredService<IOptions<RelayServerOptions>>().Value;
         _connectionLogger = services.GetRequiredService<ILogger<RelayConnection>>();
         _logger = services.GetRequiredService<ILogger<RelayConnectionMiddleware>>();
+        _authenticates = services.GetRequiredService<IRelayAuthenticator>() is not NoAuthenticator;
     }
 
-    public async Task OnConnectedAsync(ConnectionContext context)
+    /// <summary>
+    /// Serves one connection. Written without <c>async</c> on the common path, where the head is already in and the 101
+    /// goes out at once, so that an idle client's suspended call chain is only its receive loop.
+    /// </summary>
+    public Task OnConnectedAsync(ConnectionContext context)
     {
-        var request = await ReadUpgradeAsync(context);
+        var upgrade = ReadUpgradeAsync(context);
+        return upgrade.IsCompletedSuccessfully ? Serve(context, upgrade.Result) : ServeAsync(context, upgrade);
+    }
+
+    private async Task ServeAsync(ConnectionContext context, ValueTask<UpgradeRequest?> upgrade) =>
+        await Serve(context, await upgrade);
+
+    private Task Serve(ConnectionContext context, UpgradeRequest? request)
+    {
         if (request is null)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        try
+        var accepted = AcceptAsync(context, request);
+        return accepted.IsCompletedSuccessfully
+            ? accepted.Result?.RunAsync() ?? Task.CompletedTask
+            : RunWhenAcceptedAsync(accepted);
+    }
+
+    private static async Task RunWhenAcceptedAsync(ValueTask<RelayConnection?> accepted)
+    {
+        if (await accepted is { } connection)
         {
-            await RunAsync(context, request);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
-        {
-            // The client went away during the handshake.
-            Log.HandshakeFailed(_logger, context.RemoteEndPoint?.ToString() ?? "?", ex.Message);
+            await connection.RunAsync();
         }
     }
 
@@ -133,34 +151,50 @@ internal sealed partial class RelayConnectionMiddleware
         }
     }
 
-    private async Task RunAsync(ConnectionContext context, UpgradeRequest request)
+    /// <summary>
+    /// Checks the upgrade (origin, drain, connection limits) and answers it: a refusal, or the 101 and a new
+    /// <see cref="RelayConnection"/>, which releases its admission when it ends. Returns null when refused or gone.
+    /// </summary>
+    private async ValueTask<RelayConnection?> AcceptAsync(ConnectionContext context, UpgradeRequest request)
     {
         var endpoint = context.RemoteEndPoint as IPEndPoint;
-        var scheme = context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
-        if (!_origins.Admit(request.Headers, scheme, request.Headers.Host.ToString(), endpoint?.Address))
-        {
-            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Forbidden", "Origin not allowed.\n", retryAfter: false);
-            return;
-        }
-
-        var client = _addresses.Resolve(endpoint?.Address, request.Headers["X-Forwarded-For"]);
-        var draining = _lifetime.IsDraining;
-        if (!draining)
-        {
-            var admission = _limiter.TryAdmit(client);
-            if (admission != ConnectionAdmission.Admitted)
-            {
-                var (status, text) = ConnectionRefusal.Describe(admission);
-                await RefuseAsync(context, status, ReasonPhrases.GetReasonPhrase(status), text, retryAfter: true);
-                return;
-            }
-        }
-
+        var admittedBy = default(ConnectionLimiter);
+        var client = default(IPAddress);
         try
         {
-            await AcceptAsync(context.Transport.Output, request.Key);
-            var remote = $"{client}:{endpoint?.Port}";
-            var connection = new RelayConnection(context.Transport, context.Abort, request.Head, client, remote, _router, _options, _connectionLogger);
+            var scheme = context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
+            if (_origins.IsActive && !_origins.Admit(request.Headers, scheme, request.Headers.Host.ToString(), endpoint?.Address))
+            {
+                await RefuseAsync(context, StatusCodes.Status403Forbidden, "Origin not allowed.\n", retryAfter: false);
+                return null;
+            }
+
+            client = _addresses.Resolve(endpoint?.Address, _addresses.HasTrustedProxies ? request.Headers["X-Forwarded-For"] : default);
+            var draining = _lifetime.IsDraining;
+            if (!draining)
+            {
+                var admission = _limiter.TryAdmit(client);
+                if (admission != ConnectionAdmission.Admitted)
+                {
+                    var (status, text) = ConnectionRefusal.Describe(admission);
+                    await RefuseAsync(context, status, text, retryAfter: true);
+                    return null;
+                }
+
+                admittedBy = _limiter;
+            }
+
+            // The request head is kept only for an authenticator to look at.
+            var handshake = _authenticates ? request.Head : null;
+            var connection = new RelayConnection(
+                context.Transport, context.Abort, handshake, client, $"{client}:{endpoint?.Port}", _router, _options, _connectionLogger, admittedBy);
+            admittedBy = null; // The connection releases it from now on.
+            var accepted = WriteSwitchingProtocols(context.Transport.Output, request);
+            if (!accepted.IsCompletedSuccessfully)
+            {
+                await accepted;
+            }
+
             _router.OnOpened(connection);
             if (draining)
             {
@@ -168,32 +202,34 @@ internal sealed partial class RelayConnectionMiddleware
                 connection.Close(RelayCloseCodes.GoingAway, RelayLifetime.ShutdownReason);
             }
 
-            await connection.RunAsync();
+            return connection;
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client went away during the handshake.
+            Log.HandshakeFailed(_logger, endpoint?.ToString() ?? "?", ex.Message);
+            return null;
         }
         finally
         {
-            if (!draining)
-            {
-                _limiter.Release(client);
-            }
+            admittedBy?.Release(client);
         }
     }
 
-    private static ValueTask<FlushResult> AcceptAsync(PipeWriter output, string key)
+    private static ValueTask<FlushResult> WriteSwitchingProtocols(PipeWriter output, UpgradeRequest request)
     {
-        var accept = WebSocketFrame.ComputeAccept(key);
-        var span = output.GetSpan(SwitchingProtocols.Length + accept.Length + 4);
+        var length = SwitchingProtocols.Length + WebSocketFrame.AcceptLength + 4;
+        var span = output.GetSpan(length);
         SwitchingProtocols.CopyTo(span);
-        var length = SwitchingProtocols.Length;
-        length += Encoding.ASCII.GetBytes(accept, span[length..]);
-        "\r\n\r\n"u8.CopyTo(span[length..]);
-        output.Advance(length + 4);
+        WebSocketFrame.WriteAccept(request.Key, span[SwitchingProtocols.Length..]);
+        "\r\n\r\n"u8.CopyTo(span[(length - 4)..]);
+        output.Advance(length);
         return output.FlushAsync();
     }
 
-    private static async Task RefuseAsync(ConnectionContext context, int status, string phrase, string text, bool retryAfter)
+    private static async Task RefuseAsync(ConnectionContext context, int status, string text, bool retryAfter)
     {
-        var response = $"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(text)}\r\n"
+        var response = $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(text)}\r\n"
             + (retryAfter ? $"Retry-After: {ConnectionRefusal.RetryAfterSeconds}\r\n" : string.Empty)
             + $"Connection: close\r\n\r\n{text}";
         await context.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(response));

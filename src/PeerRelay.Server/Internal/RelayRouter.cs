@@ -108,7 +108,10 @@ internal sealed partial class RelayRouter(
         RelayAuthResult auth;
         try
         {
-            auth = await authenticator.AuthenticateAsync(connection.Handshake, connection.Aborted);
+            // Without authentication the handshake is not even looked at (nor rebuilt from the kept request head).
+            auth = authenticator is NoAuthenticator
+                ? NoAuthenticator.Anonymous
+                : await authenticator.AuthenticateAsync(connection.Handshake, connection.Aborted);
         }
         catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
         {

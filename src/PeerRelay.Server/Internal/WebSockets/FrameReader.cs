@@ -36,6 +36,9 @@ internal struct FrameReader(int limit) : IDisposable
     private byte[]? _message;
     private byte[]? _control;
 
+    /// <summary>Gets the size limit of a message, in bytes.</summary>
+    public readonly int Limit => _limit;
+
     /// <summary>Gets the buffer holding the current message (valid until <see cref="ResetMessage"/>).</summary>
     public readonly byte[] Message => _message ?? [];
 

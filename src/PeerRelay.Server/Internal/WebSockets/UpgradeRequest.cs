@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Primitives;
 using PeerRelay.Server.Authentication;
 
 namespace PeerRelay.Server.Internal.WebSockets;
@@ -21,39 +23,32 @@ internal enum UpgradeParse
 }
 
 /// <summary>
-/// The opening request of a WebSocket connection, parsed straight from the connection's first bytes by
-/// <see cref="RelayConnectionMiddleware"/>. Keeps the raw head (a few hundred bytes) so that the
-/// <see cref="RelayHandshake"/> an authenticator needs can be rebuilt when the client registers, instead of keeping
-/// header collections alive for every idle client.
+/// The opening request of a WebSocket connection, checked straight from the connection's first bytes by
+/// <see cref="RelayConnectionMiddleware"/> without building strings or header collections: a connection storm costs
+/// one copy of each head (a few hundred bytes, which the connection keeps). The header collection that origin checks,
+/// trusted proxies and authenticators need is built from the head only when one of them asks.
 /// </summary>
 internal sealed class UpgradeRequest
 {
-    private static ReadOnlySpan<byte> HeadEnd => "\r\n\r\n"u8;
+    private static readonly SearchValues<byte> LineEnd = SearchValues.Create("\r"u8);
 
-    private readonly byte[] _head;
+    private readonly int _keyStart;
+    private IHeaderDictionary? _headers;
 
-    private UpgradeRequest(byte[] head, string target, IHeaderDictionary headers, string key)
+    private UpgradeRequest(byte[] head, int keyStart)
     {
-        _head = head;
-        Target = target;
-        Headers = headers;
-        Key = key;
+        Head = head;
+        _keyStart = keyStart;
     }
 
     /// <summary>Gets the raw request head, which <see cref="RelayConnection"/> keeps for <see cref="ToHandshake"/>.</summary>
-    public byte[] Head => _head;
+    public byte[] Head { get; }
 
-    /// <summary>Gets the request target (path and query) as sent.</summary>
-    public string Target { get; }
+    /// <summary>Gets the client's <c>Sec-WebSocket-Key</c> (24 base64 characters).</summary>
+    public ReadOnlySpan<byte> Key => Head.AsSpan(_keyStart, 24);
 
-    /// <summary>Gets the request headers (only while the handshake is checked; not kept with the connection).</summary>
-    public IHeaderDictionary Headers { get; }
-
-    /// <summary>Gets the client's <c>Sec-WebSocket-Key</c>.</summary>
-    public string Key { get; }
-
-    /// <summary>Gets the query string, with its leading <c>?</c>, or empty.</summary>
-    public string QueryString => Target.IndexOf('?') is var q and >= 0 ? Target[q..] : string.Empty;
+    /// <summary>Gets the request headers, built on first use.</summary>
+    public IHeaderDictionary Headers => _headers ??= ParseHeaders(Head, out _);
 
     /// <summary>Parses the start of <paramref name="buffer"/>.</summary>
     /// <param name="buffer">The connection's unread input.</param>
@@ -65,15 +60,14 @@ internal sealed class UpgradeRequest
     {
         request = null;
         end = buffer.Start;
-        var reader = new SequenceReader<byte>(buffer);
-        if (!reader.TryReadTo(out ReadOnlySequence<byte> head, HeadEnd, advancePastDelimiter: true))
+        if (buffer.Length >= 4 && !StartsWithGet(buffer))
         {
-            // Not a GET: no need to wait for the rest.
-            if (buffer.Length >= 4 && !StartsWithGet(buffer))
-            {
-                return UpgradeParse.NotUpgrade;
-            }
+            return UpgradeParse.NotUpgrade; // Not a GET: no need to wait for the rest.
+        }
 
+        var reader = new SequenceReader<byte>(buffer);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> head, "\r\n\r\n"u8, advancePastDelimiter: true))
+        {
             return buffer.Length > maxHeadBytes ? UpgradeParse.NotUpgrade : UpgradeParse.NeedMore;
         }
 
@@ -82,18 +76,24 @@ internal sealed class UpgradeRequest
             return UpgradeParse.NotUpgrade;
         }
 
+        var bytes = head.IsSingleSegment ? head.FirstSpan : head.ToArray();
+        if (Check(bytes) is not { } keyStart)
+        {
+            return UpgradeParse.NotUpgrade;
+        }
+
         end = reader.Position;
-        request = Parse(head.ToArray());
-        return request is null ? UpgradeParse.NotUpgrade : UpgradeParse.Upgrade;
+        request = new UpgradeRequest(bytes.ToArray(), keyStart);
+        return UpgradeParse.Upgrade;
     }
 
     /// <summary>Builds what an authenticator sees from a head kept by <see cref="Head"/>.</summary>
     public static RelayHandshake ToHandshake(byte[] head, IPAddress? client)
     {
-        var request = Parse(head) ?? throw new ArgumentException("Not an upgrade request head.", nameof(head));
-        var query = request.QueryString;
-        var parsed = query.Length > 1 ? new QueryCollection(QueryHelpers.ParseQuery(query)) : QueryCollection.Empty;
-        return new RelayHandshake(request.Headers, parsed, client);
+        var headers = ParseHeaders(head, out var target);
+        var q = target.IndexOf('?');
+        var query = q >= 0 && q < target.Length - 1 ? new QueryCollection(QueryHelpers.ParseQuery(target[q..])) : QueryCollection.Empty;
+        return new RelayHandshake(headers, query, client);
     }
 
     private static bool StartsWithGet(in ReadOnlySequence<byte> buffer)
@@ -103,65 +103,104 @@ internal sealed class UpgradeRequest
         return start.SequenceEqual("GET "u8);
     }
 
-    private static UpgradeRequest? Parse(byte[] head)
+    /// <summary>Checks that <paramref name="head"/> is a WebSocket upgrade; returns where its key starts, or null.</summary>
+    private static int? Check(ReadOnlySpan<byte> head)
     {
-        var text = Encoding.Latin1.GetString(head);
-        var lines = text.Split("\r\n");
-        var requestLine = lines[0].Split(' ');
-        if (requestLine.Length != 3 || requestLine[0] != "GET" || requestLine[2] != "HTTP/1.1" || requestLine[1].Length == 0 || requestLine[1][0] != '/')
+        var lineLength = head.IndexOfAny(LineEnd);
+        if (lineLength < 0 || lineLength + 1 >= head.Length || head[lineLength + 1] != '\n')
+        {
+            return null; // No headers at all, or a bare CR.
+        }
+
+        var line = head[..lineLength];
+        if (!line.StartsWith("GET /"u8) || !line.EndsWith(" HTTP/1.1"u8) || line.Length <= 13
+            || line[4..^9].IndexOfAny((byte)' ', (byte)'\t') >= 0)
         {
             return null;
         }
 
-        IHeaderDictionary headers = new HeaderDictionary();
-        for (var i = 1; i < lines.Length; i++)
+        Span<byte> decoded = stackalloc byte[18];
+        bool upgrade = false, connection = false, version = false;
+        int hosts = 0, keyStart = -1;
+        var offset = lineLength;
+        while (offset >= 0 && offset < head.Length)
         {
-            var line = lines[i];
-            var colon = line.IndexOf(':');
-            if (colon <= 0 || line[0] is ' ' or '\t' || line.AsSpan(0, colon).ContainsAny(" \t"))
+            offset += 2; // Past CRLF.
+            var rest = head[offset..];
+            var length = rest.IndexOfAny(LineEnd);
+            line = length < 0 ? rest : rest[..length];
+            var colon = line.IndexOf((byte)':');
+            if (colon <= 0 || line[..colon].IndexOfAny((byte)' ', (byte)'\t') >= 0
+                || (length >= 0 && (length + 1 >= rest.Length || rest[length + 1] != '\n')))
             {
                 return null; // Obsolete line folding or a malformed header: HTTP/1 answers it with 400.
             }
 
             var name = line[..colon];
-            var value = line[(colon + 1)..].Trim(' ', '\t');
-            headers[name] = headers.TryGetValue(name, out var existing)
-                ? Microsoft.Extensions.Primitives.StringValues.Concat(existing, value)
-                : value;
+            var raw = line[(colon + 1)..];
+            var value = raw.Trim(" \t"u8);
+            if (Ascii.EqualsIgnoreCase(name, "upgrade"u8))
+            {
+                upgrade |= HasToken(value, "websocket"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "connection"u8))
+            {
+                connection |= HasToken(value, "upgrade"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "sec-websocket-version"u8))
+            {
+                version = value.SequenceEqual("13"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "sec-websocket-key"u8))
+            {
+                keyStart = value.Length == 24
+                    && Base64.DecodeFromUtf8(value, decoded, out _, out var written) == OperationStatus.Done && written == 16
+                    ? offset + colon + 1 + (raw.Length - raw.TrimStart(" \t"u8).Length)
+                    : -1;
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "host"u8))
+            {
+                hosts++;
+            }
+
+            offset = length < 0 ? -1 : offset + length;
         }
 
-        var key = headers["Sec-WebSocket-Key"].ToString();
-        if (!HasToken(headers["Upgrade"], "websocket")
-            || !HasToken(headers["Connection"], "upgrade")
-            || headers["Sec-WebSocket-Version"].ToString() != "13"
-            || !IsValidKey(key)
-            || headers.Host.Count != 1)
-        {
-            return null; // HTTP/1 answers: 426 from the relay endpoint, or whatever the application maps.
-        }
-
-        return new UpgradeRequest(head, requestLine[1], headers, key);
+        return upgrade && connection && version && keyStart >= 0 && hosts == 1 ? keyStart : null;
     }
 
-    private static bool HasToken(Microsoft.Extensions.Primitives.StringValues values, string token)
+    private static bool HasToken(ReadOnlySpan<byte> value, ReadOnlySpan<byte> token)
     {
-        foreach (var value in values)
+        foreach (var range in value.Split((byte)','))
         {
-            foreach (var part in (value ?? string.Empty).Split(','))
+            if (Ascii.EqualsIgnoreCase(value[range].Trim(" \t"u8), token))
             {
-                if (part.Trim().Equals(token, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
+                return true;
             }
         }
 
         return false;
     }
 
-    private static bool IsValidKey(string key)
+    /// <summary>The head's headers as a collection, and its request target.</summary>
+    private static HeaderDictionary ParseHeaders(byte[] head, out string target)
     {
-        Span<byte> decoded = stackalloc byte[24];
-        return key.Length == 24 && Convert.TryFromBase64String(key, decoded, out var written) && written == 16;
+        var lines = Encoding.Latin1.GetString(head).Split("\r\n");
+        target = lines[0].Split(' ') is { Length: 3 } parts ? parts[1] : "/";
+        var headers = new HeaderDictionary();
+        for (var i = 1; i < lines.Length; i++)
+        {
+            var colon = lines[i].IndexOf(':');
+            if (colon <= 0)
+            {
+                continue;
+            }
+
+            var name = lines[i][..colon];
+            var value = lines[i][(colon + 1)..].Trim(' ', '\t');
+            headers[name] = headers.TryGetValue(name, out var existing) ? StringValues.Concat(existing, value) : value;
+        }
+
+        return headers;
     }
 }

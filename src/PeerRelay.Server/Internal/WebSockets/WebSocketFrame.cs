@@ -254,17 +254,28 @@ internal static class WebSocketFrame
     public static bool IsValidCloseCode(int code) =>
         code is (>= 1000 and <= 1003) or (>= 1007 and <= 1014) or (>= 3000 and <= 4999);
 
+    /// <summary>The length of <c>Sec-WebSocket-Accept</c>: 20 bytes of SHA-1 in base64.</summary>
+    public const int AcceptLength = 28;
+
     /// <summary>Computes <c>Sec-WebSocket-Accept</c> for a client's <c>Sec-WebSocket-Key</c>.</summary>
-    public static string ComputeAccept(ReadOnlySpan<char> key)
+    public static string ComputeAccept(string key)
     {
-        Span<byte> input = stackalloc byte[128];
-        var length = Encoding.ASCII.GetBytes(key, input);
-        length += Encoding.ASCII.GetBytes(AcceptGuid, input[length..]);
+        Span<byte> accept = stackalloc byte[AcceptLength];
+        WriteAccept(Encoding.ASCII.GetBytes(key), accept);
+        return Encoding.ASCII.GetString(accept);
+    }
+
+    /// <summary>Writes <c>Sec-WebSocket-Accept</c> for <paramref name="key"/> as ASCII into <paramref name="destination"/>.</summary>
+    public static void WriteAccept(ReadOnlySpan<byte> key, Span<byte> destination)
+    {
+        Span<byte> input = stackalloc byte[key.Length + AcceptGuid.Length];
+        key.CopyTo(input);
+        Encoding.ASCII.GetBytes(AcceptGuid, input[key.Length..]);
         Span<byte> hash = stackalloc byte[20];
 #pragma warning disable CA5350 // SHA-1 is what RFC 6455 prescribes for the accept key; it is not used for security.
-        SHA1.HashData(input[..length], hash);
+        SHA1.HashData(input, hash);
 #pragma warning restore CA5350
-        return Convert.ToBase64String(hash);
+        System.Buffers.Text.Base64.EncodeToUtf8(hash, destination, out _, out _);
     }
 }
 
