@@ -43,16 +43,16 @@ fi
 peerjs_bin="$scratch/peerjs/node_modules/peer/dist/bin/peerjs.js"
 
 # --- PeerRelay (Release) and the load generator ---
-dotnet build benchmarks/PeerRelay.BenchServer/PeerRelay.BenchServer.csproj -c Release -nologo -v quiet >/dev/null
+dotnet build src/PeerRelay/PeerRelay.csproj -c Release -nologo -v quiet >/dev/null
 dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release -nologo -v quiet >/dev/null
-relay_dll="$root/benchmarks/PeerRelay.BenchServer/bin/Release/net10.0/PeerRelay.BenchServer.dll"
+relay_dll="$root/src/PeerRelay/bin/Release/net10.0/peerrelay.dll"
 load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
 
-# How PeerRelay is run: the library with its defaults except the abuse limits a load test exceeds (message rate,
-# connections per IP and in total; `peerrelay serve` has no keys for them yet), logging at Warning (PeerJS logs
-# nothing per client either). benchmarks/PeerRelay.BenchServer is that host.
+# How PeerRelay is run: `peerrelay serve`, as users run it, with benchmarks/loopback.toml: the defaults except the
+# abuse limits a load test exceeds by design (message rate, connections per IP and in total), logging at WARNING
+# (PeerJS logs nothing per client either).
 relay_env=(DOTNET_gcServer=0)
-relay_cmd=(dotnet "$relay_dll" --port "$port")
+relay_cmd=(dotnet "$relay_dll" serve --config benchmarks/loopback.toml --port "$port")
 peerjs_cmd=(node "$peerjs_bin" --port "$port" --concurrent_limit 1000000)
 
 server_pid=""

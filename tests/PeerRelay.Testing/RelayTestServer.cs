@@ -25,14 +25,31 @@ public sealed class RelayTestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Starts a relay on 127.0.0.1.</summary>
+    /// <param name="configure">Changes the relay's options.</param>
+    /// <param name="relay">Adds to the relay's builder (an authenticator, scale-out).</param>
+    /// <param name="host">Changes the host builder.</param>
+    /// <param name="port">The port; 0 picks a free one.</param>
+    /// <param name="connectionMiddleware">
+    /// Whether the endpoint runs the relay's connection middleware (<c>UsePeerRelay()</c>). False sends every upgrade
+    /// through <c>MapPeerRelay</c>'s endpoint, as a host without the middleware does.
+    /// </param>
+    /// <returns>The started server.</returns>
     public static async Task<RelayTestServer> StartAsync(
         Action<RelayServerOptions>? configure = null,
         Action<IPeerRelayBuilder>? relay = null,
         Action<WebApplicationBuilder>? host = null,
-        int port = 0)
+        int port = 0,
+        bool connectionMiddleware = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port, l => l.UsePeerRelay()));
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port, l =>
+        {
+            if (connectionMiddleware)
+            {
+                l.UsePeerRelay();
+            }
+        }));
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         if (Environment.GetEnvironmentVariable("PEERRELAY_TEST_LOG") is { Length: > 0 } level)
