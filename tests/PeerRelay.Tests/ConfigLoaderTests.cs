@@ -117,6 +117,14 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void InlineIo_IsOnByDefault_AndCanBeTurnedOff()
+    {
+        Assert.True(Parse(string.Empty).InlineIo);
+        Assert.False(Parse("inline_io = false").InlineIo);
+        Assert.True(Parse("inline_io = true").InlineIo);
+    }
+
+    [Fact]
     public void ZeroPingInterval_TurnsPingsOff()
     {
         Assert.Equal(TimeSpan.Zero, Parse("ping_interval = 0").Server.KeepAliveInterval);
@@ -161,6 +169,8 @@ public sealed class ConfigLoaderTests
     [InlineData("ping_timeout = 0", "ping_timeout: 0", "above 0")]
     [InlineData("close_timeout = \"5s\"", "close_timeout: \"5s\"", "seconds")]
     [InlineData("send_queue_capacity = 0", "send_queue_capacity: 0", "from 1 to")]
+    [InlineData("inline_io = 1", "inline_io: 1", "true or false")]
+    [InlineData("inline_io = \"yes\"", "inline_io: \"yes\"", "true or false")]
     [InlineData("logging = 3", "logging: 3", "a table")]
     [InlineData("[logging]\ndefault_level = \"LOUD\"", "logging.default_level: \"LOUD\"", "DEBUG, INFO, WARNING, ERROR or CRITICAL")]
     [InlineData("[logging]\ndefault_log_level = 25", "logging.default_log_level: 25", "DEBUG, INFO, WARNING, ERROR or CRITICAL")]
