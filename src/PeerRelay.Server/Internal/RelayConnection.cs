@@ -24,9 +24,12 @@ internal sealed partial class RelayConnection
     private const int NoStatusReceived = 1005;
     private const int InitialMessageBuffer = 4096;
     private static long s_nextId;
+    [ThreadStatic]
+    private static PooledBufferWriter? t_writer;
 
     private readonly IDuplexPipe _transport;
-    private readonly Action _abortTransport;
+    private readonly object _abortTarget; // What Abort() aborts: Kestrel's ConnectionContext, an HttpContext, or an Action.
+    private readonly int _port;
     private readonly object? _handshake; // A RelayHandshake, the raw request head to rebuild it from, or null (no auth).
     private readonly ConnectionLimiter? _admittedBy;
     private readonly IPAddress? _clientAddress;
@@ -55,10 +58,10 @@ internal sealed partial class RelayConnection
 
     public RelayConnection(
         IDuplexPipe transport,
-        Action abortTransport,
+        object abortTarget,
         object? handshake,
         IPAddress? clientAddress,
-        string remote,
+        int port,
         RelayRouter router,
         RelayServerOptions options,
         ILogger logger,
@@ -66,10 +69,10 @@ internal sealed partial class RelayConnection
     {
         _admittedBy = admittedBy;
         _transport = transport;
-        _abortTransport = abortTransport;
+        _abortTarget = abortTarget;
+        _port = port;
         _handshake = handshake;
         _clientAddress = clientAddress;
-        Remote = remote;
         _router = router;
         _options = options;
         _logger = logger;
@@ -100,8 +103,8 @@ internal sealed partial class RelayConnection
         _ => new RelayHandshake(new Microsoft.AspNetCore.Http.HeaderDictionary(), Microsoft.AspNetCore.Http.QueryCollection.Empty, _clientAddress),
     };
 
-    /// <summary>Gets the client's address and port, for logs.</summary>
-    public string Remote { get; }
+    /// <summary>Gets the client's address and port, for logs (built when asked: idle clients do not keep it).</summary>
+    public string Remote => $"{_clientAddress}:{_port}";
 
     /// <summary>Gets or sets what this connection registered as. Written only under the registry's lock.</summary>
     public Registration? Registration
@@ -135,8 +138,11 @@ internal sealed partial class RelayConnection
         }
     }
 
-    /// <summary>The encoder buffer of the receive loop; only the receive loop uses it.</summary>
-    public PooledBufferWriter Writer { get; } = new();
+    /// <summary>
+    /// The encoder buffer for messages this connection's reads produce: one per thread (encoding never spans an await),
+    /// so idle connections keep none.
+    /// </summary>
+    public static PooledBufferWriter Writer => t_writer ??= new PooledBufferWriter();
 
     /// <summary>
     /// Sends an encoded text message: written to the transport at once, or queued behind a flush a slow reader holds
@@ -380,7 +386,23 @@ internal sealed partial class RelayConnection
         {
         }
 
-        _abortTransport();
+        AbortTransport();
+    }
+
+    private void AbortTransport()
+    {
+        switch (_abortTarget)
+        {
+            case Microsoft.AspNetCore.Connections.BaseConnectionContext connection:
+                connection.Abort();
+                break;
+            case Microsoft.AspNetCore.Http.HttpContext http:
+                http.Abort();
+                break;
+            case Action abort:
+                abort();
+                break;
+        }
     }
 
     private void End()
@@ -504,7 +526,7 @@ internal sealed partial class RelayConnection
         if (stuck)
         {
             // Ending without a close handshake while a slow reader holds a flush: nothing more will reach it.
-            _abortTransport();
+            AbortTransport();
         }
 
         await _transport.Output.CompleteAsync();

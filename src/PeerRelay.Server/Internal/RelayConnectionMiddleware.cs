@@ -187,7 +187,7 @@ internal sealed partial class RelayConnectionMiddleware
             // The request head is kept only for an authenticator to look at.
             var handshake = _authenticates ? request.Head : null;
             var connection = new RelayConnection(
-                context.Transport, context.Abort, handshake, client, $"{client}:{endpoint?.Port}", _router, _options, _connectionLogger, admittedBy);
+                context.Transport, context, handshake, client, endpoint?.Port ?? 0, _router, _options, _connectionLogger, admittedBy);
             admittedBy = null; // The connection releases it from now on.
             var accepted = WriteSwitchingProtocols(context.Transport.Output, request);
             if (!accepted.IsCompletedSuccessfully)

@@ -110,8 +110,7 @@ internal sealed class RelayWebSocketHandler(
         {
             var transport = new StreamTransport(PipeReader.Create(stream), PipeWriter.Create(stream));
             var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, client);
-            var remote = $"{client}:{context.Connection.RemotePort}";
-            var connection = new RelayConnection(transport, context.Abort, handshake, client, remote, router, options.Value, connectionLogger);
+            var connection = new RelayConnection(transport, context, handshake, client, context.Connection.RemotePort, router, options.Value, connectionLogger);
             router.OnOpened(connection);
             await connection.RunAsync();
         }
