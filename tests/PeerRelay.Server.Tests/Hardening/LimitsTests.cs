@@ -213,6 +213,49 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task HandshakeTimeout_IsCounted_AsTheLimitItHit()
+    {
+        await using var server = await RelayTestServer.StartAsync(o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300));
+        var factory = server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var hits = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "peerrelay.limits.hit")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "limit" && Equals(tag.Value, "handshake_timeout"))
+                {
+                    Interlocked.Add(ref hits, (int)value);
+                }
+            }
+        });
+        listener.Start();
+
+        // A connection that never sends its request: the relay's connection middleware gives up on it.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, server.Uri.Port).WithTimeout();
+        int read;
+        try
+        {
+            read = await tcp.GetStream().ReadAsync(new byte[16]).AsTask().WithTimeout(TimeSpan.FromSeconds(15));
+        }
+        catch (IOException)
+        {
+            read = 0; // Aborted: a reset rather than a FIN.
+        }
+
+        Assert.Equal(0, read);
+        await TaskTimeoutExtensions.WaitUntil(() => Volatile.Read(ref hits) == 1);
+    }
+
+    [Fact]
     public async Task HandshakeTimeout_SlowHeaders_ConnectionClosed()
     {
         await using var server = await RelayTestServer.StartAsync(o => o.HandshakeTimeout = TimeSpan.FromSeconds(1));
