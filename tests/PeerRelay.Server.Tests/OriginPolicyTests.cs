@@ -33,33 +33,13 @@ public sealed class OriginPolicyTests
         await using var server = await RelayTestServer.StartAsync(
             o => o.AllowedOrigins.Add("https://app.example.org"),
             host: b => b.Logging.AddProvider(logs));
-        var factory = server.Services.GetRequiredService<IMeterFactory>();
-        var refused = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "peerrelay.handshakes.rejected")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "reason" && Equals(tag.Value, "origin"))
-                {
-                    Interlocked.Add(ref refused, (int)value);
-                }
-            }
-        });
-        listener.Start();
+        using var refused = new MetricRecorder(server.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "peerrelay.handshakes.rejected");
 
         using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("Origin", "https://evil.example.org");
         await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(server.Uri, CancellationToken.None).WithTimeout());
 
-        Assert.Equal(1, Volatile.Read(ref refused));
+        Assert.Equal(1, refused.Count("reason", "origin"));
         Assert.Contains(logs.Lines, l => l.StartsWith("Warning ", StringComparison.Ordinal) && l.Contains("origin https://evil.example.org is not in allowed_origins", StringComparison.Ordinal));
     }
 

@@ -216,27 +216,7 @@ public sealed class LimitsTests
     public async Task HandshakeTimeout_IsCounted_AsTheLimitItHit()
     {
         await using var server = await RelayTestServer.StartAsync(o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300));
-        var factory = server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        var hits = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "peerrelay.limits.hit")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "limit" && Equals(tag.Value, "handshake_timeout"))
-                {
-                    Interlocked.Add(ref hits, (int)value);
-                }
-            }
-        });
-        listener.Start();
+        using var limits = new MetricRecorder(server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), RelayMetrics.MeterName, "peerrelay.limits.hit");
 
         // A connection that never sends its request: the relay's connection middleware gives up on it.
         using var tcp = new TcpClient();
@@ -252,7 +232,7 @@ public sealed class LimitsTests
         }
 
         Assert.Equal(0, read);
-        await TaskTimeoutExtensions.WaitUntil(() => Volatile.Read(ref hits) == 1);
+        await TaskTimeoutExtensions.WaitUntil(() => limits.Count("limit", "handshake_timeout") == 1);
     }
 
     [Fact]

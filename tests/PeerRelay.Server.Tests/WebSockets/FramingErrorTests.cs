@@ -16,27 +16,7 @@ public sealed class FramingErrorTests
     public async Task BadFrame_ClosedWithItsCode_AndCounted(string what, int expectedCode, string reason)
     {
         await using var server = await RelayTestServer.StartAsync();
-        var rejected = 0;
-        var factory = server.Services.GetRequiredService<IMeterFactory>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "peerrelay.messages.rejected")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "reason" && Equals(tag.Value, reason))
-                {
-                    Interlocked.Add(ref rejected, (int)value);
-                }
-            }
-        });
-        listener.Start();
+        using var rejected = new MetricRecorder(server.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "peerrelay.messages.rejected");
 
         using var raw = await RawConnection.ConnectAsync(server.Uri.Port).WithTimeout();
         await raw.WriteAsync(
@@ -57,6 +37,6 @@ public sealed class FramingErrorTests
         Assert.False(masked);
         Assert.Equal(expectedCode, BinaryPrimitives.ReadUInt16BigEndian(payload));
         Assert.True(Encoding.UTF8.GetString(payload, 2, payload.Length - 2).Length > 0, "the close frame says why");
-        await TaskTimeoutExtensions.WaitUntil(() => Volatile.Read(ref rejected) == 1);
+        await TaskTimeoutExtensions.WaitUntil(() => rejected.Count("reason", reason) == 1);
     }
 }

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
-namespace PeerRelay.Server.Authentication.Tests;
+namespace PeerRelay.Testing;
 
 /// <summary>Records the measurements of one instrument, with their tags, from any meter of a given name.</summary>
-internal sealed class MetricRecorder : IDisposable
+public sealed class MetricRecorder : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly ConcurrentQueue<IReadOnlyDictionary<string, object?>> _measurements = new();
