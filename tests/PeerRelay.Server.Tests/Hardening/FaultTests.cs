@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PeerRelay.Client;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Internal;
+using PeerRelay.Server.Tests.WebSockets;
 using PeerRelay.Testing;
 using Xunit.Abstractions;
 

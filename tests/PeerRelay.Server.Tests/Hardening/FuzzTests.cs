@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using PeerRelay.Protocol;
+using PeerRelay.Server.Tests.WebSockets;
 using PeerRelay.Testing;
 using Xunit.Abstractions;
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using PeerRelay.Server.Internal;
+using PeerRelay.Server.Tests.WebSockets;
 using PeerRelay.Testing;
 
 namespace PeerRelay.Server.Tests.Hardening;

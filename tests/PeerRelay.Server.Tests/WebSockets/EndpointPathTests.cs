@@ -120,13 +120,13 @@ public sealed class EndpointPathTests
     {
         await using var server = await RelayTestServer.StartAsync();
         var port = server.Uri.Port;
-        using var connection = await RawConnection.ConnectAsync(port).WithTimeout();
+        using var connection = await RawWebSocket.OpenAsync(port).WithTimeout();
 
         await connection.WriteAsync($"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").WithTimeout();
         var health = await connection.ReadHeadAsync().WithTimeout();
         Assert.StartsWith("HTTP/1.1 200 ", health, StringComparison.Ordinal);
-        Assert.NotEqual("close", RawConnection.HeaderValue(health, "Connection"));
-        var length = int.Parse(RawConnection.HeaderValue(health, "Content-Length") ?? throw new InvalidOperationException(health), CultureInfo.InvariantCulture);
+        Assert.NotEqual("close", RawWebSocket.HeaderValue(health, "Connection"));
+        var length = int.Parse(RawWebSocket.HeaderValue(health, "Content-Length") ?? throw new InvalidOperationException(health), CultureInfo.InvariantCulture);
         Assert.Equal("ready\n", Encoding.UTF8.GetString(await connection.ReadExactAsync(length).WithTimeout()));
 
         // The second request on the same connection: an upgrade, with the RFC 6455 example key.
@@ -135,12 +135,12 @@ public sealed class EndpointPathTests
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").WithTimeout();
         var upgrade = await connection.ReadHeadAsync().WithTimeout();
         Assert.StartsWith("HTTP/1.1 101 ", upgrade, StringComparison.Ordinal);
-        Assert.Equal("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", RawConnection.HeaderValue(upgrade, "Sec-WebSocket-Accept"));
-        Assert.Equal("websocket", RawConnection.HeaderValue(upgrade, "Upgrade"), ignoreCase: true);
+        Assert.Equal("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", RawWebSocket.HeaderValue(upgrade, "Sec-WebSocket-Accept"));
+        Assert.Equal("websocket", RawWebSocket.HeaderValue(upgrade, "Upgrade"), ignoreCase: true);
 
         var id = Guid.NewGuid();
-        await connection.WriteAsync(ClientFrame.Text(TestRelayClient.Registration(id, "keep-alive"))).WithTimeout();
-        var (first, masked, payload) = await connection.ReadFrameAsync().WithTimeout();
+        await connection.SendRawAsync(ClientFrame.Text(TestRelayClient.Registration(id, "keep-alive"))).WithTimeout();
+        var (first, masked, payload) = await connection.ReadWholeFrameAsync().WithTimeout() ?? throw new EndOfStreamException();
         Assert.Equal(0x81, first); // FIN, text.
         Assert.False(masked);
         var response = JsonNode.Parse(payload)!.AsObject();
@@ -149,8 +149,8 @@ public sealed class EndpointPathTests
         Assert.Equal(id, Assert.Single(server.RegisteredUuids()));
 
         // A close is answered with the same code, over the same connection.
-        await connection.WriteAsync(ClientFrame.Build(WebSocketOpcode.Close, [0x03, 0xE8])).WithTimeout();
-        var (closeFirst, _, closePayload) = await connection.ReadFrameAsync().WithTimeout();
+        await connection.SendRawAsync(ClientFrame.Build(WebSocketOpcode.Close, [0x03, 0xE8])).WithTimeout();
+        var (closeFirst, _, closePayload) = await connection.ReadWholeFrameAsync().WithTimeout() ?? throw new EndOfStreamException();
         Assert.Equal(0x88, closeFirst);
         Assert.Equal(new byte[] { 0x03, 0xE8 }, closePayload[..2]);
     }

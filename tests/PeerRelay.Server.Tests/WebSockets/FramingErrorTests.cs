@@ -18,7 +18,7 @@ public sealed class FramingErrorTests
         await using var server = await RelayTestServer.StartAsync();
         using var rejected = new MetricRecorder(server.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "peerrelay.messages.rejected");
 
-        using var raw = await RawConnection.ConnectAsync(server.Uri.Port).WithTimeout();
+        using var raw = await RawWebSocket.OpenAsync(server.Uri.Port).WithTimeout();
         await raw.WriteAsync(
             $"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.Uri.Port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").WithTimeout();
@@ -30,9 +30,9 @@ public sealed class FramingErrorTests
             "reserved bits" => ClientFrame.Build(0x1, "{}"u8, rsv: 0x4), // RSV1 (compression) was never negotiated.
             _ => ClientFrame.Build(0x1, [0x7B, 0xC3, 0x28, 0x7D]),
         };
-        await raw.WriteAsync(frame).WithTimeout();
+        await raw.SendRawAsync(frame).WithTimeout();
 
-        var (first, masked, payload) = await raw.ReadFrameAsync().WithTimeout();
+        var (first, masked, payload) = await raw.ReadWholeFrameAsync().WithTimeout() ?? throw new EndOfStreamException();
         Assert.Equal(0x88, first); // FIN + close
         Assert.False(masked);
         Assert.Equal(expectedCode, BinaryPrimitives.ReadUInt16BigEndian(payload));
