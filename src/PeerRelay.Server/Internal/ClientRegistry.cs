@@ -20,8 +20,6 @@ internal sealed class ClientRegistry
 
     public void AddConnection(RelayConnection connection) => _connections[connection.Id] = connection;
 
-    public ICollection<RelayConnection> Connections => _connections.Values;
-
     /// <summary>Enumerates the open connections without copying them (for the periodic sweeps over every client).</summary>
     public IEnumerable<RelayConnection> EnumerateConnections()
     {

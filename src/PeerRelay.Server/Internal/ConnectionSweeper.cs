@@ -21,8 +21,12 @@ internal sealed class ConnectionSweeper(ClientRegistry registry, IOptions<RelayS
             shortest = TimeSpan.FromTicks(Math.Min(shortest.Ticks, Math.Min(options.KeepAliveInterval.Ticks, options.KeepAliveTimeout.Ticks)));
         }
 
-        return TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
+        return PeriodFor(shortest);
     }
+
+    /// <summary>A sweep period for a time-out: a quarter of it, between 50 ms and 1 s (also the registration deadline's).</summary>
+    public static TimeSpan PeriodFor(TimeSpan timeout) =>
+        TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -4,12 +4,19 @@ namespace PeerRelay.Server.Internal;
 
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> over one rented array that is handed off whole with <see cref="Detach"/>,
-/// so an encoded message goes into a send queue without a copy. Not thread-safe; one per receive loop.
+/// so an encoded message goes into a send queue without a copy. Not thread-safe: use the one of the current thread
+/// (<see cref="ForCurrentThread"/>) between <see cref="Start"/> and <see cref="Detach"/>, never across an await.
 /// </summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>
 {
+    [ThreadStatic]
+    private static PooledBufferWriter? t_current;
+
     private byte[] _buffer = [];
     private int _written;
+
+    /// <summary>Gets this thread's writer, so that idle connections keep no encoder.</summary>
+    public static PooledBufferWriter ForCurrentThread => t_current ??= new PooledBufferWriter();
 
     public void Start(int sizeHint)
     {

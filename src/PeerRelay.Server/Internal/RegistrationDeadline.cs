@@ -29,8 +29,7 @@ internal sealed partial class RegistrationDeadline(
             return;
         }
 
-        var period = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
-        using var timer = new PeriodicTimer(period, timeProvider);
+        using var timer = new PeriodicTimer(ConnectionSweeper.PeriodFor(timeout), timeProvider);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

@@ -22,10 +22,7 @@ internal sealed partial class RelayConnection
     /// <summary>1006: the connection ended without a close frame. Never sent; recorded for logs and metrics.</summary>
     internal const int AbnormalClosure = 1006;
     private const int NoStatusReceived = 1005;
-    private const int InitialMessageBuffer = 4096;
     private static long s_nextId;
-    [ThreadStatic]
-    private static PooledBufferWriter? t_writer;
 
     private readonly IDuplexPipe _transport;
     private readonly object _abortTarget; // What Abort() aborts: Kestrel's ConnectionContext, an HttpContext, or an Action.
@@ -137,12 +134,6 @@ internal sealed partial class RelayConnection
             return _aborted.Token;
         }
     }
-
-    /// <summary>
-    /// The encoder buffer for messages this connection's reads produce: one per thread (encoding never spans an await),
-    /// so idle connections keep none.
-    /// </summary>
-    public static PooledBufferWriter Writer => t_writer ??= new PooledBufferWriter();
 
     /// <summary>
     /// Sends an encoded text message: written to the transport at once, or queued behind a flush a slow reader holds
@@ -281,7 +272,7 @@ internal sealed partial class RelayConnection
                     else
                     {
                         // A protocol error, a message over the size limit, or text that is not UTF-8: close, stop reading.
-                        OnBadInput(ref reader, app <= transport);
+                        OnBadInput(ref reader, step, appLimit: app <= transport);
                         stop = true;
                     }
                 }
@@ -410,8 +401,7 @@ internal sealed partial class RelayConnection
         Interlocked.Exchange(ref _ended, 1);
         lock (_sendLock)
         {
-            DropBacklogLocked();
-            _writerDone = true;
+            WriterDoneLocked();
         }
 
         if (_dropped > 0)
@@ -428,12 +418,12 @@ internal sealed partial class RelayConnection
         }
     }
 
-    private void OnBadInput(ref FrameReader reader, bool appLimit)
+    private void OnBadInput(ref FrameReader reader, FrameStep step, bool appLimit)
     {
-        if (reader.ErrorCode == 0)
+        if (step == FrameStep.TooLarge)
         {
             var code = appLimit ? RelayCloseCodes.MessageTooLarge : RelayCloseCodes.MessageTooBig;
-            _router.OnMessageTooLarge(this, (int)Math.Min(reader.MessageSize, int.MaxValue), (int)Math.Min(reader.Limit, int.MaxValue), code);
+            _router.OnMessageTooLarge(this, (int)Math.Min(reader.MessageSize, int.MaxValue), reader.Limit, code);
             Close(code, appLimit ? RelayCloseCodes.MessageTooLargeReason : "Message too big.");
             return;
         }
@@ -560,9 +550,7 @@ internal sealed partial class RelayConnection
         if (result.IsCompleted || result.IsCanceled)
         {
             // The transport is gone; the receive loop sees it too.
-            _writerDone = true;
-            DropBacklogLocked();
-            _closeFlushed?.TrySetResult();
+            WriterDoneLocked();
             return;
         }
 
@@ -584,9 +572,7 @@ internal sealed partial class RelayConnection
                 {
                     if (result.IsCompleted || result.IsCanceled || Volatile.Read(ref _ended) != 0)
                     {
-                        OnFlushedLocked(result);
-                        DropBacklogLocked();
-                        _closeFlushed?.TrySetResult();
+                        WriterDoneLocked();
                         return;
                     }
 
@@ -604,7 +590,7 @@ internal sealed partial class RelayConnection
                         if (next.Opcode == WebSocketOpcode.Close)
                         {
                             _closeFrameWritten = true;
-                            _backlog.Clear();
+                            DropBacklogLocked(); // Nothing follows a close frame.
                             break;
                         }
                     }
@@ -618,12 +604,19 @@ internal sealed partial class RelayConnection
             Log.SendFailed(_logger, Id, Remote, ex.Message);
             lock (_sendLock)
             {
-                DropBacklogLocked();
-                _closeFlushed?.TrySetResult();
+                WriterDoneLocked();
             }
 
             Abort();
         }
+    }
+
+    /// <summary>Nothing more will be written: what is queued is dropped and a pending close stops waiting.</summary>
+    private void WriterDoneLocked()
+    {
+        _writerDone = true;
+        DropBacklogLocked();
+        _closeFlushed?.TrySetResult();
     }
 
     private void DropBacklogLocked()

@@ -198,7 +198,7 @@ internal sealed partial class RelayConnectionMiddleware
             _router.OnOpened(connection);
             if (draining)
             {
-                // Accepted and closed at once, as a shutting-down relay's clients are (see RelayWebSocketHandler).
+                // Accepted and closed at once with 1001, as a shutting-down relay's clients are (see RelayWebSocketHandler).
                 connection.Close(RelayCloseCodes.GoingAway, RelayLifetime.ShutdownReason);
             }
 

@@ -55,7 +55,7 @@ internal sealed partial class RelayLifetime(
         while (registry.ConnectionCount > 0 && timeProvider.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
         {
             // A connection accepted just as the drain began (past the handler's check) is closed here too.
-            foreach (var connection in registry.Connections)
+            foreach (var connection in registry.EnumerateConnections())
             {
                 if (!connection.IsClosing)
                 {
@@ -76,7 +76,7 @@ internal sealed partial class RelayLifetime(
 
         _draining = true;
         var count = 0;
-        foreach (var connection in registry.Connections)
+        foreach (var connection in registry.EnumerateConnections())
         {
             connection.Close(RelayCloseCodes.GoingAway, ShutdownReason);
             count++;

@@ -163,7 +163,7 @@ internal sealed partial class RelayLimits(
 
     private void Respond(RelayConnection connection, byte[] json)
     {
-        var writer = RelayConnection.Writer;
+        var writer = PooledBufferWriter.ForCurrentThread;
         writer.Start(json.Length);
         writer.Write(json);
         if (connection.TrySend(writer.Detach()) == SendResult.QueueFull)

@@ -179,7 +179,7 @@ internal sealed partial class RelayRouter(
         }
 
         Log.Registered(logger, uuid, name, auth.User, connection.Remote);
-        var writer = RelayConnection.Writer;
+        var writer = PooledBufferWriter.ForCurrentThread;
         writer.Start(128);
         RelayCodec.WriteResponse(writer, success: true, message: null, error: false);
         Reply(connection, writer.Detach());
@@ -231,7 +231,7 @@ internal sealed partial class RelayRouter(
     /// </summary>
     private static OutboundMessage Encode(RelayConnection connection, Registration source, scoped in RelayFrame frame, scoped RawJsonString error)
     {
-        var writer = RelayConnection.Writer;
+        var writer = PooledBufferWriter.ForCurrentThread;
         writer.Start(256 + frame.Description.Escaped.Length + frame.DescriptionType.Escaped.Length + source.EscapedName.Length + error.Escaped.Length);
         RelayCodec.WritePeerConnection(
             writer,

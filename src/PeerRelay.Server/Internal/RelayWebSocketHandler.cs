@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,83 +35,72 @@ internal sealed class RelayWebSocketHandler(
             return;
         }
 
-        if (lifetime.IsDraining)
-        {
-            await RefuseWhileDrainingAsync(context);
-            return;
-        }
-
         var client = addresses.Resolve(context);
-        var admission = limiter.TryAdmit(client);
-        if (admission != ConnectionAdmission.Admitted)
+        var draining = lifetime.IsDraining;
+        if (!draining)
         {
-            await ConnectionRefusal.WriteAsync(context, admission);
-            return;
+            var admission = limiter.TryAdmit(client);
+            if (admission != ConnectionAdmission.Admitted)
+            {
+                await ConnectionRefusal.WriteAsync(context, admission);
+                return;
+            }
         }
 
-        try
-        {
-            await AcceptAndRunAsync(context, client);
-        }
-        finally
-        {
-            limiter.Release(client);
-        }
-    }
-
-    /// <summary>
-    /// Accepts the upgrade and closes at once with 1001, as a shutting-down relay's clients are closed. Not an HTTP
-    /// 503: ProxyStore's RelayClient reconnects at once after a 1001 and retries refused connections and close
-    /// codes, but an HTTP status in the handshake escapes its retry loop and ends the endpoint process.
-    /// </summary>
-    private async Task RefuseWhileDrainingAsync(HttpContext context)
-    {
-        using var timeout = new CancellationTokenSource(options.Value.CloseTimeout);
-        try
-        {
-            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { DangerousEnableCompression = false });
-            await socket.CloseAsync((WebSocketCloseStatus)RelayCloseCodes.GoingAway, RelayLifetime.ShutdownReason, timeout.Token);
-        }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException)
-        {
-            // The client went first; it was being turned away anyway.
-        }
+        await AcceptAndRunAsync(context, client, draining);
     }
 
     /// <summary>
     /// Upgrades the request itself (the 101 with <c>Sec-WebSocket-Accept</c>) and runs the relay's own framing over the
     /// upgraded stream. The faster path, <see cref="RelayConnectionMiddleware"/>, takes upgrades before HTTP/1 sees them;
-    /// this one serves hosts without it and upgrades on a connection that served a plain request first.
+    /// this one serves hosts without it and upgrades on a connection that served a plain request first. While draining,
+    /// the upgrade is accepted and closed at once with 1001, as a shutting-down relay's clients are: not an HTTP 503,
+    /// because ProxyStore's RelayClient retries a close code but an HTTP status in the handshake ends the endpoint.
     /// </summary>
-    private async Task AcceptAndRunAsync(HttpContext context, System.Net.IPAddress? client)
+    private async Task AcceptAndRunAsync(HttpContext context, System.Net.IPAddress? client, bool draining)
     {
-        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
-        if (upgrade is not { IsUpgradableRequest: true })
-        {
-            context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
-            return;
-        }
-
-        context.Response.Headers.Connection = "Upgrade";
-        context.Response.Headers.Upgrade = "websocket";
-        context.Response.Headers.SecWebSocketAccept = WebSocketFrame.ComputeAccept(context.Request.Headers.SecWebSocketKey.ToString());
-        Stream stream;
+        var admittedBy = draining ? null : limiter; // Admitted unless draining; released by the connection once it exists.
         try
         {
-            stream = await upgrade.UpgradeAsync();
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
-        {
-            return;
-        }
+            var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+            if (upgrade is not { IsUpgradableRequest: true })
+            {
+                context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+                return;
+            }
 
-        await using (stream)
+            context.Response.Headers.Connection = "Upgrade";
+            context.Response.Headers.Upgrade = "websocket";
+            context.Response.Headers.SecWebSocketAccept = WebSocketFrame.ComputeAccept(context.Request.Headers.SecWebSocketKey.ToString());
+            Stream stream;
+            try
+            {
+                stream = await upgrade.UpgradeAsync();
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+            {
+                return;
+            }
+
+            await using (stream)
+            {
+                var transport = new StreamTransport(PipeReader.Create(stream), PipeWriter.Create(stream));
+                var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, client);
+                var connection = new RelayConnection(
+                    transport, context, handshake, client, context.Connection.RemotePort, router, options.Value, connectionLogger, admittedBy);
+                admittedBy = null; // The connection releases it from now on.
+                router.OnOpened(connection);
+                if (draining)
+                {
+                    connection.Close(RelayCloseCodes.GoingAway, RelayLifetime.ShutdownReason);
+                }
+
+                await connection.RunAsync();
+            }
+        }
+        finally
         {
-            var transport = new StreamTransport(PipeReader.Create(stream), PipeWriter.Create(stream));
-            var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, client);
-            var connection = new RelayConnection(transport, context, handshake, client, context.Connection.RemotePort, router, options.Value, connectionLogger);
-            router.OnOpened(connection);
-            await connection.RunAsync();
+            admittedBy?.Release(client);
         }
     }
 

@@ -30,8 +30,6 @@ internal enum UpgradeParse
 /// </summary>
 internal sealed class UpgradeRequest
 {
-    private static readonly SearchValues<byte> LineEnd = SearchValues.Create("\r"u8);
-
     private readonly int _keyStart;
     private IHeaderDictionary? _headers;
 
@@ -106,7 +104,7 @@ internal sealed class UpgradeRequest
     /// <summary>Checks that <paramref name="head"/> is a WebSocket upgrade; returns where its key starts, or null.</summary>
     private static int? Check(ReadOnlySpan<byte> head)
     {
-        var lineLength = head.IndexOfAny(LineEnd);
+        var lineLength = head.IndexOf((byte)'\r');
         if (lineLength < 0 || lineLength + 1 >= head.Length || head[lineLength + 1] != '\n')
         {
             return null; // No headers at all, or a bare CR.
@@ -127,7 +125,7 @@ internal sealed class UpgradeRequest
         {
             offset += 2; // Past CRLF.
             var rest = head[offset..];
-            var length = rest.IndexOfAny(LineEnd);
+            var length = rest.IndexOf((byte)'\r');
             line = length < 0 ? rest : rest[..length];
             var colon = line.IndexOf((byte)':');
             if (colon <= 0 || line[..colon].IndexOfAny((byte)' ', (byte)'\t') >= 0
