@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerRelay.Protocol;
@@ -40,10 +39,12 @@ internal sealed partial class RelayLimits(
 
     /// <summary>
     /// Charges one message to the connection's token bucket. Returns false when the message must be ignored: it was
-    /// over the rate (answered with an error response) or the connection is now closed for flooding (1008).
+    /// over the rate (<paramref name="refusal"/> is the error response the caller sends) or the connection is now
+    /// closed for flooding (1008).
     /// </summary>
-    public bool AllowMessage(RelayConnection connection)
+    public bool AllowMessage(RelayConnection connection, out byte[]? refusal)
     {
+        refusal = null;
         var rate = _options.MessageRate;
         if (rate <= 0)
         {
@@ -65,7 +66,7 @@ internal sealed partial class RelayLimits(
                     Log.RateLimited(logger, connection.Id, connection.Remote, rate, _options.MessageBurst);
                 }
 
-                Respond(connection, _rateErrorJson ??= BuildRateError());
+                refusal = _rateErrorJson ??= BuildRateError();
                 return false;
             default:
                 metrics.LimitHit("message_rate_max_refusals");
@@ -78,13 +79,15 @@ internal sealed partial class RelayLimits(
 
     /// <summary>
     /// Called before <paramref name="connection"/> registers <paramref name="uuid"/> for <paramref name="user"/>.
-    /// Returns false when the user is at <see cref="RelayServerOptions.MaxClientsPerUser"/>: the client has been
-    /// answered with <c>success: false</c> and is closing with 1008. <paramref name="reserved"/> says whether a slot
-    /// was taken, to give back with <see cref="ReleaseClient"/> if the registration does not happen.
+    /// Returns false when the user is at <see cref="RelayServerOptions.MaxClientsPerUser"/>: the caller sends
+    /// <paramref name="refusal"/> (<c>success: false</c>) and closes with 1008 (<see cref="TooManyClientsReason"/>).
+    /// <paramref name="reserved"/> says whether a slot was taken, to give back with <see cref="ReleaseClient"/> if the
+    /// registration does not happen.
     /// </summary>
-    public bool TryReserveClient(RelayConnection connection, RelayUser user, Guid uuid, out bool reserved)
+    public bool TryReserveClient(RelayConnection connection, RelayUser user, Guid uuid, out bool reserved, out byte[]? refusal)
     {
         reserved = false;
+        refusal = null;
         if (user == RelayUser.Anonymous || connection.Registration is not null)
         {
             // Anonymous: max_connections bounds them. Already registered: this socket holds its slot already.
@@ -112,11 +115,10 @@ internal sealed partial class RelayLimits(
         metrics.LimitHit("max_clients_per_user");
         metrics.Registration("too_many_clients");
         Log.TooManyClients(logger, user, uuid, limit);
-        Respond(connection, RelayCodec.EncodeToUtf8Bytes(new RelayResponse(
+        refusal = RelayCodec.EncodeToUtf8Bytes(new RelayResponse(
             Success: false,
             Message: $"TooManyClientsError: user already has {limit} registered clients (max_clients_per_user).",
-            Error: true)));
-        connection.Close(RelayCloseCodes.PolicyViolation, TooManyClientsReason);
+            Error: true));
         return false;
     }
 
@@ -161,19 +163,6 @@ internal sealed partial class RelayLimits(
         Message: $"RateLimitError: over {_options.MessageRate:0.##} messages per second (burst {_options.MessageBurst}); message ignored.",
         Error: true));
 
-    private void Respond(RelayConnection connection, byte[] json)
-    {
-        var writer = PooledBufferWriter.ForCurrentThread;
-        writer.Start(json.Length);
-        writer.Write(json);
-        if (connection.TrySend(writer.Detach()) == SendResult.QueueFull)
-        {
-            metrics.MessageDropped("queue_full");
-            Log.ResponseQueueFull(logger, connection.Id, connection.Remote);
-            connection.Close(RelayCloseCodes.PolicyViolation, RelayRouter.QueueFullReason, dropQueued: true);
-        }
-    }
-
     private static partial class Log
     {
         [LoggerMessage(410, LogLevel.Warning, "Connection {ConnectionId} from {Remote} is over message_rate ({Rate}/s, burst {Burst}); refusing its messages with an error response")]
@@ -185,7 +174,5 @@ internal sealed partial class RelayLimits(
         [LoggerMessage(412, LogLevel.Warning, "User {User} is at max_clients_per_user ({Limit}); refused the registration of {Uuid} and closing with 1008")]
         public static partial void TooManyClients(ILogger logger, RelayUser user, Guid uuid, int limit);
 
-        [LoggerMessage(413, LogLevel.Warning, "Connection {ConnectionId} from {Remote}: send queue full while answering; closing with 1008")]
-        public static partial void ResponseQueueFull(ILogger logger, long connectionId, string remote);
     }
 }

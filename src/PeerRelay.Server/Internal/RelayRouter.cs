@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
@@ -30,8 +31,13 @@ internal sealed partial class RelayRouter(
     public ValueTask HandleAsync(RelayConnection connection, byte[] buffer, int count)
     {
         metrics.MessageReceived();
-        if (!limits.AllowMessage(connection))
+        if (!limits.AllowMessage(connection, out var rateRefusal))
         {
+            if (rateRefusal is not null)
+            {
+                ReplyJson(connection, rateRefusal);
+            }
+
             return ValueTask.CompletedTask;
         }
 
@@ -133,8 +139,10 @@ internal sealed partial class RelayRouter(
 
         var registration = new Registration(uuid, name, RelayCodec.EscapeString(name), auth.User);
         var previous = connection.Registration;
-        if (!limits.TryReserveClient(connection, auth.User, uuid, out var reserved))
+        if (!limits.TryReserveClient(connection, auth.User, uuid, out var reserved, out var refusal))
         {
+            ReplyJson(connection, refusal!);
+            connection.Close(RelayCloseCodes.PolicyViolation, RelayLimits.TooManyClientsReason);
             return;
         }
 
@@ -252,6 +260,15 @@ internal sealed partial class RelayRouter(
     }
 
     /// <summary>Queues an answer to the connection whose message is being handled; a full queue drops it as slow.</summary>
+    /// <summary>Sends a response encoded beforehand (a limit's refusal).</summary>
+    private void ReplyJson(RelayConnection connection, byte[] json)
+    {
+        var writer = PooledBufferWriter.ForCurrentThread;
+        writer.Start(json.Length);
+        writer.Write(json);
+        Reply(connection, writer.Detach());
+    }
+
     private void Reply(RelayConnection connection, OutboundMessage message)
     {
         if (connection.TrySend(message) == SendResult.QueueFull)
