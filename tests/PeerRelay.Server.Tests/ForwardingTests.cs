@@ -38,10 +38,12 @@ public sealed class ForwardingTests
         Assert.Equal("answer", delivered.DescriptionType);
     }
 
-    [Fact]
-    public async Task Forward_UnknownPeer_EchoesErrorAndKeepsConnectionOpen()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // Through the MapPeerRelay endpoint (RelayWebSocketHandler) instead of the connection middleware.
+    public async Task Forward_UnknownPeer_EchoesErrorAndKeepsConnectionOpen(bool connectionMiddleware)
     {
-        await using var server = await RelayTestServer.StartAsync();
+        await using var server = await RelayTestServer.StartAsync(connectionMiddleware: connectionMiddleware);
         var (a, aId) = await ConnectRegisteredAsync(server);
         await using var _a = a;
         var nobody = Guid.NewGuid();

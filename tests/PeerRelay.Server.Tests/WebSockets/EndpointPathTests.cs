@@ -59,26 +59,6 @@ public sealed class EndpointPathTests
         Assert.Null(answer["error"]);
     }
 
-    [Fact]
-    public async Task WithoutConnectionMiddleware_UnknownPeer_EchoesTheError()
-    {
-        await using var server = await RelayTestServer.StartAsync(connectionMiddleware: false);
-        var (a, aId) = await ForwardingTests.ConnectRegisteredAsync(server);
-        await using var _a = a;
-        var nobody = Guid.NewGuid();
-        await a.SendTextAsync(TestRelayClient.PeerConnection(aId, nobody, description: "offer-sdp"));
-        var echo = await a.ReceiveJsonAsync();
-        Assert.Equal("peer_connection", echo["message_type"]!.GetValue<string>());
-        Assert.Equal(nobody.ToString(), echo["peer_uuid"]!.GetValue<string>());
-        Assert.Equal(
-            $"Cannot forward peer connection message to peer {nobody} because this peer is not registered with this relay server.",
-            echo["error"]!.GetValue<string>());
-
-        // Still open and usable.
-        await a.SendTextAsync(TestRelayClient.PeerConnection(aId, aId, description: "to-self"));
-        Assert.Equal("to-self", (await a.ReceiveJsonAsync())["description"]!.GetValue<string>());
-    }
-
     [Theory]
     [InlineData(1000)]
     [InlineData(1001)]
