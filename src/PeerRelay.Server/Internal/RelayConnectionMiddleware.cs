@@ -162,8 +162,7 @@ internal sealed partial class RelayConnectionMiddleware
         var client = default(IPAddress);
         try
         {
-            var scheme = context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
-            if (_origins.IsActive && !_origins.Admit(request.Headers, scheme, request.Headers.Host.ToString(), endpoint?.Address))
+            if (_origins.IsActive && !_origins.Admit(request.Headers, SchemeOf(context), request.Headers.Host.ToString(), endpoint?.Address))
             {
                 await RefuseAsync(context, StatusCodes.Status403Forbidden, "Origin not allowed.\n", retryAfter: false);
                 return null;
@@ -215,6 +214,9 @@ internal sealed partial class RelayConnectionMiddleware
             admittedBy?.Release(client);
         }
     }
+
+    private static string SchemeOf(ConnectionContext context) =>
+        context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
 
     private static ValueTask<FlushResult> WriteSwitchingProtocols(PipeWriter output, UpgradeRequest request)
     {
