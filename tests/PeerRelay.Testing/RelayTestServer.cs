@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Server;
 using PeerRelay.Server.Hosting;
+using PeerRelay.Transport;
 
 namespace PeerRelay.Testing;
 
@@ -34,15 +35,25 @@ public sealed class RelayTestServer : IAsyncDisposable
     /// Whether the endpoint runs the relay's connection middleware (<c>UsePeerRelay()</c>). False sends every upgrade
     /// through <c>MapPeerRelay</c>'s endpoint, as a host without the middleware does.
     /// </param>
+    /// <param name="relaySockets">
+    /// Whether Kestrel accepts connections with the PeerRelay socket transport (<c>UseRelaySockets()</c>, what
+    /// <c>peerrelay serve</c> runs by default); false uses Kestrel's own socket transport.
+    /// </param>
     /// <returns>The started server.</returns>
     public static async Task<RelayTestServer> StartAsync(
         Action<RelayServerOptions>? configure = null,
         Action<IPeerRelayBuilder>? relay = null,
         Action<WebApplicationBuilder>? host = null,
         int port = 0,
-        bool connectionMiddleware = true)
+        bool connectionMiddleware = true,
+        bool relaySockets = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        if (relaySockets)
+        {
+            builder.WebHost.UseRelaySockets();
+        }
+
         builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port, l =>
         {
             if (connectionMiddleware)

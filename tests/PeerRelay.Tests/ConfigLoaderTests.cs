@@ -125,6 +125,14 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void SocketTransport_IsTheRelaysByDefault_AndKestrelsOnRequest()
+    {
+        Assert.True(Parse(string.Empty).RelaySockets);
+        Assert.False(Parse("socket_transport = \"kestrel\"").RelaySockets);
+        Assert.True(Parse("socket_transport = \"relay\"").RelaySockets);
+    }
+
+    [Fact]
     public void ZeroPingInterval_TurnsPingsOff()
     {
         Assert.Equal(TimeSpan.Zero, Parse("ping_interval = 0").Server.KeepAliveInterval);
@@ -171,6 +179,8 @@ public sealed class ConfigLoaderTests
     [InlineData("send_queue_capacity = 0", "send_queue_capacity: 0", "from 1 to")]
     [InlineData("inline_io = 1", "inline_io: 1", "true or false")]
     [InlineData("inline_io = \"yes\"", "inline_io: \"yes\"", "true or false")]
+    [InlineData("socket_transport = \"libuv\"", "socket_transport: \"libuv\"", "\"relay\" or \"kestrel\"")]
+    [InlineData("socket_transport = true", "socket_transport: true", "\"relay\" or \"kestrel\"")]
     [InlineData("logging = 3", "logging: 3", "a table")]
     [InlineData("[logging]\ndefault_level = \"LOUD\"", "logging.default_level: \"LOUD\"", "DEBUG, INFO, WARNING, ERROR or CRITICAL")]
     [InlineData("[logging]\ndefault_log_level = 25", "logging.default_log_level: 25", "DEBUG, INFO, WARNING, ERROR or CRITICAL")]

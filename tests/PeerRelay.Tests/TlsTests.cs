@@ -38,10 +38,12 @@ public sealed class TlsTests : IDisposable
         await client.RegisterAsync(Guid.NewGuid());
     }
 
-    [Fact]
-    public async Task TwoTlsClients_ExchangeAnOffer()
+    [Theory]
+    [InlineData("relay")]
+    [InlineData("kestrel")]
+    public async Task TwoTlsClients_ExchangeAnOffer_OnEitherSocketTransport(string transport)
     {
-        await using var relay = await InProcessRelay.StartAsync($"certfile = \"{_certificate.CombinedPath}\"");
+        await using var relay = await InProcessRelay.StartAsync($"certfile = \"{_certificate.CombinedPath}\"\nsocket_transport = \"{transport}\"");
         await using var a = await TestRelayClient.ConnectAsync(relay.Uri, _certificate.Trust);
         await using var b = await TestRelayClient.ConnectAsync(relay.Uri, _certificate.Trust);
         var (ua, ub) = (Guid.NewGuid(), Guid.NewGuid());

@@ -24,6 +24,14 @@ internal readonly record struct ConfigValue(string Key, object? Value)
     /// <returns>The flag.</returns>
     public bool AsBoolean() => Value is bool flag ? flag : throw NotAllowed("true or false");
 
+    /// <summary>Reads one of <paramref name="allowed"/> (exact, lower case).</summary>
+    /// <param name="allowed">The allowed words.</param>
+    /// <returns>The word.</returns>
+    public string AsOneOf(params string[] allowed) =>
+        Value is string word && allowed.Contains(word, StringComparer.Ordinal)
+            ? word
+            : throw NotAllowed(string.Join(" or ", allowed.Select(a => $"\"{a}\"")));
+
     /// <summary>Reads a whole number in [<paramref name="min"/>, <paramref name="max"/>].</summary>
     /// <param name="min">The smallest allowed value.</param>
     /// <param name="max">The largest allowed value.</param>

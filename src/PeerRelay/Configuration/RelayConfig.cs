@@ -35,6 +35,13 @@ internal sealed class RelayConfig
     /// </summary>
     public bool InlineIo { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether Kestrel accepts TCP connections with the PeerRelay socket transport
+    /// (<c>socket_transport = "relay"</c>, the default: no pipes or buffers per idle connection) rather than Kestrel's
+    /// own (<c>"kestrel"</c>).
+    /// </summary>
+    public bool RelaySockets { get; set; } = true;
+
     /// <summary>Gets the <c>[logging]</c> table (levels and log directory).</summary>
     public RelayLoggingConfig Logging { get; } = new();
 

@@ -9,6 +9,7 @@ using PeerRelay.Configuration;
 using PeerRelay.Logging;
 using PeerRelay.Server;
 using PeerRelay.Server.Hosting;
+using PeerRelay.Transport;
 
 namespace PeerRelay.Hosting;
 
@@ -64,7 +65,12 @@ internal static partial class RelayHostBuilder
 
         RelayLogging.Configure(builder.Logging, config.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Server.CloseTimeout + ShutdownMargin);
-        if (config.InlineIo)
+        if (config.RelaySockets)
+        {
+            // Each connection reads and writes its socket directly: no pipes, pumps or buffers while idle.
+            builder.WebHost.UseRelaySockets();
+        }
+        else if (config.InlineIo)
         {
             // Kestrel's pipes complete inline; `peerrelay serve` also runs socket completions inline (UseInlineSocketCompletions).
             builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);

@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.Collections;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace PeerRelay.Transport.Internal;
+
+/// <summary>
+/// One accepted connection. Its transport (<see cref="SocketPipeReader"/>, <see cref="SocketPipeWriter"/>) reads the
+/// socket only when the application reads and writes to it when the application flushes, on the flushing thread: no
+/// pipes between socket and application, no receive or send loop, no buffer held while idle. A flush completes when
+/// the kernel has taken the bytes, so a peer that stops reading holds the writer up at the socket's own buffer. It is its own feature collection (no dictionary per connection).
+/// </summary>
+internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IFeatureCollection, IConnectionIdFeature,
+    IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
+{
+    private static long s_lastId = DateTime.UtcNow.Ticks;
+
+    private readonly Socket _socket;
+    private readonly long _id;
+    private readonly Lock _lock = new();
+    private CancellationTokenSource? _closed;
+    private string? _connectionId;
+    private IDuplexPipe? _transport;
+    private IDictionary<object, object?>? _items;
+    private List<KeyValuePair<Type, object>>? _features; // Features set by others (TLS, Kestrel), in the order set.
+    private int _revision;
+    private EndPoint? _localEndPoint;
+    private bool _socketDisposed;
+    private bool _disposed;
+
+    public RelaySocketConnection(Socket socket, int readBufferSize)
+    {
+        _socket = socket;
+        _id = Interlocked.Increment(ref s_lastId);
+        RemoteEndPoint = socket.RemoteEndPoint;
+        socket.Blocking = false; // Reads and writes try the kernel first and never block a thread.
+        Input = new SocketPipeReader(socket, readBufferSize, _lock);
+        Output = new SocketPipeWriter(socket, _lock);
+    }
+
+    public PipeReader Input { get; }
+
+    public PipeWriter Output { get; }
+
+    /// <summary>Gets or sets the connection's id for logs, made when first asked for (Kestrel's format).</summary>
+    public override string ConnectionId
+    {
+        get => _connectionId ??= FormatId(_id);
+        set => _connectionId = value;
+    }
+
+    public override IFeatureCollection Features => this;
+
+    /// <summary>Gets or sets the application's view of the connection: the socket, unless a middleware (TLS) wraps it.</summary>
+    public override IDuplexPipe Transport
+    {
+        get => _transport ?? this;
+        set => _transport = value;
+    }
+
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new Dictionary<object, object?>();
+        set => _items = value;
+    }
+
+    /// <summary>Gets or sets the local address, read from the socket when first asked for.</summary>
+    public override EndPoint? LocalEndPoint
+    {
+        get
+        {
+            if (_localEndPoint is null)
+            {
+                try
+                {
+                    _localEndPoint = _socket.LocalEndPoint;
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+
+            return _localEndPoint;
+        }
+
+        set => _localEndPoint = value;
+    }
+
+    public MemoryPool<byte> MemoryPool => MemoryPool<byte>.Shared;
+
+    bool IFeatureCollection.IsReadOnly => false;
+
+    int IFeatureCollection.Revision => _revision;
+
+    object? IFeatureCollection.this[Type key]
+    {
+        get => GetFeature(key);
+        set => SetFeature(key, value);
+    }
+
+    /// <summary>Gets or sets a token cancelled when the connection is aborted or disposed (made when first asked for).</summary>
+    public override CancellationToken ConnectionClosed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (_closed is null)
+                {
+                    _closed = new CancellationTokenSource();
+                    if (_socketDisposed)
+                    {
+                        _closed.Cancel();
+                    }
+                }
+
+                return _closed.Token;
+            }
+        }
+
+        set => throw new NotSupportedException("The connection's ConnectionClosed token cannot be replaced.");
+    }
+
+    TFeature? IFeatureCollection.Get<TFeature>()
+        where TFeature : default => (TFeature?)GetFeature(typeof(TFeature));
+
+    void IFeatureCollection.Set<TFeature>(TFeature? instance)
+        where TFeature : default => SetFeature(typeof(TFeature), instance);
+
+    IEnumerator<KeyValuePair<Type, object>> IEnumerable<KeyValuePair<Type, object>>.GetEnumerator() => EnumerateFeatures().GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => EnumerateFeatures().GetEnumerator();
+
+    void IConnectionLifetimeFeature.Abort() => CloseSocket();
+
+    /// <summary>Closes the socket (FIN, then release): pending and later reads and writes fail with an <see cref="IOException"/>.</summary>
+    public override void Abort(ConnectionAbortedException abortReason) => CloseSocket();
+
+    public override async ValueTask DisposeAsync()
+    {
+        CancellationTokenSource? closed;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            closed = _closed;
+        }
+
+        // Everything the application meant to send was flushed before it finished with the connection; what was not
+        // (an abort) is dropped, not written synchronously to a socket that may not drain.
+        CloseSocket();
+        var reason = new ConnectionAbortedException("The connection was disposed.");
+        Input.Complete(reason);
+        Output.Complete(reason);
+        closed?.Dispose();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void CloseSocket()
+    {
+        CancellationTokenSource? closed;
+        lock (_lock)
+        {
+            if (_socketDisposed)
+            {
+                return;
+            }
+
+            _socketDisposed = true;
+            closed = _closed;
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already reset by the peer.
+        }
+
+        _socket.Dispose();
+        try
+        {
+            closed?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private static bool IsOwnFeature(Type key) =>
+        key == typeof(IConnectionIdFeature) || key == typeof(IConnectionTransportFeature) || key == typeof(IConnectionItemsFeature)
+        || key == typeof(IMemoryPoolFeature) || key == typeof(IConnectionLifetimeFeature) || key == typeof(IConnectionEndPointFeature);
+
+    private object? GetFeature(Type key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (_features is { } features)
+        {
+            foreach (var (type, feature) in features)
+            {
+                if (type == key)
+                {
+                    return feature;
+                }
+            }
+        }
+
+        return IsOwnFeature(key) ? this : null;
+    }
+
+    /// <summary>Sets or (with null) removes a feature; one of the connection's own features can be replaced, and comes back when the replacement is removed.</summary>
+    private void SetFeature(Type key, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        _revision++;
+        _features ??= new List<KeyValuePair<Type, object>>(4);
+        var index = _features.FindIndex(f => f.Key == key);
+        if (index >= 0)
+        {
+            _features.RemoveAt(index);
+        }
+
+        if (value is not null)
+        {
+            _features.Add(new KeyValuePair<Type, object>(key, value));
+        }
+    }
+
+    private IEnumerable<KeyValuePair<Type, object>> EnumerateFeatures()
+    {
+        Type[] own = [typeof(IConnectionIdFeature), typeof(IConnectionTransportFeature), typeof(IConnectionItemsFeature), typeof(IMemoryPoolFeature), typeof(IConnectionLifetimeFeature), typeof(IConnectionEndPointFeature)];
+        foreach (var key in own)
+        {
+            if (GetFeature(key) is { } feature)
+            {
+                yield return new KeyValuePair<Type, object>(key, feature);
+            }
+        }
+
+        foreach (var pair in _features ?? [])
+        {
+            if (!IsOwnFeature(pair.Key))
+            {
+                yield return pair;
+            }
+        }
+    }
+
+    /// <summary>Formats a connection id like Kestrel's: 13 characters of base 32.</summary>
+    private static string FormatId(long id) => string.Create(13, id, static (buffer, value) =>
+    {
+        const string Digits = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+        for (var i = 12; i >= 0; i--)
+        {
+            buffer[i] = Digits[(int)(value & 31)];
+            value >>= 5;
+        }
+    });
+}

@@ -1,0 +1,352 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
+
+namespace PeerRelay.Transport.Internal;
+
+/// <summary>
+/// Reads a non-blocking socket as a <see cref="PipeReader"/>: a read first takes what the kernel already holds; only
+/// when there is nothing does it wait, with a zero-byte receive, for the socket to become readable. The buffer is
+/// rented when bytes arrive and returned as soon as the consumer has consumed them all, so an idle connection holds
+/// none. One contiguous buffer: it grows only when the consumer leaves more unconsumed than fits.
+/// </summary>
+internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult>
+{
+    private readonly Socket _socket;
+    private readonly int _bufferSize;
+    private readonly Lock _lock;
+    private ManualResetValueTaskSourceCore<ReadResult> _pending;
+    private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _wait;
+    private Action? _onReadable;
+    private CancellationTokenRegistration _cancellation; // The pending read's token.
+    private byte[]? _buffer;
+    private int _start; // First unconsumed byte.
+    private int _end; // End of the received bytes.
+    private bool _examinedAll; // The consumer has seen every byte: the next read must receive more.
+    private bool _readPending; // A ReadAsync waits on _pending.
+    private bool _waiting; // A zero-byte receive is outstanding on the socket.
+    private bool _cancelRequested; // CancelPendingRead with no read pending: the next read returns cancelled.
+    private bool _finished; // The peer sent FIN.
+    private bool _completed; // The consumer called Complete.
+    private Exception? _error;
+
+    public SocketPipeReader(Socket socket, int bufferSize, Lock sync)
+    {
+        _socket = socket;
+        _bufferSize = bufferSize;
+        _lock = sync;
+        _pending.RunContinuationsAsynchronously = false;
+    }
+
+    /// <summary>Gets a value indicating whether the reader holds a buffer now (tests: an idle connection holds none).</summary>
+    internal bool HoldsBuffer => _buffer is not null;
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_completed, this);
+            if (_readPending)
+            {
+                throw new InvalidOperationException("A read is already pending.");
+            }
+
+            while (true)
+            {
+                if (TryTakeResultLocked(out var result))
+                {
+                    return new ValueTask<ReadResult>(result);
+                }
+
+                if (_error is { } error)
+                {
+                    return ValueTask.FromException<ReadResult>(error);
+                }
+
+                // Wait for the socket; an earlier wait (of a cancelled read) may still be outstanding: use it.
+                if (_waiting || StartWaitLocked())
+                {
+                    break;
+                }
+            }
+
+            _readPending = true;
+            _pending.Reset();
+            if (cancellationToken.CanBeCanceled)
+            {
+                _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((SocketPipeReader)state!).OnReadCancelled(token), this);
+            }
+
+            return new ValueTask<ReadResult>(this, _pending.Version);
+        }
+    }
+
+    public override bool TryRead(out ReadResult result)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_completed, this);
+            if (TryTakeResultLocked(out result))
+            {
+                return true;
+            }
+
+            return _error is { } error ? throw error : false;
+        }
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        lock (_lock)
+        {
+            if (_buffer is null)
+            {
+                return; // The last result was empty.
+            }
+
+            var consumedAt = consumed.GetObject() is null ? _start : consumed.GetInteger();
+            var examinedAt = examined.GetObject() is null ? consumedAt : examined.GetInteger();
+            if (consumedAt < _start || consumedAt > _end || examinedAt < consumedAt || examinedAt > _end)
+            {
+                throw new InvalidOperationException("The position is outside the last read result.");
+            }
+
+            _start = consumedAt;
+            _examinedAll = examinedAt == _end;
+            if (_start == _end)
+            {
+                ReturnBufferLocked(); // All consumed: an idle connection holds no buffer.
+            }
+        }
+    }
+
+    public override void CancelPendingRead()
+    {
+        lock (_lock)
+        {
+            if (!_readPending)
+            {
+                _cancelRequested = true;
+                return;
+            }
+
+            EndReadLocked();
+        }
+
+        _pending.SetResult(new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false));
+    }
+
+    public override void Complete(Exception? exception = null)
+    {
+        lock (_lock)
+        {
+            _completed = true;
+            ReturnBufferLocked();
+        }
+    }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _pending.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _pending.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _pending.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>A result from what is buffered or what the kernel holds, when there is one without waiting.</summary>
+    private bool TryTakeResultLocked(out ReadResult result)
+    {
+        if (_cancelRequested)
+        {
+            _cancelRequested = false;
+            result = new ReadResult(SequenceLocked(), isCanceled: true, isCompleted: false);
+            return true;
+        }
+
+        if ((_end > _start && !_examinedAll) || _finished || (!_waiting && _error is null && ReceiveLocked()))
+        {
+            result = new ReadResult(SequenceLocked(), isCanceled: false, isCompleted: _finished);
+            return true;
+        }
+
+        result = default;
+        return false;
+    }
+
+    /// <summary>Receives what the kernel holds without blocking; false when it holds nothing (or failed: see <see cref="_error"/>).</summary>
+    private bool ReceiveLocked()
+    {
+        if (_buffer is null)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(_bufferSize);
+            _start = _end = 0;
+        }
+        else if (_end == _buffer.Length)
+        {
+            MakeRoomLocked();
+        }
+
+        var received = _socket.Receive(_buffer.AsSpan(_end), SocketFlags.None, out var error);
+        if (error == SocketError.Success)
+        {
+            _finished = received == 0;
+            _end += received;
+            _examinedAll = false;
+            return true;
+        }
+
+        if (_end == _start)
+        {
+            ReturnBufferLocked();
+        }
+
+        if (error is not (SocketError.WouldBlock or SocketError.Interrupted))
+        {
+            _error = new IOException($"Receiving failed: {error}.", new SocketException((int)error));
+        }
+
+        return false;
+    }
+
+    /// <summary>The consumer left unconsumed bytes at the end of a full buffer: move them to the front, or grow.</summary>
+    private void MakeRoomLocked()
+    {
+        var unconsumed = _end - _start;
+        var target = unconsumed < _buffer!.Length / 2 ? _buffer : ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+        Buffer.BlockCopy(_buffer, _start, target, 0, unconsumed);
+        if (!ReferenceEquals(target, _buffer))
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = target;
+        }
+
+        _start = 0;
+        _end = unconsumed;
+    }
+
+    /// <summary>Starts a zero-byte receive, which completes when the socket is readable; false when it already has.</summary>
+    private bool StartWaitLocked()
+    {
+        ValueTask<int> wait;
+        try
+        {
+            wait = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            _error ??= new IOException(ex.Message, ex);
+            return false;
+        }
+
+        _wait = wait.ConfigureAwait(false).GetAwaiter();
+        if (_wait.IsCompleted)
+        {
+            ObserveWaitLocked();
+            return false;
+        }
+
+        _waiting = true;
+        _wait.UnsafeOnCompleted(_onReadable ??= OnReadable);
+        return true;
+    }
+
+    private void ObserveWaitLocked()
+    {
+        try
+        {
+            _wait.GetResult();
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            _error ??= new IOException(ex.Message, ex);
+        }
+
+        _wait = default;
+    }
+
+    private void OnReadable()
+    {
+        ReadResult result;
+        Exception? error;
+        lock (_lock)
+        {
+            _waiting = false;
+            ObserveWaitLocked();
+            if (!_readPending)
+            {
+                return; // The read was cancelled meanwhile; the next one receives.
+            }
+
+            while (true)
+            {
+                if (TryTakeResultLocked(out result))
+                {
+                    error = null;
+                    break;
+                }
+
+                if (_error is { } failed)
+                {
+                    error = failed;
+                    break;
+                }
+
+                if (StartWaitLocked())
+                {
+                    return; // Readable, yet nothing to read: wait again.
+                }
+            }
+
+            EndReadLocked();
+        }
+
+        // Outside the lock: the consumer's continuation runs inline from here (it routes and sends to other connections).
+        if (error is null)
+        {
+            _pending.SetResult(result);
+        }
+        else
+        {
+            _pending.SetException(error);
+        }
+    }
+
+    private void OnReadCancelled(CancellationToken token)
+    {
+        lock (_lock)
+        {
+            if (!_readPending)
+            {
+                return;
+            }
+
+            EndReadLocked();
+        }
+
+        _pending.SetException(new OperationCanceledException(token));
+    }
+
+    /// <summary>The pending read is settled (the caller publishes the outcome outside the lock).</summary>
+    private void EndReadLocked()
+    {
+        _readPending = false;
+        _cancellation.Unregister(); // Not Dispose: that would wait for a running callback, which waits for this lock.
+        _cancellation = default;
+    }
+
+    private ReadOnlySequence<byte> SequenceLocked() =>
+        _buffer is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
+
+    private void ReturnBufferLocked()
+    {
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            _start = _end = 0;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

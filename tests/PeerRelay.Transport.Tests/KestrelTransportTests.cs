@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PeerRelay.Testing;
+using PeerRelay.Transport.Internal;
+
+namespace PeerRelay.Transport.Tests;
+
+public sealed class KestrelTransportTests
+{
+    [Fact]
+    public async Task Kestrel_OnTheTransport_ServesHttp1KeepAliveAndLargeBodies()
+    {
+        await using var app = await StartAsync();
+        using var client = new HttpClient { BaseAddress = BaseAddress(app) };
+
+        // Several requests on one kept-alive connection, one with a body larger than the kernel's socket buffers.
+        Assert.Equal("pong", await client.GetStringAsync(new Uri("/ping", UriKind.Relative)).WithTimeout());
+        var large = await client.GetByteArrayAsync(new Uri("/large", UriKind.Relative)).WithTimeout();
+        Assert.Equal(LargeBody(), large);
+        Assert.Equal("pong", await client.GetStringAsync(new Uri("/ping", UriKind.Relative)).WithTimeout());
+        var connectionIds = app.Services.GetRequiredService<ConnectionIds>();
+        Assert.Single(connectionIds.Seen.Distinct());
+    }
+
+    [Fact]
+    public async Task Kestrel_OnTheTransport_SeesTheClientsAddress()
+    {
+        await using var app = await StartAsync();
+        using var client = new HttpClient { BaseAddress = BaseAddress(app) };
+        Assert.Equal("127.0.0.1", await client.GetStringAsync(new Uri("/remote", UriKind.Relative)).WithTimeout());
+    }
+
+    [Fact]
+    public async Task Bind_PortInUse_FailsWithAddressInUse()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen(1);
+        var factory = new RelaySocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new RelaySocketTransportOptions()), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        await Assert.ThrowsAsync<AddressInUseException>(() => factory.BindAsync(taken.LocalEndPoint!).AsTask());
+        Assert.False(factory.CanBind(new UnixDomainSocketEndPoint("/tmp/x.sock")));
+    }
+
+    [Fact]
+    public async Task Connection_IsItsOwnFeatureCollection_AndKeepsFeaturesOthersSet()
+    {
+        using var pair = await SocketPair.ConnectAsync();
+        await using var connection = new RelaySocketConnection(pair.Server, 4096);
+        var features = connection.Features;
+        Assert.Same(connection, features.Get<IConnectionTransportFeature>());
+        Assert.Same(connection.Transport, features.Get<IConnectionTransportFeature>()!.Transport);
+        Assert.Equal(pair.Client.LocalEndPoint, connection.RemoteEndPoint);
+        Assert.Equal(pair.Client.RemoteEndPoint, connection.LocalEndPoint);
+        Assert.Equal(13, connection.ConnectionId.Length);
+
+        var marker = new MarkerFeature();
+        features.Set<IMarkerFeature>(marker);
+        Assert.Same(marker, features.Get<IMarkerFeature>());
+        Assert.Contains(features, f => f.Key == typeof(IMarkerFeature));
+        features.Set<IMarkerFeature>(null);
+        Assert.Null(features.Get<IMarkerFeature>());
+
+        var closed = connection.ConnectionClosed;
+        connection.Abort();
+        Assert.True(closed.IsCancellationRequested);
+    }
+
+    private static byte[] LargeBody()
+    {
+        var body = new byte[3 << 20];
+        new Random(7).NextBytes(body);
+        return body;
+    }
+
+    private static Uri BaseAddress(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    private static async Task<WebApplication> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseRelaySockets();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<ConnectionIds>();
+        var app = builder.Build();
+        var ids = app.Services.GetRequiredService<ConnectionIds>();
+        app.Use((context, next) =>
+        {
+            ids.Seen.Add(context.Connection.Id);
+            return next(context);
+        });
+        app.MapGet("/ping", () => "pong");
+        app.MapGet("/remote", (HttpContext context) => context.Connection.RemoteIpAddress!.ToString());
+        var body = LargeBody();
+        app.MapGet("/large", () => Results.Bytes(body));
+        await app.StartAsync();
+        return app;
+    }
+
+    private sealed class ConnectionIds
+    {
+        public System.Collections.Concurrent.ConcurrentBag<string> Seen { get; } = [];
+    }
+
+    private interface IMarkerFeature;
+
+    private sealed class MarkerFeature : IMarkerFeature;
+}
