@@ -27,6 +27,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private bool _examinedAll; // The consumer has seen every byte: the next read must receive more.
     private bool _readPending; // A ReadAsync waits on _pending.
     private bool _waiting; // A zero-byte receive is outstanding on the socket.
+    private bool _drained; // The last receive took less than it could: the kernel holds nothing more until a wait says so.
     private bool _cancelRequested; // CancelPendingRead with no read pending: the next read returns cancelled.
     private bool _finished; // The peer sent FIN.
     private bool _completed; // The consumer called Complete.
@@ -166,7 +167,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             return true;
         }
 
-        if ((_end > _start && !_examinedAll) || _finished || (!_waiting && _error is null && ReceiveLocked()))
+        if ((_end > _start && !_examinedAll) || _finished || (!_waiting && !_drained && _error is null && ReceiveLocked()))
         {
             result = new ReadResult(SequenceLocked(), isCanceled: false, isCompleted: _finished);
             return true;
@@ -189,9 +190,13 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             MakeRoomLocked();
         }
 
+        var space = _buffer.Length - _end;
         var received = _socket.Receive(_buffer.AsSpan(_end), SocketFlags.None, out var error);
         if (error == SocketError.Success)
         {
+            // Less than it could take: the kernel is drained, so the next read waits without trying a receive that
+            // would only say "would block" (the wait's own first attempt still catches bytes that arrive meanwhile).
+            _drained = received < space;
             _finished = received == 0;
             _end += received;
             _examinedAll = false;
@@ -255,6 +260,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     private void ObserveWaitLocked()
     {
+        _drained = false;
         try
         {
             _wait.GetResult();
