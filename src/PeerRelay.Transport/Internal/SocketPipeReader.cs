@@ -66,15 +66,19 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
                     return ValueTask.FromException<ReadResult>(error);
                 }
 
-                // Wait for the socket; an earlier wait (of a cancelled read) may still be outstanding: use it.
+                // Pending before the wait starts, so that a wait completing at any moment finds the read to settle.
+                _readPending = true;
+                _pending.Reset();
+
+                // An earlier wait (of a cancelled read) may still be outstanding: use it.
                 if (_waiting || StartWaitLocked())
                 {
                     break;
                 }
+
+                _readPending = false; // Readable at once: take what arrived.
             }
 
-            _readPending = true;
-            _pending.Reset();
             if (cancellationToken.CanBeCanceled)
             {
                 _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((SocketPipeReader)state!).OnReadCancelled(token), this);
