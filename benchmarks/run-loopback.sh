@@ -146,4 +146,5 @@ python3 benchmarks/loopback-report.py "$raw" "$out" \
   --peerjs-cmd "taskset -c $server_cpu ${peerjs_cmd[*]/$scratch/\$SCRATCH}" \
   --load-cmd "taskset -c $load_cpu dotnet PeerRelay.LoadTest.dll <case args> --warmup $warm --seconds $secs --server-pid PID" \
   --peerjs-version "$peer_version" --cases "$(printf '%s\n' "${cases[@]}")"
+python3 benchmarks/loopback-targets.py "$raw" "$out"
 echo "wrote $out" >&2
