@@ -67,6 +67,40 @@ if largest:
     rows.append(f"| {largest.split('-')[1]} idle clients held by one process, forwarding between first and last | {largest} | "
                 f"{'yes' if held else 'NO'} | | {'met' if held else '**not met**'} | – |")
 
+def k(case, target):
+    v = med(case, target, "serverSystemPerUnitUs")
+    return "–" if v is None else f"{v:.0f} µs"
+
+
+def p50(case, target):
+    v = med(case, target, "latencyP50Us")
+    return "–" if v is None else f"{v:.0f} µs"
+
+
+why = [
+    "",
+    "What the profile shows where a target is missed, and what would close it (profiles: `perf record -g` and",
+    "`strace -c` of the pinned server under the same load; details and numbers in `docs/performance.md`):",
+    "",
+    f"- *CPU per message* (≤ 10 µs, ≥ 3× below PeerJS): the kernel alone spends {k('forward-10x200', 'relay')} per message",
+    f"  for PeerRelay and {k('forward-10x200', 'peerjs')} for PeerJS in this run, more than the whole target; PeerRelay's user",
+    "  space is the smaller part. Per message the relay makes one `recvfrom` for the frame, one `sendto`, one empty",
+    "  `recvfrom` before it waits again and about 0.1 `epoll_wait`; most kernel time is the wake-up of the thread on the",
+    "  other CPU (an inter-processor interrupt that exits this Firecracker VM) and the relay's own sleep and wake.",
+    "  Closing it needs a machine where a loopback message costs the kernel far less (the issue assumed about 8 µs for",
+    "  PeerJS), or batched system calls (`io_uring`, not available to .NET sockets).",
+    f"- *p99 at 1 pair* (≤ 100 µs): the median alone is {p50('forward-1x200', 'relay')} for PeerRelay and",
+    f"  {p50('forward-1x200', 'peerjs')} for PeerJS: two cross-CPU wake-ups per hop (load generator → relay → load",
+    "  generator). Same remedy as above; nothing is left in user space on that path.",
+    f"- *CPU per connection* (≤ 50 µs) and *per churn cycle* (≤ 60 µs): kernel alone {k('connect-10000', 'relay')} per",
+    f"  connection and {k('churn', 'relay')} per churn cycle (PeerJS {k('connect-10000', 'peerjs')} and {k('churn', 'peerjs')}):",
+    "  TCP set-up and tear-down, `accept4`, `epoll_ctl`, and a thread-pool wake-up per accepted connection (Kestrel's",
+    "  dispatch). User space could lose that wake-up by running the handshake on the accepting thread, which needs an",
+    "  accept loop outside Kestrel's connection dispatcher; the kernel part stays.",
+    "- *p99 at 10 and 100 pairs* (no worse than PeerJS): both servers' p99 moves by 20–40 % between runs on this",
+    "  machine; compare several runs, not one.",
+]
+
 lines = [
     "",
     "## Targets (issue 6)",
@@ -79,13 +113,16 @@ lines = [
     "| target | case | PeerRelay | PeerJS | result | kernel µs/unit PR / PJS |",
     "|---|---|---|---|---|---|",
     *rows,
+    *why,
 ]
 with open(out) as f:
     text = f.read()
 marker = "\n## Targets (issue 6)\n"
 if marker in text:
-    text = text[: text.index(marker)]
-    text = text.rstrip("\n") + "\n"
+    # Run again on the same file: replace the section (up to the next one), keep the rest.
+    start = text.index(marker)
+    end = text.find("\n## ", start + len(marker))
+    text = text[:start].rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
 # The targets go after the churn table, before "Every run".
 head, sep, tail = text.partition("\n## Every run\n")
 text = head.rstrip("\n") + "\n" + "\n".join(lines) + "\n" + sep + tail if sep else text + "\n".join(lines) + "\n"
