@@ -12,6 +12,13 @@ public sealed class RelaySocketTransportOptions
     /// </summary>
     public int ReadBufferSize { get; set; } = 4096;
 
+    /// <summary>
+    /// Gets or sets how long a connection that ends with bytes still unread keeps reading (and discarding) after its
+    /// FIN, so that the peer gets what was sent last (e.g. a close frame) instead of a reset. Default 2 seconds;
+    /// zero closes at once.
+    /// </summary>
+    public TimeSpan CloseLingerTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Gets or sets a value indicating whether Nagle's algorithm is off (<c>TCP_NODELAY</c>). Default true.</summary>
     public bool NoDelay { get; set; } = true;
 }

@@ -55,7 +55,7 @@ public sealed class KestrelTransportTests
     public async Task Connection_IsItsOwnFeatureCollection_AndKeepsFeaturesOthersSet()
     {
         using var pair = await SocketPair.ConnectAsync();
-        await using var connection = new RelaySocketConnection(pair.Server, 4096);
+        await using var connection = new RelaySocketConnection(pair.Server, 4096, TimeSpan.FromSeconds(2));
         var features = connection.Features;
         Assert.Same(connection, features.Get<IConnectionTransportFeature>());
         Assert.Same(connection.Transport, features.Get<IConnectionTransportFeature>()!.Transport);
@@ -73,6 +73,29 @@ public sealed class KestrelTransportTests
         var closed = connection.ConnectionClosed;
         connection.Abort();
         Assert.True(closed.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Dispose_WithBytesUnread_SendsFinAndDrains_SoThePeerGetsTheLastWordAndNoReset()
+    {
+        // A peer still sending (e.g. the rest of a message too large) when the application is done: closing at once
+        // would reset the connection under the peer's send. The connection lingers and discards instead.
+        using var pair = await SocketPair.ConnectAsync();
+        var connection = new RelaySocketConnection(pair.Server, 4096, TimeSpan.FromSeconds(10));
+        var payload = new byte[4 << 20];
+        var sending = pair.Client.SendAsync(payload);
+        var first = await connection.Transport.Input.ReadAsync().AsTask().WithTimeout();
+        connection.Transport.Input.AdvanceTo(first.Buffer.GetPosition(1)); // Read one byte, leave the rest.
+        "bye"u8.CopyTo(connection.Transport.Output.GetSpan(3));
+        connection.Transport.Output.Advance(3);
+        await connection.Transport.Output.FlushAsync().AsTask().WithTimeout();
+        var disposing = connection.DisposeAsync().AsTask();
+
+        Assert.Equal(payload.Length, await sending.WithTimeout()); // Every byte accepted: no reset under the send.
+        Assert.Equal("bye"u8.ToArray(), await pair.ClientReceiveAsync(3).WithTimeout());
+        Assert.Equal(0, await pair.Client.ReceiveAsync(new byte[1]).WithTimeout()); // Then FIN.
+        pair.Client.Shutdown(SocketShutdown.Send);
+        await disposing.WithTimeout(); // The peer closed: the linger ends before its time-out.
     }
 
     private static byte[] LargeBody()

@@ -22,6 +22,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
 
     private readonly Socket _socket;
     private readonly long _id;
+    private readonly TimeSpan _lingerTimeout;
     private readonly Lock _lock = new();
     private CancellationTokenSource? _closed;
     private string? _connectionId;
@@ -33,9 +34,10 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private bool _socketDisposed;
     private bool _disposed;
 
-    public RelaySocketConnection(Socket socket, int readBufferSize)
+    public RelaySocketConnection(Socket socket, int readBufferSize, TimeSpan lingerTimeout)
     {
         _socket = socket;
+        _lingerTimeout = lingerTimeout;
         _id = Interlocked.Increment(ref s_lastId);
         RemoteEndPoint = socket.RemoteEndPoint;
         socket.Blocking = false; // Reads and writes try the kernel first and never block a thread.
@@ -157,12 +159,62 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
 
         // Everything the application meant to send was flushed before it finished with the connection; what was not
         // (an abort) is dropped, not written synchronously to a socket that may not drain.
+        await LingerAsync().ConfigureAwait(false);
         CloseSocket();
         var reason = new ConnectionAbortedException("The connection was disposed.");
         Input.Complete(reason);
         Output.Complete(reason);
         closed?.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Closing a socket with unread bytes makes the kernel reset the connection, and a reset can cost the peer what we
+    /// sent last (a close frame: 1009 for a message too large, whose rest is still arriving). So when bytes are
+    /// waiting, send FIN first and read and discard until the peer closes too, for at most the linger time-out.
+    /// </summary>
+    private async ValueTask LingerAsync()
+    {
+        int waiting;
+        lock (_lock)
+        {
+            if (_socketDisposed || _lingerTimeout <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            try
+            {
+                waiting = _socket.Available;
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+        }
+
+        if (waiting == 0)
+        {
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        using var timeout = new CancellationTokenSource(_lingerTimeout);
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+            while (await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Reset, aborted or still sending after the linger time-out: close anyway.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private void CloseSocket()

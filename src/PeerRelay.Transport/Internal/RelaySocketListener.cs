@@ -53,7 +53,7 @@ internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySock
                 // Already reset by the client; the first read reports it.
             }
 
-            return new RelaySocketConnection(socket, options.ReadBufferSize);
+            return new RelaySocketConnection(socket, options.ReadBufferSize, options.CloseLingerTimeout);
         }
     }
 

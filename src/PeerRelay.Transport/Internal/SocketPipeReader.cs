@@ -14,18 +14,22 @@ namespace PeerRelay.Transport.Internal;
 /// </summary>
 internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult>
 {
+    private static readonly Action<object?, CancellationToken> s_onReadCancelled = static (state, token) =>
+    {
+        var reader = (SocketPipeReader)state!;
+        reader._read.Cancel(reader._lock, token);
+    };
+
     private readonly Socket _socket;
     private readonly int _bufferSize;
     private readonly Lock _lock;
-    private ManualResetValueTaskSourceCore<ReadResult> _pending;
+    private PendingOperation<ReadResult> _read; // What a ReadAsync waits on.
     private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _wait;
     private Action? _onReadable;
-    private CancellationTokenRegistration _cancellation; // The pending read's token.
     private byte[]? _buffer;
     private int _start; // First unconsumed byte.
     private int _end; // End of the received bytes.
     private bool _examinedAll; // The consumer has seen every byte: the next read must receive more.
-    private bool _readPending; // A ReadAsync waits on _pending.
     private bool _waiting; // A zero-byte receive is outstanding on the socket.
     private bool _drained; // The last receive took less than it could: the kernel holds nothing more until a wait says so.
     private bool _cancelRequested; // CancelPendingRead with no read pending: the next read returns cancelled.
@@ -38,7 +42,6 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         _socket = socket;
         _bufferSize = bufferSize;
         _lock = sync;
-        _pending.RunContinuationsAsynchronously = false;
     }
 
     /// <summary>Gets a value indicating whether the reader holds a buffer now (tests: an idle connection holds none).</summary>
@@ -49,7 +52,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
-            if (_readPending)
+            if (_read.IsPending)
             {
                 throw new InvalidOperationException("A read is already pending.");
             }
@@ -67,8 +70,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
                 }
 
                 // Pending before the wait starts, so that a wait completing at any moment finds the read to settle.
-                _readPending = true;
-                _pending.Reset();
+                _read.Begin();
 
                 // An earlier wait (of a cancelled read) may still be outstanding: use it.
                 if (_waiting || StartWaitLocked())
@@ -76,15 +78,12 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
                     break;
                 }
 
-                _readPending = false; // Readable at once: take what arrived.
+                _read.TryEnd(); // Readable at once: take what arrived.
             }
 
-            if (cancellationToken.CanBeCanceled)
-            {
-                _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((SocketPipeReader)state!).OnReadCancelled(token), this);
-            }
+            _read.CancelOn(this, s_onReadCancelled, cancellationToken);
 
-            return new ValueTask<ReadResult>(this, _pending.Version);
+            return new ValueTask<ReadResult>(this, _read.Version);
         }
     }
 
@@ -133,16 +132,14 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     {
         lock (_lock)
         {
-            if (!_readPending)
+            if (!_read.TryEnd())
             {
                 _cancelRequested = true;
                 return;
             }
-
-            EndReadLocked();
         }
 
-        _pending.SetResult(new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false));
+        _read.SetResult(new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false));
     }
 
     public override void Complete(Exception? exception = null)
@@ -154,12 +151,12 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         }
     }
 
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _pending.GetResult(token);
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _read.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _pending.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _read.GetStatus(token);
 
     void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _pending.OnCompleted(continuation, state, token, flags);
+        _read.OnCompleted(continuation, state, token, flags);
 
     /// <summary>A result from what is buffered or what the kernel holds, when there is one without waiting.</summary>
     private bool TryTakeResultLocked(out ReadResult result)
@@ -285,7 +282,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         {
             _waiting = false;
             ObserveWaitLocked();
-            if (!_readPending)
+            if (!_read.IsPending)
             {
                 return; // The read was cancelled meanwhile; the next one receives.
             }
@@ -310,42 +307,21 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
                 }
             }
 
-            EndReadLocked();
+            _read.TryEnd();
         }
 
         // Outside the lock: the consumer's continuation runs inline from here (it routes and sends to other connections).
         if (error is null)
         {
-            _pending.SetResult(result);
+            _read.SetResult(result);
         }
         else
         {
-            _pending.SetException(error);
+            _read.SetException(error);
         }
     }
 
-    private void OnReadCancelled(CancellationToken token)
-    {
-        lock (_lock)
-        {
-            if (!_readPending)
-            {
-                return;
-            }
 
-            EndReadLocked();
-        }
-
-        _pending.SetException(new OperationCanceledException(token));
-    }
-
-    /// <summary>The pending read is settled (the caller publishes the outcome outside the lock).</summary>
-    private void EndReadLocked()
-    {
-        _readPending = false;
-        _cancellation.Unregister(); // Not Dispose: that would wait for a running callback, which waits for this lock.
-        _cancellation = default;
-    }
 
     private ReadOnlySequence<byte> SequenceLocked() =>
         _buffer is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);

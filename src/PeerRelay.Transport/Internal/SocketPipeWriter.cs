@@ -15,18 +15,22 @@ namespace PeerRelay.Transport.Internal;
 /// </summary>
 internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResult>
 {
+    private static readonly Action<object?, CancellationToken> s_onFlushCancelled = static (state, token) =>
+    {
+        var writer = (SocketPipeWriter)state!;
+        writer._flush.Cancel(writer._lock, token);
+    };
+
     private readonly Socket _socket;
     private readonly Lock _lock;
-    private ManualResetValueTaskSourceCore<FlushResult> _pending;
+    private PendingOperation<FlushResult> _flush; // What a FlushAsync waits on.
     private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _send;
     private Action? _onSent;
-    private CancellationTokenRegistration _cancellation; // The pending flush's token.
     private byte[]? _buffer; // Written, not yet flushed (the producer's).
     private int _written;
     private byte[]? _sending; // Handed to an asynchronous send.
     private byte[]? _next; // Flushed while _sending was in flight: sent after it.
     private int _nextCount;
-    private bool _flushPending; // A FlushAsync waits on _pending.
     private bool _cancelRequested;
     private bool _completed;
     private Exception? _error;
@@ -35,7 +39,6 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     {
         _socket = socket;
         _lock = sync;
-        _pending.RunContinuationsAsynchronously = false;
     }
 
     public override bool CanGetUnflushedBytes => true;
@@ -61,7 +64,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
-            if (_flushPending)
+            if (_flush.IsPending)
             {
                 throw new InvalidOperationException("A flush is already pending.");
             }
@@ -80,14 +83,10 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
             }
 
             // The kernel's buffer is full: the flush completes when the asynchronous send (and what follows it) has.
-            _flushPending = true;
-            _pending.Reset();
-            if (cancellationToken.CanBeCanceled)
-            {
-                _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((SocketPipeWriter)state!).OnFlushCancelled(token), this);
-            }
+            _flush.Begin();
+            _flush.CancelOn(this, s_onFlushCancelled, cancellationToken);
 
-            return new ValueTask<FlushResult>(this, _pending.Version);
+            return new ValueTask<FlushResult>(this, _flush.Version);
         }
     }
 
@@ -95,16 +94,14 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     {
         lock (_lock)
         {
-            if (!_flushPending)
+            if (!_flush.TryEnd())
             {
                 _cancelRequested = true;
                 return;
             }
-
-            EndFlushLocked();
         }
 
-        _pending.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
+        _flush.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
     }
 
     public override void Complete(Exception? exception = null)
@@ -129,12 +126,12 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         }
     }
 
-    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _pending.GetResult(token);
+    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _flush.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _pending.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _flush.GetStatus(token);
 
     void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _pending.OnCompleted(continuation, state, token, flags);
+        _flush.OnCompleted(continuation, state, token, flags);
 
     private byte[] EnsureCapacity(int sizeHint)
     {
@@ -269,42 +266,21 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
                 }
             }
 
-            if (!_flushPending)
+            if (!_flush.IsPending)
             {
                 return; // Cancelled or completed meanwhile.
             }
 
-            EndFlushLocked();
+            _flush.TryEnd();
             gone = _error is not null;
         }
 
         // Outside the lock: the flusher's continuation runs inline from here.
-        _pending.SetResult(new FlushResult(isCanceled: false, isCompleted: gone));
+        _flush.SetResult(new FlushResult(isCanceled: false, isCompleted: gone));
     }
 
     /// <summary>A cancelled flush ends; the bytes it flushed still go out.</summary>
-    private void OnFlushCancelled(CancellationToken token)
-    {
-        lock (_lock)
-        {
-            if (!_flushPending)
-            {
-                return;
-            }
 
-            EndFlushLocked();
-        }
-
-        _pending.SetException(new OperationCanceledException(token));
-    }
-
-    /// <summary>The pending flush is settled (the caller publishes the outcome outside the lock).</summary>
-    private void EndFlushLocked()
-    {
-        _flushPending = false;
-        _cancellation.Unregister(); // Not Dispose: that would wait for a running callback, which waits for this lock.
-        _cancellation = default;
-    }
 
     private static void ReturnLocked(ref byte[]? buffer)
     {
