@@ -47,13 +47,15 @@ internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySock
             try
             {
                 socket.NoDelay = options.NoDelay;
+                return new RelaySocketConnection(socket, options.ReadBufferSize, options.CloseLingerTimeout);
             }
-            catch (SocketException)
+            catch (SocketException ex)
             {
-                // Already reset by the client; the first read reports it.
+                // Reset by the client between accept and set-up: that connection is lost, the listener goes on (an
+                // exception out of here would end Kestrel's accept loop).
+                Log.ResetBeforeAccept(logger, ex.SocketErrorCode);
+                socket.Dispose();
             }
-
-            return new RelaySocketConnection(socket, options.ReadBufferSize, options.CloseLingerTimeout);
         }
     }
 

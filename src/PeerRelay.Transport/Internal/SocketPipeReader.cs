@@ -192,7 +192,18 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         }
 
         var space = _buffer.Length - _end;
-        var received = _socket.Receive(_buffer.AsSpan(_end), SocketFlags.None, out var error);
+        int received;
+        SocketError error;
+        try
+        {
+            received = _socket.Receive(_buffer.AsSpan(_end), SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException)
+        {
+            received = 0;
+            error = SocketError.OperationAborted; // Aborted meanwhile (another thread closed the socket).
+        }
+
         if (error == SocketError.Success)
         {
             // Less than it could take: the kernel is drained, so the next read waits without trying a receive that

@@ -195,7 +195,18 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         var offset = 0;
         while (offset < count)
         {
-            var sent = _socket.Send(buffer.AsSpan(offset, count - offset), SocketFlags.None, out var error);
+            int sent;
+            SocketError error;
+            try
+            {
+                sent = _socket.Send(buffer.AsSpan(offset, count - offset), SocketFlags.None, out error);
+            }
+            catch (ObjectDisposedException)
+            {
+                sent = 0;
+                error = SocketError.OperationAborted; // Aborted meanwhile (another thread closed the socket).
+            }
+
             if (error == SocketError.Success)
             {
                 offset += sent;
