@@ -98,6 +98,53 @@ public sealed class KestrelTransportTests
         await disposing.WithTimeout(); // The peer closed: the linger ends before its time-out.
     }
 
+    [Fact]
+    public async Task AbortRacingReadsAndFlushes_EndsThemWithIOExceptionOrCompletion_NeverAnythingElse()
+    {
+        // An abort (another thread closing the socket) racing a receive and a send: every outcome is a result, an
+        // IOException or a completed flush; an ObjectDisposedException out of a socket callback would end the process.
+        for (var i = 0; i < 200; i++)
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            var connection = new RelaySocketConnection(pair.Server, 4096, TimeSpan.Zero);
+            var read = connection.Transport.Input.ReadAsync().AsTask();
+            var sent = pair.Client.SendAsync(new byte[64]);
+            var write = Task.Run(async () =>
+            {
+                for (var j = 0; j < 50; j++)
+                {
+                    connection.Transport.Output.GetSpan(64)[..64].Clear();
+                    connection.Transport.Output.Advance(64);
+                    if ((await connection.Transport.Output.FlushAsync()).IsCompleted)
+                    {
+                        return;
+                    }
+                }
+            });
+            var abort = Task.Run(() => connection.Abort());
+
+            await abort.WithTimeout();
+            await sent.WithTimeout();
+            try
+            {
+                await read.WithTimeout();
+            }
+            catch (IOException)
+            {
+            }
+
+            try
+            {
+                await write.WithTimeout();
+            }
+            catch (IOException)
+            {
+            }
+
+            await connection.DisposeAsync();
+        }
+    }
+
     private static byte[] LargeBody()
     {
         var body = new byte[3 << 20];
