@@ -25,10 +25,7 @@ public sealed class SocketPipeWriterTests
     public async Task Flush_PeerNotReading_PendsUntilItReads_AndBytesFlushedMeanwhileFollowInOrder()
     {
         using var pair = await SocketPair.ConnectAsync(serverSendBuffer: 4096, clientReceiveBuffer: 4096);
-        var writer = new SocketPipeWriter(pair.Server, new Lock());
-        var first = Pattern(4 << 20, seed: 1);
-        first.CopyTo(writer.GetSpan(first.Length));
-        writer.Advance(first.Length);
+        var (writer, first) = WriteMoreThanTheKernelTakes(pair, seed: 1);
         var flush = writer.FlushAsync();
         Assert.False(flush.IsCompleted); // 4 MiB do not fit the kernel's buffers.
 
@@ -81,16 +78,23 @@ public sealed class SocketPipeWriterTests
     public async Task Flush_TokenCancelled_Throws_AndTheBytesStillArrive()
     {
         using var pair = await SocketPair.ConnectAsync(serverSendBuffer: 4096, clientReceiveBuffer: 4096);
-        var writer = new SocketPipeWriter(pair.Server, new Lock());
-        var data = Pattern(4 << 20, seed: 3);
-        data.CopyTo(writer.GetSpan(data.Length));
-        writer.Advance(data.Length);
+        var (writer, data) = WriteMoreThanTheKernelTakes(pair, seed: 3);
         using var cancel = new CancellationTokenSource();
         var flush = writer.FlushAsync(cancel.Token);
         Assert.False(flush.IsCompleted);
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => flush.AsTask().WithTimeout());
         Assert.Equal(data, await pair.ClientReceiveAsync(data.Length).WithTimeout());
+    }
+
+    /// <summary>A writer with 4 MiB written, not flushed: more than the (small) socket buffers of <paramref name="pair"/> take.</summary>
+    private static (SocketPipeWriter Writer, byte[] Data) WriteMoreThanTheKernelTakes(SocketPair pair, int seed)
+    {
+        var writer = new SocketPipeWriter(pair.Server, new Lock());
+        var data = Pattern(4 << 20, seed);
+        data.CopyTo(writer.GetSpan(data.Length));
+        writer.Advance(data.Length);
+        return (writer, data);
     }
 
     private static byte[] Pattern(int length, int seed)
