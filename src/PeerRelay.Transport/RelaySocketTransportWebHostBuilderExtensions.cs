@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using PeerRelay.Transport.Internal;
 
 namespace PeerRelay.Transport;
@@ -27,6 +28,9 @@ public static class RelaySocketTransportWebHostBuilderExtensions
             {
                 options.Configure(configure);
             }
+
+            services.AddMetrics();
+            services.TryAddSingleton<TransportMetrics>();
 
             // Kestrel asks the factories registered last first; this one binds IP endpoints only.
             services.AddSingleton<IConnectionListenerFactory, RelaySocketTransportFactory>();

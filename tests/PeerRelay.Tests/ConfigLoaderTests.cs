@@ -133,6 +133,13 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void ListenBacklog_Is512ByDefault_AndCanBeSet()
+    {
+        Assert.Equal(512, Parse(string.Empty).ListenBacklog);
+        Assert.Equal(4096, Parse("listen_backlog = 4096").ListenBacklog);
+    }
+
+    [Fact]
     public void ZeroPingInterval_TurnsPingsOff()
     {
         Assert.Equal(TimeSpan.Zero, Parse("ping_interval = 0").Server.KeepAliveInterval);
@@ -181,6 +188,7 @@ public sealed class ConfigLoaderTests
     [InlineData("inline_io = \"yes\"", "inline_io: \"yes\"", "true or false")]
     [InlineData("socket_transport = \"libuv\"", "socket_transport: \"libuv\"", "\"relay\" or \"kestrel\"")]
     [InlineData("socket_transport = true", "socket_transport: true", "\"relay\" or \"kestrel\"")]
+    [InlineData("listen_backlog = 0", "listen_backlog: 0", "from 1 to 65535")]
     [InlineData("logging = 3", "logging: 3", "a table")]
     [InlineData("[logging]\ndefault_level = \"LOUD\"", "logging.default_level: \"LOUD\"", "DEBUG, INFO, WARNING, ERROR or CRITICAL")]
     [InlineData("[logging]\ndefault_log_level = 25", "logging.default_log_level: 25", "DEBUG, INFO, WARNING, ERROR or CRITICAL")]

@@ -46,7 +46,7 @@ public sealed class KestrelTransportTests
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         taken.Listen(1);
-        var factory = new RelaySocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new RelaySocketTransportOptions()), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        var factory = new RelaySocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new RelaySocketTransportOptions()), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, new TransportMetrics(MeterFactory()));
         await Assert.ThrowsAsync<AddressInUseException>(() => factory.BindAsync(taken.LocalEndPoint!).AsTask());
         Assert.False(factory.CanBind(new UnixDomainSocketEndPoint("/tmp/x.sock")));
     }
@@ -81,7 +81,9 @@ public sealed class KestrelTransportTests
         // A peer still sending (e.g. the rest of a message too large) when the application is done: closing at once
         // would reset the connection under the peer's send. The connection lingers and discards instead.
         using var pair = await SocketPair.ConnectAsync();
-        var connection = new RelaySocketConnection(pair.Server, 4096, TimeSpan.FromSeconds(10));
+        var meters = MeterFactory();
+        using var lingering = new MetricRecorder(meters, TransportMetrics.MeterName, "peerrelay.transport.lingering_closes");
+        var connection = new RelaySocketConnection(pair.Server, 4096, TimeSpan.FromSeconds(10), new TransportMetrics(meters));
         var payload = new byte[4 << 20];
         var sending = pair.Client.SendAsync(payload);
         var first = await connection.Transport.Input.ReadAsync().AsTask().WithTimeout();
@@ -96,6 +98,7 @@ public sealed class KestrelTransportTests
         Assert.Equal(0, await pair.Client.ReceiveAsync(new byte[1]).WithTimeout()); // Then FIN.
         pair.Client.Shutdown(SocketShutdown.Send);
         await disposing.WithTimeout(); // The peer closed: the linger ends before its time-out.
+        Assert.Equal(1, lingering.Count("outcome", "peer_closed")); // The discarded bytes are counted.
     }
 
     [Fact]
@@ -144,6 +147,9 @@ public sealed class KestrelTransportTests
             await connection.DisposeAsync();
         }
     }
+
+    private static System.Diagnostics.Metrics.IMeterFactory MeterFactory() =>
+        new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
 
     private static byte[] LargeBody()
     {

@@ -23,6 +23,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private readonly Socket _socket;
     private readonly long _id;
     private readonly TimeSpan _lingerTimeout;
+    private readonly TransportMetrics? _metrics;
     private readonly Lock _lock = new();
     private CancellationTokenSource? _closed;
     private string? _connectionId;
@@ -34,8 +35,9 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private bool _socketDisposed;
     private bool _disposed;
 
-    public RelaySocketConnection(Socket socket, int readBufferSize, TimeSpan lingerTimeout)
+    public RelaySocketConnection(Socket socket, int readBufferSize, TimeSpan lingerTimeout, TransportMetrics? metrics = null)
     {
+        _metrics = metrics;
         _socket = socket;
         _lingerTimeout = lingerTimeout;
         _id = Interlocked.Increment(ref s_lastId);
@@ -200,6 +202,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
 
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         using var timeout = new CancellationTokenSource(_lingerTimeout);
+        var outcome = "peer_closed";
         try
         {
             _socket.Shutdown(SocketShutdown.Send);
@@ -207,14 +210,20 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             {
             }
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            // Reset, aborted or still sending after the linger time-out: close anyway.
+            outcome = "timed_out"; // Still sending after the linger time-out: close anyway.
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            outcome = "reset"; // Reset or aborted meanwhile.
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+
+        _metrics?.LingeringClose(outcome);
     }
 
     private void CloseSocket()

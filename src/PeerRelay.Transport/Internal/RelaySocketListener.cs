@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace PeerRelay.Transport.Internal;
 
 /// <summary>Accepts connections on one listening socket and wraps each in a <see cref="RelaySocketConnection"/>.</summary>
-internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySocketTransportOptions options, ILogger logger)
+internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySocketTransportOptions options, ILogger logger, TransportMetrics metrics)
     : IConnectionListener
 {
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(50);
@@ -32,6 +32,7 @@ internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySock
             }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
             {
+                metrics.AcceptError(ex.SocketErrorCode);
                 Log.ResetBeforeAccept(logger, ex.SocketErrorCode);
                 continue; // That client gave up; the listener goes on.
             }
@@ -39,6 +40,7 @@ internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySock
             {
                 // Out of descriptors or memory: the connection waits in the backlog. Back off instead of spinning on
                 // a listening socket that stays readable.
+                metrics.AcceptError(ex.SocketErrorCode);
                 Log.AcceptFailed(logger, ex.SocketErrorCode, ex.Message, AcceptRetryDelay.TotalMilliseconds);
                 await Task.Delay(AcceptRetryDelay, cancellationToken).ConfigureAwait(false);
                 continue;
@@ -47,12 +49,13 @@ internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySock
             try
             {
                 socket.NoDelay = options.NoDelay;
-                return new RelaySocketConnection(socket, options.ReadBufferSize, options.CloseLingerTimeout);
+                return new RelaySocketConnection(socket, options.ReadBufferSize, options.CloseLingerTimeout, metrics);
             }
             catch (SocketException ex)
             {
                 // Reset by the client between accept and set-up: that connection is lost, the listener goes on (an
                 // exception out of here would end Kestrel's accept loop).
+                metrics.AcceptError(ex.SocketErrorCode);
                 Log.ResetBeforeAccept(logger, ex.SocketErrorCode);
                 socket.Dispose();
             }

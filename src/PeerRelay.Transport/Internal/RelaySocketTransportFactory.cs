@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace PeerRelay.Transport.Internal;
 
 /// <summary>Binds IP endpoints for Kestrel with <see cref="RelaySocketListener"/>.</summary>
-internal sealed class RelaySocketTransportFactory(IOptions<RelaySocketTransportOptions> options, ILoggerFactory loggerFactory)
+internal sealed class RelaySocketTransportFactory(IOptions<RelaySocketTransportOptions> options, ILoggerFactory loggerFactory, TransportMetrics metrics)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly RelaySocketTransportOptions _options = options.Value;
@@ -45,6 +45,6 @@ internal sealed class RelaySocketTransportFactory(IOptions<RelaySocketTransportO
             throw;
         }
 
-        return ValueTask.FromResult<IConnectionListener>(new RelaySocketListener(socket, _options, _logger));
+        return ValueTask.FromResult<IConnectionListener>(new RelaySocketListener(socket, _options, _logger, metrics));
     }
 }

@@ -42,6 +42,9 @@ internal sealed class RelayConfig
     /// </summary>
     public bool RelaySockets { get; set; } = true;
 
+    /// <summary>Gets or sets the listen backlog: connections the kernel holds before they are accepted (<c>listen_backlog</c>, default 512).</summary>
+    public int ListenBacklog { get; set; } = 512;
+
     /// <summary>Gets the <c>[logging]</c> table (levels and log directory).</summary>
     public RelayLoggingConfig Logging { get; } = new();
 

@@ -43,6 +43,7 @@ internal static class RelayConfigLoader
         new("close_timeout", (c, v) => c.Config.Server.CloseTimeout = v.AsSeconds(allowZero: false)),
         new("inline_io", (c, v) => c.Config.InlineIo = v.AsBoolean()),
         new("socket_transport", (c, v) => c.Config.RelaySockets = v.AsOneOf("relay", "kestrel") == "relay"),
+        new("listen_backlog", (c, v) => c.Config.ListenBacklog = v.AsInt32(1, 65535, "connections")),
         new("allowed_origins", (c, v) => AddAll(v.AsStringList(), c.Config.Server.AllowedOrigins)),
 
         // Limits (docs/configuration.md, "Limits"; docs/security.md, "Limits and abuse resistance").

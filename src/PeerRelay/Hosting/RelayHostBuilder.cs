@@ -68,12 +68,17 @@ internal static partial class RelayHostBuilder
         if (config.RelaySockets)
         {
             // Each connection reads and writes its socket directly: no pipes, pumps or buffers while idle.
-            builder.WebHost.UseRelaySockets();
+            builder.WebHost.UseRelaySockets(sockets => sockets.Backlog = config.ListenBacklog);
         }
-        else if (config.InlineIo)
+        else
         {
-            // Kestrel's pipes complete inline; `peerrelay serve` also runs socket completions inline (UseInlineSocketCompletions).
-            builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+            // With inline_io Kestrel's pipes complete inline; `peerrelay serve` also runs socket completions inline
+            // (UseInlineSocketCompletions).
+            builder.WebHost.UseSockets(sockets =>
+            {
+                sockets.Backlog = config.ListenBacklog;
+                sockets.UnsafePreferInlineScheduling = config.InlineIo;
+            });
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
