@@ -56,6 +56,33 @@ public sealed class TlsTests : IDisposable
         Assert.Equal("sdp-over-tls", forwarded["description"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("relay")]
+    [InlineData("kestrel")]
+    public async Task Http2OverTls_ServesPlainRequests_OnEitherSocketTransport(string transport)
+    {
+        // Browsers fetch /healthz, /peerrelay.js and /demo over HTTP/2 when TLS offers it (ALPN): Kestrel's HTTP/2
+        // runs over the same transport as the WebSockets.
+        await using var relay = await InProcessRelay.StartAsync($"certfile = \"{_certificate.CombinedPath}\"\nsocket_transport = \"{transport}\"");
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = _certificate.IsThisCertificate;
+        using var client = new HttpClient(handler)
+        {
+            DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        var https = new UriBuilder(relay.Uri) { Scheme = "https" }.Uri;
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await client.GetAsync(new Uri(https, "/healthz")).WithTimeout();
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(System.Net.HttpVersion.Version20, response.Version);
+        }
+
+        var script = await client.GetStringAsync(new Uri(https, "/peerrelay.js")).WithTimeout();
+        Assert.Contains("relay_registration", script, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void MissingCertFile_IsAConfigErrorNamingIt()
     {
