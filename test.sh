@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole PeerRelay test suite on a fresh Debian machine with the .NET SDK.
 # Installs what the tests need first (scripts/install-test-deps.sh), builds with warnings as errors,
-# runs every test project, and ends with one line: "tests: N passed, M failed".
+# runs every test project (with --blame: a test host that crashes names the test it was running), and ends with one
+# line: "tests: N passed, M failed" (a run cut short by a crash counts as a failure).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,7 +15,7 @@ mkdir -p "$out"
 dotnet build PeerRelay.slnx -c Release -warnaserror -nologo -v quiet
 
 status=0
-dotnet test PeerRelay.slnx -c Release --no-build --nologo \
+dotnet test PeerRelay.slnx -c Release --no-build --nologo --blame \
   --results-directory "$out" --logger "trx" --logger "console;verbosity=normal" \
   -- RunConfiguration.TestSessionTimeout=1500000 || status=$?
 
