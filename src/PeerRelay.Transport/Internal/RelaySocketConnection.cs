@@ -13,11 +13,19 @@ namespace PeerRelay.Transport.Internal;
 /// One accepted connection. Its transport (<see cref="SocketPipeReader"/>, <see cref="SocketPipeWriter"/>) reads the
 /// socket only when the application reads and writes to it when the application flushes, on the flushing thread: no
 /// pipes between socket and application, no receive or send loop, no buffer held while idle. A flush completes when
-/// the kernel has taken the bytes, so a peer that stops reading holds the writer up at the socket's own buffer. It is its own feature collection (no dictionary per connection).
+/// the kernel has taken the bytes, so a peer that stops reading holds the writer up at the socket's own buffer. It is
+/// its own feature collection (no dictionary per connection).
 /// </summary>
 internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IFeatureCollection, IConnectionIdFeature,
     IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
 {
+    /// <summary>The features the connection itself implements, in the order they are enumerated.</summary>
+    private static readonly Type[] OwnFeatures =
+    [
+        typeof(IConnectionIdFeature), typeof(IConnectionTransportFeature), typeof(IConnectionItemsFeature),
+        typeof(IMemoryPoolFeature), typeof(IConnectionLifetimeFeature), typeof(IConnectionEndPointFeature),
+    ];
+
     private static long s_lastId = DateTime.UtcNow.Ticks;
 
     private readonly Socket _socket;
@@ -259,25 +267,27 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         }
     }
 
-    private static bool IsOwnFeature(Type key) =>
-        key == typeof(IConnectionIdFeature) || key == typeof(IConnectionTransportFeature) || key == typeof(IConnectionItemsFeature)
-        || key == typeof(IMemoryPoolFeature) || key == typeof(IConnectionLifetimeFeature) || key == typeof(IConnectionEndPointFeature);
+    private static bool IsOwnFeature(Type key) => Array.IndexOf(OwnFeatures, key) >= 0;
+
+    /// <summary>The position of <paramref name="key"/> among the features set by others, or -1.</summary>
+    private int IndexOfSet(Type key)
+    {
+        for (var i = 0; _features is not null && i < _features.Count; i++)
+        {
+            if (_features[i].Key == key)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     private object? GetFeature(Type key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (_features is { } features)
-        {
-            foreach (var (type, feature) in features)
-            {
-                if (type == key)
-                {
-                    return feature;
-                }
-            }
-        }
-
-        return IsOwnFeature(key) ? this : null;
+        var index = IndexOfSet(key);
+        return index >= 0 ? _features![index].Value : IsOwnFeature(key) ? this : null;
     }
 
     /// <summary>Sets or (with null) removes a feature; one of the connection's own features can be replaced, and comes back when the replacement is removed.</summary>
@@ -286,7 +296,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         ArgumentNullException.ThrowIfNull(key);
         _revision++;
         _features ??= new List<KeyValuePair<Type, object>>(4);
-        var index = _features.FindIndex(f => f.Key == key);
+        var index = IndexOfSet(key);
         if (index >= 0)
         {
             _features.RemoveAt(index);
@@ -300,8 +310,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
 
     private IEnumerable<KeyValuePair<Type, object>> EnumerateFeatures()
     {
-        Type[] own = [typeof(IConnectionIdFeature), typeof(IConnectionTransportFeature), typeof(IConnectionItemsFeature), typeof(IMemoryPoolFeature), typeof(IConnectionLifetimeFeature), typeof(IConnectionEndPointFeature)];
-        foreach (var key in own)
+        foreach (var key in OwnFeatures)
         {
             if (GetFeature(key) is { } feature)
             {
