@@ -11,17 +11,17 @@ import xml.etree.ElementTree as ET
 NS = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
 passed = failed = 0
 for trx in sorted(pathlib.Path(sys.argv[1]).rglob("*.trx")):
-    counters = ET.parse(trx).getroot().find(f"{NS}ResultSummary/{NS}Counters")
+    summary = ET.parse(trx).getroot().find(f"{NS}ResultSummary")
+    counters = summary.find(f"{NS}Counters") if summary is not None else None
     if counters is None:
         continue
     p = int(counters.get("passed", 0))
     f = int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
-    summary = ET.parse(trx).getroot().find(f"{NS}ResultSummary")
-    infos = [(i.get("outcome", ""), (i.findtext(f"{NS}Text") or "").strip()) for i in summary.iter(f"{NS}RunInfo")]
     cut_short = summary.get("outcome") in ("Aborted", "Error") or (summary.get("outcome") == "Failed" and f == 0)
     if cut_short:
-        reason = next((text for outcome, text in infos if outcome == "Error" and text), summary.get("outcome"))
-        print(f"  {trx.name}: the test run did not finish: {reason.splitlines()[0] if reason else 'aborted'}")
+        errors = (i.findtext(f"{NS}Text", "").strip() for i in summary.iter(f"{NS}RunInfo") if i.get("outcome") == "Error")
+        reason = next((text for text in errors if text), summary.get("outcome") or "aborted")
+        print(f"  {trx.name}: the test run did not finish: {reason.splitlines()[0]}")
         f += 1
     print(f"  {trx.name}: {p} passed, {f} failed")
     passed += p
