@@ -277,12 +277,11 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
                 }
             }
 
-            if (!_flush.IsPending)
+            if (!_flush.TryEnd())
             {
-                return; // Cancelled or completed meanwhile.
+                return; // No flush waits: cancelled meanwhile, or the writer completed.
             }
 
-            _flush.TryEnd();
             gone = _error is not null;
         }
 
