@@ -112,10 +112,10 @@ internal sealed partial class ConnectionLimiter(
 
     private static partial class Log
     {
-        [LoggerMessage(400, LogLevel.Warning, "Refused a connection from {Address}: the relay holds max_connections ({Limit}) connections; answered HTTP 503 ({Skipped} more refusals not logged)")]
+        [LoggerMessage(400, LogLevel.Warning, "Refused a connection from {Address}: the relay holds max_connections ({Limit}) connections; accepted and closed it with 1013 ({Skipped} more refusals not logged)")]
         public static partial void TooManyConnections(ILogger logger, IPAddress? address, int limit, int skipped);
 
-        [LoggerMessage(401, LogLevel.Warning, "Refused a connection from {Address}: it holds max_connections_per_ip ({Limit}) connections; answered HTTP 429 ({Skipped} more refusals not logged)")]
+        [LoggerMessage(401, LogLevel.Warning, "Refused a connection from {Address}: it holds max_connections_per_ip ({Limit}) connections; accepted and closed it with 1013 ({Skipped} more refusals not logged)")]
         public static partial void TooManyFromAddress(ILogger logger, IPAddress address, int limit, int skipped);
     }
 }

@@ -1,25 +1,27 @@
-using Microsoft.AspNetCore.Http;
+using PeerRelay.Protocol;
 
 namespace PeerRelay.Server.Internal;
 
-/// <summary>The HTTP answer to an upgrade refused by <see cref="ConnectionLimiter"/>, before any WebSocket exists.</summary>
+/// <summary>
+/// How a WebSocket upgrade the relay turns away for load or drain is answered: the upgrade is accepted and the
+/// WebSocket closed at once with 1013 (Try Again Later) and a short reason. Not an HTTP 503/429: ProxyStore's
+/// <c>RelayClient</c> retries with back-off on any close code but 4001/4002/4004, while an HTTP status in the
+/// handshake ends its endpoint for good. Plain HTTP requests never reach this (they keep their statuses).
+/// </summary>
 internal static class ConnectionRefusal
 {
-    /// <summary>Seconds a refused client is asked to wait (<c>Retry-After</c>); ProxyStore's back-off starts at 1 s.</summary>
-    public const string RetryAfterSeconds = "5";
+    /// <summary>Reason of the 1013 close while the relay drains (shutting down).</summary>
+    public const string DrainingReason = "Server is shutting down; try again later.";
 
-    /// <summary>The HTTP status and body text of a refusal.</summary>
-    public static (int Status, string Text) Describe(ConnectionAdmission admission) =>
-        admission == ConnectionAdmission.TooManyFromAddress
-            ? (StatusCodes.Status429TooManyRequests, "Too many connections from this address (max_connections_per_ip).\n")
-            : (StatusCodes.Status503ServiceUnavailable, "The relay is at its connection limit (max_connections).\n");
+    /// <summary>The close reason for a refusal by <see cref="ConnectionLimiter"/>.</summary>
+    public static string ReasonOf(ConnectionAdmission admission) => admission == ConnectionAdmission.TooManyFromAddress
+        ? "Too many connections from this address (max_connections_per_ip); try again later."
+        : "The relay is at its connection limit (max_connections); try again later.";
 
-    public static Task WriteAsync(HttpContext context, ConnectionAdmission admission)
-    {
-        var (status, text) = Describe(admission);
-        context.Response.StatusCode = status;
-        context.Response.Headers.RetryAfter = RetryAfterSeconds;
-        context.Response.Headers.Connection = "close";
-        return context.Response.WriteAsync(text, context.RequestAborted);
-    }
+    /// <summary>
+    /// Closes a connection accepted only to be refused: 1013 with <paramref name="reason"/>. The close handshake is
+    /// bounded by <c>close_timeout</c> as every other close is.
+    /// </summary>
+    public static void Refuse(RelayConnection connection, string reason) =>
+        connection.Close(RelayCloseCodes.TryAgainLater, reason);
 }

@@ -164,23 +164,23 @@ internal sealed partial class RelayConnectionMiddleware
         {
             if (_origins.IsActive && !_origins.Admit(request.Headers, SchemeOf(context), request.Headers.Host.ToString(), endpoint?.Address))
             {
-                await RefuseAsync(context, StatusCodes.Status403Forbidden, "Origin not allowed.\n", retryAfter: false);
+                await RefuseAsync(context, StatusCodes.Status403Forbidden, "Origin not allowed.\n");
                 return null;
             }
 
             client = _addresses.Resolve(endpoint?.Address, _addresses.HasTrustedProxies ? request.Headers["X-Forwarded-For"] : default);
-            var draining = _lifetime.IsDraining;
-            if (!draining)
+            var refusal = _lifetime.IsDraining ? ConnectionRefusal.DrainingReason : null;
+            if (refusal is null)
             {
                 var admission = _limiter.TryAdmit(client);
-                if (admission != ConnectionAdmission.Admitted)
+                if (admission == ConnectionAdmission.Admitted)
                 {
-                    var (status, text) = ConnectionRefusal.Describe(admission);
-                    await RefuseAsync(context, status, text, retryAfter: true);
-                    return null;
+                    admittedBy = _limiter;
                 }
-
-                admittedBy = _limiter;
+                else
+                {
+                    refusal = ConnectionRefusal.ReasonOf(admission);
+                }
             }
 
             // The request head is kept only for an authenticator to look at.
@@ -195,10 +195,9 @@ internal sealed partial class RelayConnectionMiddleware
             }
 
             _router.OnOpened(connection);
-            if (draining)
+            if (refusal is not null)
             {
-                // Accepted and closed at once with 1001, as a shutting-down relay's clients are (see RelayWebSocketHandler).
-                connection.Close(RelayCloseCodes.GoingAway, RelayLifetime.ShutdownReason);
+                ConnectionRefusal.Refuse(connection, refusal);
             }
 
             return connection;
@@ -229,10 +228,10 @@ internal sealed partial class RelayConnectionMiddleware
         return output.FlushAsync();
     }
 
-    private static async Task RefuseAsync(ConnectionContext context, int status, string text, bool retryAfter)
+    /// <summary>Answers a browser handshake from a foreign origin with an HTTP status (before any WebSocket exists).</summary>
+    private static async Task RefuseAsync(ConnectionContext context, int status, string text)
     {
         var response = $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(text)}\r\n"
-            + (retryAfter ? $"Retry-After: {ConnectionRefusal.RetryAfterSeconds}\r\n" : string.Empty)
             + $"Connection: close\r\n\r\n{text}";
         await context.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(response));
         await context.Transport.Output.CompleteAsync();

@@ -5,14 +5,14 @@ using PeerRelay.Protocol;
 namespace PeerRelay.Server.Internal;
 
 /// <summary>
-/// Graceful drain: when the host starts stopping, refuse new connections (503, <c>/healthz</c> not ready) and
-/// close every client with 1001; stopping waits, bounded by the close timeout, for them to go.
+/// Graceful drain: when the host starts stopping, refuse new connections (accepted and closed with 1013,
+/// <c>/healthz</c> 503) and close every client with 1001; stopping waits, bounded by the close timeout, for them to go.
 /// </summary>
 /// <remarks>
 /// The drain runs in <see cref="StoppingAsync"/>, which the host calls before any <see cref="IHostedService.StopAsync"/>
 /// and so before Kestrel stops listening (minimal hosting registers the server last, so it stops first): while
-/// clients are being closed, <c>/healthz</c> still answers 503 and new upgrades still get 503 instead of a refused
-/// TCP connection.
+/// clients are being closed, <c>/healthz</c> still answers 503 and new upgrades are still closed with 1013 instead of
+/// meeting a refused TCP connection.
 /// </remarks>
 internal sealed partial class RelayLifetime(
     IHostApplicationLifetime lifetime,

@@ -36,30 +36,33 @@ internal sealed class RelayWebSocketHandler(
         }
 
         var client = addresses.Resolve(context);
-        var draining = lifetime.IsDraining;
-        if (!draining)
+        var refusal = lifetime.IsDraining ? ConnectionRefusal.DrainingReason : null;
+        var admittedBy = default(ConnectionLimiter);
+        if (refusal is null)
         {
             var admission = limiter.TryAdmit(client);
-            if (admission != ConnectionAdmission.Admitted)
+            if (admission == ConnectionAdmission.Admitted)
             {
-                await ConnectionRefusal.WriteAsync(context, admission);
-                return;
+                admittedBy = limiter;
+            }
+            else
+            {
+                refusal = ConnectionRefusal.ReasonOf(admission);
             }
         }
 
-        await AcceptAndRunAsync(context, client, draining);
+        await AcceptAndRunAsync(context, client, admittedBy, refusal);
     }
 
     /// <summary>
     /// Upgrades the request itself (the 101 with <c>Sec-WebSocket-Accept</c>) and runs the relay's own framing over the
     /// upgraded stream. The faster path, <see cref="RelayConnectionMiddleware"/>, takes upgrades before HTTP/1 sees them;
-    /// this one serves hosts without it and upgrades on a connection that served a plain request first. While draining,
-    /// the upgrade is accepted and closed at once with 1001, as a shutting-down relay's clients are: not an HTTP 503,
-    /// because ProxyStore's RelayClient retries a close code but an HTTP status in the handshake ends the endpoint.
+    /// this one serves hosts without it and upgrades on a connection that served a plain request first. A refused upgrade
+    /// (<paramref name="refusal"/>: drain or a connection limit) is accepted and closed at once with 1013
+    /// (<see cref="ConnectionRefusal"/>). <paramref name="admittedBy"/> is released by the connection once it exists.
     /// </summary>
-    private async Task AcceptAndRunAsync(HttpContext context, System.Net.IPAddress? client, bool draining)
+    private async Task AcceptAndRunAsync(HttpContext context, System.Net.IPAddress? client, ConnectionLimiter? admittedBy, string? refusal)
     {
-        var admittedBy = draining ? null : limiter; // Admitted unless draining; released by the connection once it exists.
         try
         {
             var upgrade = context.Features.Get<IHttpUpgradeFeature>();
@@ -90,9 +93,9 @@ internal sealed class RelayWebSocketHandler(
                     transport, context, handshake, client, context.Connection.RemotePort, router, options.Value, connectionLogger, admittedBy);
                 admittedBy = null; // The connection releases it from now on.
                 router.OnOpened(connection);
-                if (draining)
+                if (refusal is not null)
                 {
-                    connection.Close(RelayCloseCodes.GoingAway, RelayLifetime.ShutdownReason);
+                    ConnectionRefusal.Refuse(connection, refusal);
                 }
 
                 await connection.RunAsync();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using PeerRelay.Protocol;
+using PeerRelay.Server.Internal;
 using PeerRelay.Testing;
 
 namespace PeerRelay.Server.Tests.Hardening;
@@ -34,13 +35,13 @@ public sealed class DrainTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.Equal("draining\n", await health.Content.ReadAsStringAsync());
 
-        // A late client is turned away with 1001, not an HTTP 503: ProxyStore's RelayClient retries a close code but
-        // dies on an HTTP status in the handshake (and it reconnects at once after the 1001, while the relay drains).
+        // A late client is turned away with 1013, not an HTTP 503: ProxyStore's RelayClient retries a close code (with
+        // back-off) but dies on an HTTP status in the handshake.
         await using var late = await TestRelayClient.ConnectAsync(server.Uri);
         await late.SendTextAsync(TestRelayClient.Registration(Guid.NewGuid()));
         var (lateCode, lateReason) = await late.ReceiveCloseAsync();
-        Assert.Equal(RelayCloseCodes.GoingAway, lateCode);
-        Assert.Equal("Server is shutting down.", lateReason);
+        Assert.Equal(RelayCloseCodes.TryAgainLater, lateCode);
+        Assert.Equal(ConnectionRefusal.DrainingReason, lateReason);
 
         // Bounded: the silent client is aborted after the close timeout and the stop completes.
         await stop.WithTimeout(CloseTimeout + TimeSpan.FromSeconds(15));

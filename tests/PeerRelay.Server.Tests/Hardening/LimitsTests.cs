@@ -14,7 +14,7 @@ namespace PeerRelay.Server.Tests.Hardening;
 public sealed class LimitsTests
 {
     [Fact]
-    public async Task ConnectionsPerIp_OverLimit_RefusedWith429UntilOneLeaves()
+    public async Task ConnectionsPerIp_OverLimit_ClosedWith1013UntilOneLeaves()
     {
         await using var server = await RelayTestServer.StartAsync(o => o.MaxConnectionsPerIp = 3);
         var clients = new List<TestRelayClient>();
@@ -23,7 +23,7 @@ public sealed class LimitsTests
             clients.Add(await TestRelayClient.ConnectAsync(server.Uri));
         }
 
-        Assert.Equal(429, await RefusedStatusAsync(server.Uri));
+        Assert.Equal(PerIpRefusal, await RefusedAsync(server.Uri));
 
         await clients[0].CloseAsync();
         await clients[0].DisposeAsync();
@@ -38,12 +38,12 @@ public sealed class LimitsTests
     }
 
     [Fact]
-    public async Task TotalConnections_OverLimit_RefusedWith503()
+    public async Task TotalConnections_OverLimit_ClosedWith1013()
     {
         await using var server = await RelayTestServer.StartAsync(o => o.MaxConnections = 2);
         await using var a = await TestRelayClient.ConnectAsync(server.Uri);
         await using var b = await TestRelayClient.ConnectAsync(server.Uri);
-        Assert.Equal(503, await RefusedStatusAsync(server.Uri));
+        Assert.Equal(TotalRefusal, await RefusedAsync(server.Uri));
         await a.RegisterAsync(Guid.NewGuid());
     }
 
@@ -57,7 +57,7 @@ public sealed class LimitsTests
         });
         await using var a = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("X-Forwarded-For", "203.0.113.7"));
         await using var b = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("X-Forwarded-For", "198.51.100.1, 203.0.113.8"));
-        Assert.Equal(429, await RefusedStatusAsync(server.Uri, "203.0.113.7"));
+        Assert.Equal(PerIpRefusal, await RefusedAsync(server.Uri, "203.0.113.7"));
         Assert.Equal(2, server.Services.GetRequiredService<ConnectionLimiter>().AddressCount);
     }
 
@@ -66,7 +66,7 @@ public sealed class LimitsTests
     {
         await using var server = await RelayTestServer.StartAsync(o => o.MaxConnectionsPerIp = 1);
         await using var a = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("X-Forwarded-For", "203.0.113.7"));
-        Assert.Equal(429, await RefusedStatusAsync(server.Uri, "203.0.113.8"));
+        Assert.Equal(PerIpRefusal, await RefusedAsync(server.Uri, "203.0.113.8"));
     }
 
     [Fact]
@@ -294,16 +294,23 @@ public sealed class LimitsTests
         Assert.Empty(new RelayServerOptions().Validate());
     }
 
-    private static async Task<int> RefusedStatusAsync(Uri uri, string? forwardedFor = null)
-    {
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        if (forwardedFor is not null)
-        {
-            socket.Options.SetRequestHeader("X-Forwarded-For", forwardedFor);
-        }
+    private static (int, string) PerIpRefusal => (RelayCloseCodes.TryAgainLater, ConnectionRefusal.ReasonOf(ConnectionAdmission.TooManyFromAddress));
 
-        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(uri, CancellationToken.None).WithTimeout());
-        return (int)socket.HttpStatusCode;
+    private static (int, string) TotalRefusal => (RelayCloseCodes.TryAgainLater, ConnectionRefusal.ReasonOf(ConnectionAdmission.TooManyConnections));
+
+    /// <summary>
+    /// Opens a WebSocket the relay refuses: the upgrade succeeds (never an HTTP status, which would end a ProxyStore
+    /// endpoint for good) and the relay closes it at once; returns the close code and reason.
+    /// </summary>
+    private static async Task<(int Code, string Reason)> RefusedAsync(Uri uri, string? forwardedFor = null)
+    {
+        await using var client = await TestRelayClient.ConnectAsync(uri, o =>
+        {
+            if (forwardedFor is not null)
+            {
+                o.SetRequestHeader("X-Forwarded-For", forwardedFor);
+            }
+        });
+        return await client.ReceiveCloseAsync();
     }
 }
