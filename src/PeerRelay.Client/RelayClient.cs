@@ -65,8 +65,9 @@ public sealed partial class RelayClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Raised on every change of <see cref="State"/>. Handlers run on the client's connection loop: keep them short and
-    /// do not block; an exception from a handler is logged and otherwise ignored.
+    /// Raised on every change of <see cref="State"/>, after <see cref="State"/> shows it and before any task the change
+    /// completes (<see cref="ConnectAsync"/>, a failed send, <see cref="Messages"/>) returns. Handlers run on the client's
+    /// connection loop: keep them short and do not block; an exception from a handler is logged and otherwise ignored.
     /// </summary>
     public event EventHandler<RelayClientStateChangedEventArgs>? StateChanged;
 
@@ -340,7 +341,10 @@ public sealed partial class RelayClient : IAsyncDisposable
         return merged;
     }
 
-    /// <summary>Ends the client: completes both channels, fails waiting sends and waiters, reports Closed.</summary>
+    /// <summary>
+    /// Ends the client: reports Closed, then completes both channels and fails waiting sends and waiters, so whoever
+    /// awaits one of them sees <see cref="State"/> Closed (and has had the event) when the await returns.
+    /// </summary>
     private void Finish(Exception? error)
     {
         TaskCompletionSource registered;
@@ -353,22 +357,26 @@ public sealed partial class RelayClient : IAsyncDisposable
 
             _closeError = error;
             _disposed = 1;
+            _state = RelayClientState.Closed;
             registered = _registered;
         }
-
-        var failure = error ?? new ObjectDisposedException(nameof(RelayClient));
-        registered.TrySetException(failure);
-        _inbound.Writer.TryComplete(error);
-        _outbound.FailAll(failure);
 
         if (error is null)
         {
             Log.Closed(_logger, Address, Uuid);
         }
 
-        SetState(RelayClientState.Closed, error, null, 0);
+        RaiseStateChanged(RelayClientState.Closed, error, null, 0);
+        var failure = error ?? new ObjectDisposedException(nameof(RelayClient));
+        registered.TrySetException(failure);
+        _inbound.Writer.TryComplete(error);
+        _outbound.FailAll(failure);
     }
 
+    /// <summary>
+    /// Moves to <paramref name="state"/>: visible in <see cref="State"/> and reported by <see cref="StateChanged"/>
+    /// before a <see cref="ConnectAsync"/> waiting for Registered returns.
+    /// </summary>
     private void SetState(RelayClientState state, Exception? error, TimeSpan? retryDelay, long retryCount)
     {
         TaskCompletionSource? registered = null;
@@ -381,7 +389,12 @@ public sealed partial class RelayClient : IAsyncDisposable
             }
         }
 
+        RaiseStateChanged(state, error, retryDelay, retryCount);
         registered?.TrySetResult();
+    }
+
+    private void RaiseStateChanged(RelayClientState state, Exception? error, TimeSpan? retryDelay, long retryCount)
+    {
         var handler = StateChanged;
         if (handler is null)
         {

@@ -111,6 +111,39 @@ public sealed class RetryPolicyTests
         Assert.Equal(d[0] + d[1] + d[2], contexts[3].ElapsedTime);
     }
 
+    /// <summary>
+    /// When the policy gives up, the client is Closed (and has said so) before <c>ConnectAsync</c> fails: inside the
+    /// Closed event, the task is still pending. Before the fix the task failed first, so <c>State</c> could still read
+    /// Connecting after the await returned (the flaky assertion of the test above).
+    /// </summary>
+    [Fact]
+    public async Task GivingUp_ReportsClosed_BeforeConnectAsyncFails()
+    {
+        var port = FakeServers.ClosedPort();
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            Address = new Uri($"ws://127.0.0.1:{port}/"),
+            RetryPolicy = new ExponentialBackoffRetryPolicy { MaxRetries = 0 },
+        });
+        var closedSeen = new TaskCompletionSource<(bool ConnectDone, RelayClientState State)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.StateChanged += (sender, e) =>
+        {
+            if (e.State == RelayClientState.Closed)
+            {
+                var self = (RelayClient)sender!;
+                closedSeen.TrySetResult((self.ConnectAsync().IsCompleted, self.State));
+            }
+        };
+
+        var connect = client.ConnectAsync();
+        var (connectDone, state) = await closedSeen.Task.WithTimeout();
+
+        Assert.Equal(RelayClientState.Closed, state);
+        Assert.False(connectDone, "ConnectAsync had already failed when the client reported Closed");
+        await Assert.ThrowsAsync<RelayConnectionException>(() => connect.WithTimeout());
+        Assert.Equal(RelayClientState.Closed, client.State);
+    }
+
     [Fact]
     public async Task Client_RetryCountStartsAgainAfterARegisteredConnection()
     {
