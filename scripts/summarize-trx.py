@@ -3,7 +3,8 @@
 
 Exits 1 when a test failed or when no test ran at all (a suite that runs nothing must not look green). A test run
 that did not finish (the test host crashed or the run was aborted: its tests after that point never ran) counts as
-one failed test, with the reason, so the line never looks green for a suite cut short."""
+one failed test, with the reason, so the line never looks green for a suite cut short. Each failed test is named on a
+line of its own ('  FAILED: Class.Method'), which scripts/test-repeat.sh adds up over runs."""
 import pathlib
 import sys
 import xml.etree.ElementTree as ET
@@ -11,7 +12,8 @@ import xml.etree.ElementTree as ET
 NS = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
 passed = failed = 0
 for trx in sorted(pathlib.Path(sys.argv[1]).rglob("*.trx")):
-    summary = ET.parse(trx).getroot().find(f"{NS}ResultSummary")
+    root = ET.parse(trx).getroot()
+    summary = root.find(f"{NS}ResultSummary")
     counters = summary.find(f"{NS}Counters") if summary is not None else None
     if counters is None:
         continue
@@ -23,6 +25,9 @@ for trx in sorted(pathlib.Path(sys.argv[1]).rglob("*.trx")):
         reason = next((text for text in errors if text), summary.get("outcome") or "aborted")
         print(f"  {trx.name}: the test run did not finish: {reason.splitlines()[0]}")
         f += 1
+    for result in root.iter(f"{NS}UnitTestResult"):
+        if result.get("outcome") in ("Failed", "Error", "Timeout", "Aborted"):
+            print(f"  FAILED: {result.get('testName')}")
     print(f"  {trx.name}: {p} passed, {f} failed")
     passed += p
     failed += f

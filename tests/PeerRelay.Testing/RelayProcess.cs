@@ -144,9 +144,16 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
     /// <param name="environment">Extra environment variables for the process, or null.</param>
     /// <returns>The process.</returns>
+    /// <remarks>
+    /// The process starts with SIGINT at its default disposition, as a terminal or a service manager starts it, whatever
+    /// the test runner inherited: a suite run as a background job of a non-interactive shell (<c>./test.sh &amp;</c>)
+    /// ignores SIGINT, a child inherits that, and .NET respects an ignored SIGINT (no handler is installed), so
+    /// <see cref="Interrupt"/> would do nothing. <c>env --default-signal=INT</c> (GNU coreutils) resets it and execs, so
+    /// the process id stays the relay's.
+    /// </remarks>
     public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -159,6 +166,8 @@ public sealed partial class RelayProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
         start.ArgumentList.Add(PeerRelayDllPath);
         foreach (var argument in arguments)
         {

@@ -43,10 +43,19 @@ public sealed class ProcessTests : IDisposable
         await using var client = await TestRelayClient.ConnectAsync(relay.Uri!);
         await client.RegisterAsync(Guid.NewGuid());
 
+        // What a terminal gives the relay, even when this suite runs as a background job that ignores SIGINT.
+        Assert.False(IgnoresSigint(relay.ProcessId), "the relay was started with SIGINT ignored");
         relay.Interrupt();
 
         Assert.Equal(1001, (await client.ReceiveCloseAsync()).Code);
         Assert.Equal(0, await relay.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    private static bool IgnoresSigint(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        var mask = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        return (mask & (1UL << (2 - 1))) != 0;
     }
 
     [Fact]
