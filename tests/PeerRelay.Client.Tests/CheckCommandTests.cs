@@ -84,6 +84,25 @@ public sealed class CheckCommandTests
         Assert.Contains("did not upgrade to a WebSocket", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task PlainHttp10Server_ExitsNotARelay()
+    {
+        var (http, uri) = FakeServers.StartHttp10();
+        try
+        {
+            var (code, _, error) = await RunAsync(uri.ToString());
+
+            Assert.True(code == (int)CheckExitCode.NotARelay, $"exit {code}: {error}");
+            Assert.Equal(
+                $"Not a relay: the server at {uri} did not upgrade to a WebSocket (The server answered the WebSocket upgrade with HTTP/1.0 instead of 101 Switching Protocols).",
+                error.Trim());
+        }
+        finally
+        {
+            http.Stop();
+        }
+    }
+
     [Theory]
     [InlineData("""{"hello": "world"}""")]
     [InlineData("""{"source_uuid": "5c1e8b0e-0d2a-4a53-9d5f-0f1b6f4c2a11", "source_name": "x", "peer_uuid": "5c1e8b0e-0d2a-4a53-9d5f-0f1b6f4c2a11", "description_type": "offer", "description": "x", "error": null, "message_type": "peer_connection"}""")]

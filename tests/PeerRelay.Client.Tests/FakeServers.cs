@@ -43,6 +43,52 @@ internal static class FakeServers
     /// <summary>A plain HTTP server that answers every request with 200 and a page: no WebSocket upgrade.</summary>
     public static Task<WebApplication> StartPlainHttpAsync() => StartAsync(context => context.Response.WriteAsync("<html>hello</html>"));
 
+    /// <summary>
+    /// A plain HTTP/1.0 server, as <c>python3 -m http.server</c> is: every request gets <c>HTTP/1.0 200 OK</c>, a page,
+    /// and the connection closed. Returns its ws:// address; dispose the listener to stop it.
+    /// </summary>
+    public static (TcpListener Listener, Uri Uri) StartHttp10()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                Socket client;
+                try
+                {
+                    client = await listener.AcceptSocketAsync();
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using (client)
+                {
+                    var request = new byte[4096];
+                    var received = 0;
+                    while (received < request.Length && !Encoding.ASCII.GetString(request, 0, received).Contains("\r\n\r\n", StringComparison.Ordinal))
+                    {
+                        var n = await client.ReceiveAsync(request.AsMemory(received));
+                        if (n == 0)
+                        {
+                            break;
+                        }
+
+                        received += n;
+                    }
+
+                    await client.SendAsync(Encoding.ASCII.GetBytes(
+                        "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\nContent-Type: text/html\r\n\r\n<html>hello</html>"));
+                    client.Shutdown(SocketShutdown.Both);
+                }
+            }
+        });
+        return (listener, new Uri($"ws://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/"));
+    }
+
     public static Uri WebSocketUri(WebApplication app) => new(app.Urls.First().Replace("http://", "ws://", StringComparison.Ordinal) + "/");
 
     /// <summary>A port on 127.0.0.1 that nothing listens on (bound, read, released).</summary>

@@ -60,6 +60,14 @@ internal sealed partial class RelaySession : IDisposable
             throw new TimeoutException(
                 $"Connecting to {_options.Address} took longer than {_options.ConnectTimeout.TotalSeconds:0.###} s.", ex);
         }
+        catch (WebSocketException ex) when (ex.InnerException is ArgumentException { ParamName: "stream" })
+        {
+            // An HTTP/1.0 server (python -m http.server, many embedded ones) answers the upgrade with e.g. 200 and its
+            // page; ClientWebSocket checks the 101 only for HTTP/1.1 and then fails to wrap the read-only body stream
+            // ("The base stream is not writeable"). That is a server that did not upgrade, and is reported as one.
+            throw new WebSocketException(WebSocketError.NotAWebSocket,
+                "The server answered the WebSocket upgrade with HTTP/1.0 instead of 101 Switching Protocols", ex);
+        }
     }
 
     /// <summary>Sends the registration and waits for the reply within <see cref="RelayClientOptions.RegistrationTimeout"/>.</summary>
