@@ -96,6 +96,21 @@ public sealed class ProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task PortInUse_PrintsOneClearLine_NoStackTrace_Exits1()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (code, output) = await RelayProcess.RunAsync("serve", "--host", "127.0.0.1", "--port", $"{port}");
+
+        Assert.Equal(1, code);
+        Assert.Equal(
+            $"peerrelay: error: cannot listen: Failed to bind to address http://127.0.0.1:{port}: address already in use.",
+            output.Trim());
+    }
+
+    [Fact]
     public async Task Version_PrintsTheAssemblyVersion()
     {
         var (code, output) = await RelayProcess.RunAsync("--version");

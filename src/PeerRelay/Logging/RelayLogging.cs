@@ -26,6 +26,12 @@ internal static class RelayLogging
         "Microsoft.AspNetCore.HttpLogging",
     ];
 
+    // The generic host logs a failed start ("Hosting failed to start", with the exception's whole stack) at ERROR and
+    // rethrows; `peerrelay serve` turns that exception into one clear line (a port in use: "cannot listen: ...") or
+    // lets it end the process, so the ERROR entry only repeats it at length. What the host logs at CRITICAL (a
+    // background service stopping the host) stays.
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
     /// <summary>Replaces the builder's providers with PeerRelay's console and (when <c>log_dir</c> is set) file logs.</summary>
     /// <param name="logging">The logging builder.</param>
     /// <param name="config">The <c>[logging]</c> settings.</param>
@@ -55,6 +61,7 @@ internal static class RelayLogging
             logging.AddFilter(category, quiet);
         }
 
+        logging.AddFilter(HostCategory, config.WebSocketsLevel > LogLevel.Critical ? config.WebSocketsLevel : LogLevel.Critical);
         logging.AddFilter(StartupCategory, config.DefaultLevel < LogLevel.Information ? config.DefaultLevel : LogLevel.Information);
     }
 }
