@@ -61,6 +61,40 @@ public static class AuthConfiguration
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(environment);
+        return Resolve(method, kwargs, environment)(builder);
+    }
+
+    /// <summary>
+    /// Checks <c>method</c> and <c>[auth.kwargs]</c> exactly as <see cref="Apply"/> does, without a builder, so a
+    /// configuration reader can report these problems together with its own.
+    /// </summary>
+    /// <param name="method">null, empty or <c>"none"</c> for no authentication; <c>"globus"</c> or <c>"jwt"</c>.</param>
+    /// <param name="kwargs">The method's settings, or null.</param>
+    /// <param name="environment">Looks up an environment variable, as for <see cref="Apply"/>.</param>
+    /// <returns>The problems, one line each (<c>auth.kwargs.KEY: ...</c>); empty when the settings are valid.</returns>
+    public static IReadOnlyList<string> Validate(
+        string? method,
+        IReadOnlyDictionary<string, object?>? kwargs,
+        Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        try
+        {
+            Resolve(method, kwargs, environment);
+            return [];
+        }
+        catch (AuthConfigurationException ex)
+        {
+            return ex.Problems;
+        }
+    }
+
+    /// <summary>Validates the settings and returns what adds the authenticator to a builder.</summary>
+    private static Func<IPeerRelayBuilder, IPeerRelayBuilder> Resolve(
+        string? method,
+        IReadOnlyDictionary<string, object?>? kwargs,
+        Func<string, string?> environment)
+    {
         var settings = kwargs?.ToList() ?? [];
         switch (method?.ToLowerInvariant())
         {
@@ -70,7 +104,7 @@ public static class AuthConfiguration
                     Throw(["auth.kwargs: given, but auth.method is not set; set method = \"globus\" or \"jwt\", or remove [auth.kwargs]"]);
                 }
 
-                return builder;
+                return static builder => builder;
             case "globus":
                 {
                     var read = Read("globus", settings, GlobusSettings);
@@ -82,7 +116,7 @@ public static class AuthConfiguration
                     var probe = new GlobusAuthOptions();
                     configure(probe);
                     Throw(probe.Validate());
-                    return builder.AddGlobusAuthentication(configure);
+                    return builder => builder.AddGlobusAuthentication(configure);
                 }
 
             case "jwt":
@@ -91,12 +125,12 @@ public static class AuthConfiguration
                     var probe = new JwtAuthOptions();
                     configure(probe);
                     Throw(probe.Validate());
-                    return builder.AddJwtAuthentication(configure);
+                    return builder => builder.AddJwtAuthentication(configure);
                 }
 
             default:
                 Throw([$"auth.method: \"{method}\" is unknown; use \"globus\" or \"jwt\", or \"none\" (or no method) for no authentication"]);
-                return builder;
+                return static builder => builder;
         }
     }
 

@@ -109,6 +109,6 @@ public sealed class ServeCommandTests : IAsyncLifetime
             """);
         var (code, output) = await RelayProcess.RunAsync("serve", "--config", file);
         Assert.Equal(2, code);
-        Assert.Contains("peerrelay: error: auth.kwargs.jwks_url: 'http://id.example.org/jwks' must use https", output, StringComparison.Ordinal);
+        Assert.Contains($"peerrelay: error: {file}: auth.kwargs.jwks_url: 'http://id.example.org/jwks' must use https", output, StringComparison.Ordinal);
     }
 }

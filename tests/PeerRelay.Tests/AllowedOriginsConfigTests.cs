@@ -27,7 +27,7 @@ public sealed class AllowedOriginsConfigTests
     [Theory]
     [InlineData("allowed_origins = 3", "relay.toml: allowed_origins: 3 is not allowed; use a string or an array of strings")]
     [InlineData("allowed_origins = [\"https://a.example\", 4]", "relay.toml: allowed_origins: an array is not allowed; use a string or an array of strings")]
-    [InlineData("allowed_origins = [\"app.example.org\"]", "allowed_origins: 'app.example.org' is not an origin; use scheme://host[:port] (e.g. https://app.example.org) or *")]
+    [InlineData("allowed_origins = [\"app.example.org\"]", "relay.toml: allowed_origins: 'app.example.org' is not an origin; use scheme://host[:port] (e.g. https://app.example.org) or *")]
     public void BadValue_IsReported(string toml, string expected)
     {
         var error = Assert.Throws<RelayConfigException>(() => RelayConfigLoader.Parse(toml, "relay.toml"));

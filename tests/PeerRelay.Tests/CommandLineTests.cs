@@ -114,7 +114,54 @@ public sealed class CommandLineTests : IDisposable
         var (code, _, error) = await RunAsync("serve", "--config", file, "--host", "127.0.0.1", "--port", "0");
 
         Assert.Equal(ExitCodes.ConfigurationError, code);
-        Assert.StartsWith("peerrelay: error: auth.method: \"kerberos\" is unknown; use \"globus\" or \"jwt\"", error, StringComparison.Ordinal);
+        Assert.StartsWith($"peerrelay: error: {file}: auth.method: \"kerberos\" is unknown; use \"globus\" or \"jwt\"", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SeveralErrors_AreAllReportedInOneRun_EachWithTheFileName()
+    {
+        var file = _directory.WriteFile("relay.toml", """
+            port = "high"
+            max_connections = 0
+
+            [auth]
+            method = "jwt"
+
+            [auth.kwargs]
+            issuer = 3
+            colour = "blue"
+
+            [logging]
+            default_level = "loud"
+            """);
+
+        var (code, _, error) = await RunAsync("serve", "--config", file);
+
+        Assert.Equal(ExitCodes.ConfigurationError, code);
+        var lines = Lines(error);
+        Assert.Equal(5, lines.Length);
+        Assert.All(lines, line => Assert.StartsWith($"peerrelay: error: {file}: ", line, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(": port: \"high\" is not allowed", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(": max_connections: 0 is not allowed", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(": logging.default_level: \"loud\" is not allowed", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(": auth.kwargs.issuer: expected a string, got 3", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(": auth.kwargs.colour: not a setting of method \"jwt\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MissingCertificateAndUnwritableLogDir_AreBothReportedInOneRun()
+    {
+        var missing = _directory.File("cert.pem");
+        var notADirectory = _directory.WriteFile("file", "x");
+        var file = _directory.WriteFile("relay.toml", $"certfile = \"{missing}\"\n[logging]\nlog_dir = \"{Path.Combine(notADirectory, "logs")}\"\n");
+
+        var (code, _, error) = await RunAsync("serve", "--config", file, "--host", "127.0.0.1", "--port", "0");
+
+        Assert.Equal(ExitCodes.ConfigurationError, code);
+        var lines = Lines(error);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"peerrelay: error: certfile: \"{missing}\" does not exist", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("peerrelay: error: log_dir: cannot write log files in", lines[1], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -43,11 +43,12 @@ public sealed class ConfigLoaderTests
             max_message_bytes = 65536
 
             [auth]
-            method = "none"
+            method = "globus"
 
             [auth.kwargs]
             client_id = "abc"
-            audience = ["a", "b"]
+            client_secret = "def"
+            audience = "relay"
 
             [logging]
             log_dir = "/var/log/relay"
@@ -63,9 +64,9 @@ public sealed class ConfigLoaderTests
         Assert.Equal("/etc/relay/key.pem", config.KeyFile);
         Assert.True(config.UsesTls);
         Assert.Equal(65536, config.Server.MaxMessageBytes);
-        Assert.Equal("none", config.Auth.Method);
+        Assert.Equal("globus", config.Auth.Method);
         Assert.Equal("abc", config.Auth.Kwargs["client_id"]);
-        Assert.Equal(new List<object?> { "a", "b" }, config.Auth.Kwargs["audience"]);
+        Assert.Equal("relay", config.Auth.Kwargs["audience"]);
         Assert.Equal("/var/log/relay", config.Logging.LogDir);
         Assert.Equal(LogLevel.Debug, config.Logging.DefaultLevel);
         Assert.Equal(LogLevel.Error, config.Logging.WebSocketsLevel);
@@ -162,11 +163,11 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void KwargsKeys_AreNotWarnedAbout()
     {
-        // They belong to the auth method, which checks them itself.
-        var config = Parse("[auth.kwargs]\nanything = 1");
+        // They belong to the auth method, which checks them itself (AuthConfiguration.Validate).
+        var config = Parse("[auth]\nmethod = \"globus\"\n[auth.kwargs]\nclient_id = \"abc\"\nclient_secret = \"def\"\ncache_size = 10");
 
         Assert.Empty(config.Warnings);
-        Assert.Equal(1L, config.Auth.Kwargs["anything"]);
+        Assert.Equal(10L, config.Auth.Kwargs["cache_size"]);
     }
 
     [Theory]
@@ -234,13 +235,35 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
-    public void InvalidToml_NamesTheFileAndLine()
+    public void InvalidToml_NamesTheFileLineAndColumn_AndSaysErrorNoMoreThanOnce()
     {
         var error = ParseFails("port = = 1");
 
         var problem = Assert.Single(error.Problems);
-        Assert.StartsWith($"{File}(1,", problem, StringComparison.Ordinal);
-        Assert.Contains("not valid TOML", problem, StringComparison.Ordinal);
+        Assert.Equal($"{File}:1:8: Unexpected token `=` while parsing a value (the file is not valid TOML)", problem);
+        Assert.DoesNotContain("error", problem, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void MaxMessageBytesAboveTheTransportLimit_IsAWarningNamingBothKeys()
+    {
+        var config = Parse("max_message_bytes = 2000000");
+
+        var warning = Assert.Single(config.Warnings);
+        Assert.StartsWith($"{File}: max_message_bytes (2000000) is above transport_max_message_bytes (1048576)", warning, StringComparison.Ordinal);
+        Assert.Empty(Parse("max_message_bytes = 2000000\ntransport_max_message_bytes = 2000000").Warnings);
+        Assert.Empty(Parse("max_message_bytes = 1048576").Warnings);
+    }
+
+    [Fact]
+    public void ValuesThatDoNotFitTogether_AndAuthSettings_AreReportedWithTheOtherProblems()
+    {
+        var error = ParseFails("port = -1\nallowed_origins = [\"not a url\"]\n[auth]\nmethod = \"globus\"\n[auth.kwargs]\ncache_size = \"big\"");
+
+        Assert.Equal(3, error.Problems.Count);
+        Assert.All(error.Problems, p => Assert.StartsWith($"{File}: ", p, StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.StartsWith($"{File}: allowed_origins", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.StartsWith($"{File}: auth.kwargs.cache_size: expected a whole number", StringComparison.Ordinal));
     }
 
     [Theory]

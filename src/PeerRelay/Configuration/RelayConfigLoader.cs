@@ -1,3 +1,5 @@
+using System.Globalization;
+using PeerRelay.Server.Authentication;
 using Tomlyn;
 using Tomlyn.Model;
 
@@ -105,8 +107,7 @@ internal static class RelayConfigLoader
             }
             catch (TomlException ex)
             {
-                // Tomlyn's message already names the file, line and column.
-                throw new RelayConfigException($"{FirstLine(ex.Message)} (the file is not valid TOML)");
+                throw new RelayConfigException(SyntaxProblems(ex, name), []);
             }
 
             var context = new ConfigReadContext(config, name);
@@ -120,11 +121,20 @@ internal static class RelayConfigLoader
             problems.Add($"keyfile: \"{config.KeyFile}\" is set but certfile is not; set certfile too, or remove keyfile");
         }
 
-        if (problems.Count == 0)
+        // Every problem at once, each naming the file: the values the file set, then how they fit together, then the
+        // [auth] method's settings (checked here as the relay will apply them, not later at start-up).
+        var prefix = sourceName is null ? string.Empty : sourceName + ": ";
+        foreach (var problem in config.Server.Validate())
         {
-            problems.AddRange(config.Server.Validate());
+            problems.Add(prefix + problem);
         }
 
+        foreach (var problem in AuthConfiguration.Validate(config.Auth.Method, config.Auth.Kwargs, Environment.GetEnvironmentVariable))
+        {
+            problems.Add(prefix + problem);
+        }
+
+        WarnAboutTransportLimit(config, prefix);
         if (problems.Count > 0)
         {
             throw new RelayConfigException(problems, config.Warnings);
@@ -156,6 +166,40 @@ internal static class RelayConfigLoader
                 problems.Add(ex.Message);
             }
         }
+    }
+
+    /// <summary>
+    /// The transport closes a message over <c>transport_max_message_bytes</c> (1009) before <c>max_message_bytes</c>
+    /// (4003) is looked at, so a larger <c>max_message_bytes</c> never applies. The reference accepts such a file
+    /// (its WebSocket library has the same 1 MiB limit), so it is a warning naming both keys, not an error.
+    /// </summary>
+    private static void WarnAboutTransportLimit(RelayConfig config, string prefix)
+    {
+        var server = config.Server;
+        if (server.MaxMessageBytes is { } max && max > server.TransportMaxMessageBytes)
+        {
+            config.Warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{prefix}max_message_bytes ({max}) is above transport_max_message_bytes ({server.TransportMaxMessageBytes}): messages over {server.TransportMaxMessageBytes} bytes are closed with 1009 before max_message_bytes applies; raise transport_max_message_bytes to at least {max}, or lower max_message_bytes"));
+        }
+    }
+
+    /// <summary>Every syntax error Tomlyn found, as "FILE:LINE:COLUMN: message (the file is not valid TOML)".</summary>
+    private static List<string> SyntaxProblems(TomlException error, string name)
+    {
+        var problems = new List<string>();
+        foreach (var diagnostic in error.Diagnostics)
+        {
+            var start = diagnostic.Span.Start;
+            problems.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{name}:{start.Line + 1}:{start.Column + 1}: {diagnostic.Message.TrimEnd('.')} (the file is not valid TOML)"));
+        }
+
+        if (problems.Count == 0)
+        {
+            problems.Add($"{FirstLine(error.Message)} (the file is not valid TOML)");
+        }
+
+        return problems;
     }
 
     private static void AddAll(IReadOnlyList<string> values, IList<string> target)

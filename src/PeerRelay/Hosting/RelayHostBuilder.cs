@@ -47,11 +47,14 @@ internal static partial class RelayHostBuilder
     public static WebApplication Build(RelayConfig config, Action<WebApplicationBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var tls = config.CertFile is { } certFile ? TlsCertificateLoader.Load(certFile, config.KeyFile) : null;
-        var addresses = ResolveHost(config.Host, config.Port);
-        if (config.Logging.LogDir is { } logDir)
+        // What the file names (certificate, host, log directory) is checked all at once, so every problem is in one run.
+        var problems = new List<string>();
+        var tls = Check(problems, () => config.CertFile is { } certFile ? TlsCertificateLoader.Load(certFile, config.KeyFile) : null);
+        var addresses = Check(problems, () => ResolveHost(config.Host, config.Port));
+        Check(problems, () => config.Logging.LogDir is { } logDir && EnsureLogDirectory(logDir));
+        if (problems.Count > 0)
         {
-            EnsureLogDirectory(logDir);
+            throw new RelayConfigException(problems, []);
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -209,13 +212,27 @@ internal static partial class RelayHostBuilder
         }
     }
 
-    private static void EnsureLogDirectory(string directory)
+    private static T? Check<T>(List<string> problems, Func<T?> check)
+    {
+        try
+        {
+            return check();
+        }
+        catch (RelayConfigException ex)
+        {
+            problems.AddRange(ex.Problems);
+            return default;
+        }
+    }
+
+    private static bool EnsureLogDirectory(string directory)
     {
         try
         {
             Directory.CreateDirectory(directory);
             var probe = Path.Combine(directory, WeeklyLogFile.NameFor(DateTimeOffset.UtcNow));
             using var stream = new FileStream(probe, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
