@@ -33,6 +33,7 @@ public sealed class BrowserReconnectTests
                 var page = (await InteropPeers.SucceedsAsync(browser))["chromium"]!.AsObject();
 
                 Assert.Equal("closed", (string)page["relayState"]!);
+                Assert.Equal("Connect to relay", (string)page["registerButton"]!);
                 Assert.Equal(2, (int)page["registrations"]!);
                 var disconnects = page["disconnects"]!.AsArray();
                 var first = disconnects[0]!.AsObject();

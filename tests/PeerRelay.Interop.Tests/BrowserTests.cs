@@ -33,6 +33,9 @@ public sealed class BrowserTests
         Assert.Contains(Texts(alice["steps"]), s => s.StartsWith("data channel open", StringComparison.Ordinal));
         Assert.Empty(Texts(alice["errors"]));
         Assert.Empty(Texts(bob["errors"]));
+        // Registered pages no longer offer to "Connect to relay".
+        Assert.Equal("Reconnect to relay", (string)alice["registerButton"]!);
+        Assert.Equal("Reconnect to relay", (string)bob["registerButton"]!);
         AssertScreenshot(artifacts, "two-pages-alice.png");
         AssertScreenshot(artifacts, "two-pages-bob.png");
     }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using PeerRelay.Configuration;
+using PeerRelay.Testing;
 
 namespace PeerRelay.Tests;
 
@@ -20,19 +21,7 @@ public sealed partial class DocsExampleTests
         }
     }
 
-    private static string ConfigurationDoc()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var path = Path.Combine(directory.FullName, "docs", "configuration.md");
-            if (File.Exists(Path.Combine(directory.FullName, "PeerRelay.slnx")))
-            {
-                return path;
-            }
-        }
-
-        throw new DirectoryNotFoundException("No PeerRelay.slnx above the test directory.");
-    }
+    private static string ConfigurationDoc() => RepositoryPaths.Combine("docs/configuration.md");
 
     [GeneratedRegex("```toml\\n(?<toml>.*?)```", RegexOptions.Singleline)]
     private static partial Regex TomlBlock();

@@ -123,6 +123,8 @@ function register() {
     $('status').textContent = e.detail.state;
     $('status').dataset.state = e.detail.state;
     $('connect').disabled = e.detail.state !== 'registered';
+    // Once a connection is up (or being retried) the button starts over with a new one: say so.
+    $('register').textContent = ['idle', 'closed'].includes(e.detail.state) ? 'Connect to relay' : 'Reconnect to relay';
   });
   relay.addEventListener('registered', () => {
     state.registered = true;

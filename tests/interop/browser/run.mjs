@@ -97,7 +97,9 @@ async function fail(error) {
 }
 
 async function pageState(page) {
-  return page.evaluate(() => window.peerRelayDemo ?? null);
+  return page.evaluate(() => (window.peerRelayDemo
+    ? { ...window.peerRelayDemo, registerButton: document.getElementById('register').textContent }
+    : null));
 }
 
 async function screenshots() {
