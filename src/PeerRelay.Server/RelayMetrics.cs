@@ -1,11 +1,14 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using PeerRelay.Server.Internal;
 
 namespace PeerRelay.Server;
 
 /// <summary>
-/// The relay's metrics, on the meter <c>PeerRelay.Server</c>. Names are dotted lower-case; every drop and rejection
-/// is counted with a <c>reason</c> tag.
+/// The relay's metrics, on the meter <c>PeerRelay.Server</c>. Names are dotted lower-case with a UCUM unit; tags are
+/// lower-case snake_case without a namespace, one name per meaning across every PeerRelay meter (<c>reason</c>,
+/// <c>result</c>, <c>close_code</c>, <c>limit</c>, <c>cause</c>, <c>node</c>); see docs/operations.md, "Naming".
+/// Every drop and rejection is counted with a <c>reason</c> tag.
 /// </summary>
 internal sealed class RelayMetrics
 {
@@ -23,8 +26,22 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _messagesRejected;
     private readonly Counter<long> _handshakesRejected;
     private readonly Counter<long> _limitsHit;
+    private readonly Counter<long> _bytesReceived;
+    private readonly Counter<long> _bytesSent;
+    private readonly Histogram<double> _forwardDuration;
+    private readonly Histogram<double> _registrationDuration;
+    private readonly Histogram<double> _authenticationDuration;
+    private readonly Counter<long> _authenticationFailures;
 
-    public RelayMetrics(IMeterFactory meterFactory)
+    /// <summary>Histogram buckets in seconds for the relay's own work: 5 µs to 1 s (a forward takes tens of µs).</summary>
+    internal static readonly double[] LatencyBuckets =
+        [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+    /// <summary>Histogram buckets in seconds for authentication, which may call an identity service: 10 µs to 10 s.</summary>
+    internal static readonly double[] AuthenticationBuckets =
+        [0.00001, 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    public RelayMetrics(IMeterFactory meterFactory, ClientRegistry registry)
     {
         var meter = meterFactory.Create(MeterName);
         _connectionsActive = meter.CreateUpDownCounter<long>("peerrelay.connections.active", "{connection}", "Open WebSocket connections, registered or not.");
@@ -38,6 +55,32 @@ internal sealed class RelayMetrics
         _messagesRejected = meter.CreateCounter<long>("peerrelay.messages.rejected", "{message}", "Client messages refused with a close code, by reason.");
         _handshakesRejected = meter.CreateCounter<long>("peerrelay.handshakes.rejected", "{request}", "WebSocket handshakes refused before the upgrade, by reason (e.g. origin).");
         _limitsHit = meter.CreateCounter<long>("peerrelay.limits.hit", "{event}", "Connections, registrations or messages refused by a limit, by limit (its config key).");
+        meter.CreateObservableGauge("peerrelay.users.active", registry.CountUsers, "{user}", "Users with at least one registered client.");
+        _bytesReceived = meter.CreateCounter<long>("peerrelay.received.bytes", "By", "Bytes of client messages read (payloads, without WebSocket framing).");
+        _bytesSent = meter.CreateCounter<long>("peerrelay.sent.bytes", "By", "Bytes of messages sent to clients (payloads, without WebSocket framing).");
+        _forwardDuration = meter.CreateHistogram("peerrelay.forward.duration", "s", "Time from reading a peer connection message to handing it to its target's socket.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _registrationDuration = meter.CreateHistogram("peerrelay.registration.duration", "s", "Time from reading a registration to sending its response (authentication included), by result.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AuthenticationBuckets });
+        _authenticationDuration = meter.CreateHistogram("peerrelay.authentication.duration", "s", "Time the authenticator took for one registration.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AuthenticationBuckets });
+        _authenticationFailures = meter.CreateCounter<long>("peerrelay.authentication.failures", "{registration}", "Registrations refused by the authenticator, by cause (unauthorized: 4001, forbidden: 4002, unavailable: 1013).");
+    }
+
+    /// <summary>Gets whether anyone listens to the forward latency (so that the clock is read only then).</summary>
+    public bool ForwardDurationEnabled => _forwardDuration.Enabled;
+
+    public void BytesReceived(int count) => _bytesReceived.Add(count);
+
+    public void BytesSent(int count) => _bytesSent.Add(count);
+
+    /// <summary>Records a forward that started at <paramref name="startTimestamp"/> (a <see cref="Stopwatch"/> timestamp).</summary>
+    public void Forwarded(long startTimestamp) => _forwardDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+
+    public void Authenticated(long startTimestamp, string? failureCause)
+    {
+        _authenticationDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+        if (failureCause is not null && _authenticationFailures.Enabled)
+        {
+            _authenticationFailures.Add(1, new TagList { { "cause", failureCause } });
+        }
     }
 
     public void ConnectionOpened()
@@ -51,7 +94,7 @@ internal sealed class RelayMetrics
         _connectionsActive.Add(-1);
         if (_connectionsClosed.Enabled)
         {
-            _connectionsClosed.Add(1, new TagList { { "peerrelay.close_code", closeCode } });
+            _connectionsClosed.Add(1, new TagList { { "close_code", closeCode } });
         }
     }
 
@@ -59,11 +102,17 @@ internal sealed class RelayMetrics
 
     public void ClientUnregistered() => _clientsRegistered.Add(-1);
 
-    public void Registration(string result)
+    /// <summary>Counts a registration attempt; with <paramref name="startTimestamp"/> (when it was read) also its duration.</summary>
+    public void Registration(string result, long startTimestamp = 0)
     {
         if (_registrations.Enabled)
         {
             _registrations.Add(1, new TagList { { "result", result } });
+        }
+
+        if (startTimestamp != 0 && _registrationDuration.Enabled)
+        {
+            _registrationDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("result", result));
         }
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using PeerRelay.Protocol;
 using PeerRelay.Testing;
@@ -55,13 +56,32 @@ public sealed class LifecycleTests
     }
 
     [Fact]
-    public async Task Healthz_Ready()
+    public async Task Healthz_Live_Readyz_Ready()
     {
         await using var server = await RelayTestServer.StartAsync();
         using var http = new HttpClient();
-        var response = await http.GetAsync(new UriBuilder(server.Uri) { Scheme = "http", Path = "/healthz" }.Uri).WithTimeout();
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("ready\n", await response.Content.ReadAsStringAsync());
+        var live = await http.GetAsync(new UriBuilder(server.Uri) { Scheme = "http", Path = "/healthz" }.Uri).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal("ok\n", await live.Content.ReadAsStringAsync());
+        var ready = await http.GetAsync(new UriBuilder(server.Uri) { Scheme = "http", Path = "/readyz" }.Uri).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("ready\n", await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Readyz_AnotherReadinessCheckFailing_Is503NamingIt()
+    {
+        // What a scale-out backend does when its store is required and unreachable.
+        await using var server = await RelayTestServer.StartAsync(relay: r => r.Services.AddHealthChecks().AddCheck(
+            "cluster",
+            () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("redis unreachable"),
+            tags: [PeerRelay.Server.Hosting.PeerRelayHealthChecks.ReadyTag]));
+        using var http = new HttpClient();
+        var ready = await http.GetAsync(new UriBuilder(server.Uri) { Scheme = "http", Path = "/readyz" }.Uri).WithTimeout();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("not ready\ncluster: redis unreachable\n", await ready.Content.ReadAsStringAsync());
+        var live = await http.GetAsync(new UriBuilder(server.Uri) { Scheme = "http", Path = "/healthz" }.Uri).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 
     [Fact]

@@ -51,4 +51,20 @@ public static class TaskTimeoutExtensions
             await Task.Delay(10);
         }
     }
+
+    /// <summary>Polls an asynchronous <paramref name="condition"/> (e.g. an HTTP request) until it holds.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, [CallerArgumentExpression(nameof(condition))] string? what = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        var limit = timeout ?? DefaultTimeout;
+        while (!await condition().WithTimeout(limit, what))
+        {
+            if (deadline.Elapsed > limit)
+            {
+                throw new TimeoutException($"Timed out after {limit.TotalSeconds} s waiting until: {what}");
+            }
+
+            await Task.Delay(10);
+        }
+    }
 }

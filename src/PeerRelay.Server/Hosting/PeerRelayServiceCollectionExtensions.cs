@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PeerRelay.Server.Authentication;
+using PeerRelay.Server.Cluster;
 using PeerRelay.Server.Internal;
 
 namespace PeerRelay.Server.Hosting;
@@ -37,6 +38,8 @@ public static class PeerRelayServiceCollectionExtensions
         services.TryAddSingleton<OriginPolicy>();
         RequestLogRedaction.Add(services);
         services.TryAddSingleton<RelayLifetime>();
+        services.TryAddSingleton<IRelayNodeDirectory, LocalNodeDirectory>();
+        services.AddHealthChecks().AddCheck<DrainHealthCheck>(PeerRelayHealthChecks.DrainCheckName, tags: [PeerRelayHealthChecks.ReadyTag]);
         services.AddPeerRelayLimits();
         services.AddHostedService(sp => sp.GetRequiredService<RelayLifetime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConnectedClientsLogger>());

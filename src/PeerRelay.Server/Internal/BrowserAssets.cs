@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
+using PeerRelay.Server.Hosting;
 
 namespace PeerRelay.Server.Internal;
 
@@ -25,17 +26,15 @@ internal static class BrowserAssets
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     /// <summary>
-    /// Maps GET and HEAD for each asset. Literal routes take precedence over the relay's catch-all, so a WebSocket
-    /// request to one of these paths is handed to <paramref name="relay"/>: the relay still answers on every path.
+    /// Maps GET and HEAD for each asset (<see cref="PeerRelayEndpointRouteBuilderExtensions.MapRelayPage"/>: a
+    /// WebSocket request to one of these paths still goes to the relay).
     /// </summary>
-    public static void Map(IEndpointRouteBuilder endpoints, RelayWebSocketHandler relay)
+    public static void Map(IEndpointRouteBuilder endpoints)
     {
         foreach (var (path, resource, contentType) in Assets)
         {
             var asset = Load(resource, contentType);
-            endpoints.MapMethods(path, [HttpMethods.Get, HttpMethods.Head], (HttpContext context) =>
-                    context.WebSockets.IsWebSocketRequest ? relay.HandleAsync(context) : WriteAsync(context, asset))
-                .WithDisplayName($"PeerRelay browser {path}");
+            endpoints.MapRelayPage(path, context => WriteAsync(context, asset)).WithDisplayName($"PeerRelay browser {path}");
         }
     }
 

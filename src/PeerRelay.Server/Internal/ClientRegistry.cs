@@ -92,6 +92,21 @@ internal sealed class ClientRegistry
         }
     }
 
+    /// <summary>Counts the distinct users with a registered client (read when metrics are collected, not per message).</summary>
+    public int CountUsers()
+    {
+        var users = new HashSet<Authentication.RelayUser>();
+        foreach (var pair in _byUuid)
+        {
+            if (pair.Value.Registration is { } registration)
+            {
+                users.Add(registration.User);
+            }
+        }
+
+        return users.Count;
+    }
+
     /// <summary>Returns the current registrations, for the periodic client list.</summary>
     public List<Registration> SnapshotRegistrations(int max)
     {

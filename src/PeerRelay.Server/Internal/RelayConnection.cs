@@ -80,6 +80,12 @@ internal sealed partial class RelayConnection
 
     public long Id { get; }
 
+    /// <summary>Messages read from this client. Written by the receive loop only (a plain increment); read by the admin API.</summary>
+    public long MessagesIn { get; set; }
+
+    /// <summary>Messages sent or queued to this client. Written under the send lock (a plain increment); read by the admin API.</summary>
+    public long MessagesOut { get; private set; }
+
     /// <summary>Gets when the connection opened, a <see cref="Stopwatch"/> timestamp (registration deadline).</summary>
     public long OpenedTimestamp { get; }
 
@@ -159,9 +165,13 @@ internal sealed partial class RelayConnection
                 }
 
                 _backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message));
+                MessagesOut++;
+                _router.Metrics.BytesSent(message.Length);
                 return SendResult.Queued;
             }
 
+            MessagesOut++;
+            _router.Metrics.BytesSent(message.Length);
             WriteFrame(WebSocketOpcode.Text, message.Memory.Span);
             message.Return();
             FlushLocked();

@@ -67,6 +67,22 @@ internal sealed partial class RelayLifetime(
         }
     }
 
+    /// <summary>
+    /// Starts draining without stopping the host (the admin API's drain): new clients are turned away with 1001,
+    /// <c>/readyz</c> answers 503 and every client is closed with 1001, so that they reconnect to another node.
+    /// </summary>
+    /// <returns>False when the relay was draining already.</returns>
+    public bool BeginDrain()
+    {
+        if (_draining)
+        {
+            return false;
+        }
+
+        Drain();
+        return true;
+    }
+
     private void Drain()
     {
         if (_draining)

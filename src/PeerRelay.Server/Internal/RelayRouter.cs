@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
@@ -20,6 +21,8 @@ internal sealed partial class RelayRouter(
 
     public ClientRegistry Registry => registry;
 
+    public RelayMetrics Metrics => metrics;
+
     public void OnOpened(RelayConnection connection)
     {
         registry.AddConnection(connection);
@@ -31,6 +34,9 @@ internal sealed partial class RelayRouter(
     public ValueTask HandleAsync(RelayConnection connection, byte[] buffer, int count)
     {
         metrics.MessageReceived();
+        metrics.BytesReceived(count);
+        connection.MessagesIn++;
+        var received = metrics.ForwardDurationEnabled ? Stopwatch.GetTimestamp() : 0;
         if (!limits.AllowMessage(connection, out var rateRefusal))
         {
             if (rateRefusal is not null)
@@ -50,7 +56,7 @@ internal sealed partial class RelayRouter(
         switch (frame.MessageType)
         {
             case RelayMessageType.PeerConnection:
-                Forward(connection, frame);
+                Forward(connection, frame, received);
                 return ValueTask.CompletedTask;
             case RelayMessageType.RelayRegistration:
                 return RegisterAsync(connection, frame.Uuid, frame.Name.GetString()!);
@@ -111,6 +117,7 @@ internal sealed partial class RelayRouter(
 
     private async ValueTask RegisterAsync(RelayConnection connection, Guid uuid, string name)
     {
+        var start = Stopwatch.GetTimestamp();
         RelayAuthResult auth;
         try
         {
@@ -124,14 +131,16 @@ internal sealed partial class RelayRouter(
             return;
         }
 
+        var cause = auth.Succeeded ? null : auth.CloseCode switch
+        {
+            RelayCloseCodes.Unauthorized => "unauthorized",
+            RelayCloseCodes.Forbidden => "forbidden",
+            _ => "unavailable",
+        };
+        metrics.Authenticated(start, cause);
         if (!auth.Succeeded)
         {
-            metrics.Registration(auth.CloseCode switch
-            {
-                RelayCloseCodes.Unauthorized => "unauthorized",
-                RelayCloseCodes.Forbidden => "forbidden",
-                _ => "unavailable",
-            });
+            metrics.Registration(cause!, start);
             Log.AuthenticationFailed(logger, connection.Remote, auth.CloseCode, auth.Reason!);
             connection.Close(auth.CloseCode, auth.Reason!);
             return;
@@ -153,7 +162,7 @@ internal sealed partial class RelayRouter(
                 limits.ReleaseClient(auth.User);
             }
 
-            metrics.Registration("uuid_of_other_user");
+            metrics.Registration("uuid_of_other_user", start);
             Log.ForeignUuid(logger, auth.User, uuid);
             connection.Close(
                 RelayCloseCodes.Forbidden,
@@ -175,11 +184,11 @@ internal sealed partial class RelayRouter(
             // The new socket is answered at once; the old one closes in the background (PROTOCOL.md).
             Log.TakenOver(logger, uuid, displaced.Id, connection.Id);
             displaced.Close(RelayCloseCodes.DuplicateRegistration, RelayCloseCodes.DuplicateRegistrationReason);
-            metrics.Registration("took_over");
+            metrics.Registration("took_over", start);
         }
         else
         {
-            metrics.Registration(previous?.Uuid == uuid ? "repeated" : "ok");
+            metrics.Registration(previous?.Uuid == uuid ? "repeated" : "ok", start);
             if (previous is null)
             {
                 metrics.ClientRegistered();
@@ -193,7 +202,7 @@ internal sealed partial class RelayRouter(
         Reply(connection, writer.Detach());
     }
 
-    private void Forward(RelayConnection connection, scoped in RelayFrame frame)
+    private void Forward(RelayConnection connection, scoped in RelayFrame frame, long received)
     {
         var source = connection.Registration;
         if (source is null)
@@ -220,6 +229,11 @@ internal sealed partial class RelayRouter(
         {
             case SendResult.Queued:
                 metrics.MessageForwarded();
+                if (received != 0)
+                {
+                    metrics.Forwarded(received);
+                }
+
                 Log.Forwarded(logger, source.Uuid, frame.PeerUuid);
                 break;
             case SendResult.QueueFull:

@@ -45,6 +45,27 @@ internal sealed class RelayConfig
     /// <summary>Gets or sets the listen backlog: connections the kernel holds before they are accepted (<c>listen_backlog</c>, default 512).</summary>
     public int ListenBacklog { get; set; } = 512;
 
+    /// <summary>Gets or sets a value indicating whether Prometheus metrics are served at <c>/metrics</c> (<c>metrics</c>, default true).</summary>
+    public bool Metrics { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets the port that serves <c>/metrics</c> instead of the relay's port (<c>metrics_port</c>), on the relay's
+    /// interfaces; null (the default) serves it on the relay's port.
+    /// </summary>
+    public int? MetricsPort { get; set; }
+
+    /// <summary>
+    /// Gets or sets the bearer token of the admin API and dashboard on the relay's port (<c>admin_token</c>); null (the
+    /// default) turns them off there. Never logged.
+    /// </summary>
+    public string? AdminToken { get; set; }
+
+    /// <summary>
+    /// Gets or sets a port on loopback (127.0.0.1 and ::1) that serves the admin API and dashboard without a token
+    /// (<c>admin_port</c>); null (the default) opens none.
+    /// </summary>
+    public int? AdminPort { get; set; }
+
     /// <summary>Gets the <c>[logging]</c> table (levels and log directory).</summary>
     public RelayLoggingConfig Logging { get; } = new();
 

@@ -48,6 +48,12 @@ internal static class RelayConfigLoader
         new("listen_backlog", (c, v) => c.Config.ListenBacklog = v.AsInt32(1, 65535, "connections")),
         new("allowed_origins", (c, v) => AddAll(v.AsStringList(), c.Config.Server.AllowedOrigins)),
 
+        // Operations (docs/operations.md): metrics, admin API.
+        new("metrics", (c, v) => c.Config.Metrics = v.AsBoolean()),
+        new("metrics_port", (c, v) => c.Config.MetricsPort = v.AsInt32(1, 65535)),
+        new("admin_token", (c, v) => c.Config.AdminToken = AsToken(v)),
+        new("admin_port", (c, v) => c.Config.AdminPort = v.AsInt32(1, 65535)),
+
         // Limits (docs/configuration.md, "Limits"; docs/security.md, "Limits and abuse resistance").
         new("max_connections", (c, v) => c.Config.Server.MaxConnections = v.AsInt32(1, int.MaxValue, "connections")),
         new("max_connections_per_ip", (c, v) => c.Config.Server.MaxConnectionsPerIp = v.AsInt32(1, int.MaxValue, "connections")),
@@ -129,6 +135,8 @@ internal static class RelayConfigLoader
             problems.Add(prefix + problem);
         }
 
+        ValidatePorts(config, problems, prefix);
+
         foreach (var problem in AuthConfiguration.Validate(config.Auth.Method, config.Auth.Kwargs, Environment.GetEnvironmentVariable))
         {
             problems.Add(prefix + problem);
@@ -201,6 +209,24 @@ internal static class RelayConfigLoader
 
         return problems;
     }
+    private static void ValidatePorts(RelayConfig config, List<string> problems, string prefix)
+    {
+        if (config.MetricsPort is { } metrics && (metrics == config.Port || metrics == config.AdminPort))
+        {
+            problems.Add($"{prefix}metrics_port: {metrics} is already the relay's port or admin_port; use another port, or leave metrics_port out to serve /metrics on the relay's port");
+        }
+
+        if (config.AdminPort is { } admin && admin == config.Port)
+        {
+            problems.Add($"{prefix}admin_port: {admin} is already the relay's port; use another port (it listens on loopback only)");
+        }
+    }
+
+    /// <summary>Reads the admin token: at least 16 characters, so that it cannot be guessed; never echoed in errors.</summary>
+    private static string AsToken(ConfigValue value) =>
+        value.Value is string { Length: >= 16 } token && !token.Any(char.IsWhiteSpace)
+            ? token
+            : throw new ConfigValueException($"{value.Key}: the value is not allowed; use a secret of at least 16 characters without spaces (e.g. from `openssl rand -hex 32`)");
 
     private static void AddAll(IReadOnlyList<string> values, IList<string> target)
     {

@@ -9,6 +9,7 @@ using PeerRelay.Configuration;
 using PeerRelay.Logging;
 using PeerRelay.Server;
 using PeerRelay.Server.Hosting;
+using PeerRelay.Server.Prometheus;
 using PeerRelay.Transport;
 
 namespace PeerRelay.Hosting;
@@ -88,15 +89,26 @@ internal static partial class RelayHostBuilder
         {
             kestrel.AddServerHeader = false;
             Listen(kestrel, addresses, config.Port, tls);
+            ListenOperations(kestrel, addresses, config, tls);
         });
 
         var relay = builder.Services.AddPeerRelay(options => CopyServerOptions(config.Server, options));
         RelayAuthentication.Configure(relay, config.Auth);
+        if (config.Metrics)
+        {
+            relay.AddPrometheusMetrics();
+        }
+
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        OperationsPorts.Use(app, config);
         app.UseWebSockets();
         app.MapPeerRelay();
+        if (config.Metrics)
+        {
+            app.MapPeerRelayMetrics();
+        }
 
         var startupLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(RelayLogging.StartupCategory);
         foreach (var warning in config.Warnings)
@@ -185,14 +197,7 @@ internal static partial class RelayHostBuilder
     {
         void Configure(ListenOptions listen)
         {
-            if (tls is not null)
-            {
-                listen.UseHttps(new HttpsConnectionAdapterOptions
-                {
-                    ServerCertificate = tls.Certificate,
-                    ServerCertificateChain = tls.Chain,
-                });
-            }
+            UseTls(listen, tls);
 
             // WebSocket upgrades are served straight from the connection; everything else goes on to HTTP/1.
             listen.UsePeerRelay();
@@ -222,6 +227,50 @@ internal static partial class RelayHostBuilder
         {
             problems.AddRange(ex.Problems);
             return default;
+        }
+    }
+
+    /// <summary>
+    /// Listens on <c>metrics_port</c> (the relay's interfaces, plain HTTP/1 without the relay's connection middleware) and
+    /// <c>admin_port</c> (loopback only), when set.
+    /// </summary>
+    private static void ListenOperations(KestrelServerOptions kestrel, IPAddress[]? addresses, RelayConfig config, TlsCertificate? tls)
+    {
+        if (config.MetricsPort is { } metricsPort)
+        {
+            if (addresses is null)
+            {
+                kestrel.ListenAnyIP(metricsPort, listen => UseTls(listen, tls));
+            }
+            else
+            {
+                foreach (var address in addresses)
+                {
+                    kestrel.Listen(address, metricsPort, listen => UseTls(listen, tls));
+                }
+            }
+        }
+
+        if (config.AdminPort is { } adminPort)
+        {
+            // Loopback only: whoever reaches it is on the machine, so it needs no token (docs/operations.md).
+            kestrel.Listen(IPAddress.Loopback, adminPort);
+            if (Socket.OSSupportsIPv6)
+            {
+                kestrel.Listen(IPAddress.IPv6Loopback, adminPort);
+            }
+        }
+    }
+
+    private static void UseTls(ListenOptions listen, TlsCertificate? tls)
+    {
+        if (tls is not null)
+        {
+            listen.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = tls.Certificate,
+                ServerCertificateChain = tls.Chain,
+            });
         }
     }
 

@@ -16,7 +16,7 @@ public sealed class DrainTests
     {
         await using var server = await RelayTestServer.StartAsync(o => o.CloseTimeout = CloseTimeout);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Uri.Port}/") };
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("healthz", UriKind.Relative)).WithTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("readyz", UriKind.Relative)).WithTimeout()).StatusCode);
 
         await using var polite = await TestRelayClient.ConnectAsync(server.Uri);
         await polite.RegisterAsync(Guid.NewGuid());
@@ -31,9 +31,13 @@ public sealed class DrainTests
         Assert.Equal(RelayCloseCodes.GoingAway, code);
         Assert.Equal("Server is shutting down.", reason);
 
-        var health = await http.GetAsync(new Uri("healthz", UriKind.Relative)).WithTimeout();
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
-        Assert.Equal("draining\n", await health.Content.ReadAsStringAsync());
+        var ready = await http.GetAsync(new Uri("readyz", UriKind.Relative)).WithTimeout();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("not ready\ndrain: draining\n", await ready.Content.ReadAsStringAsync());
+
+        // Liveness stays up while draining: Kubernetes must not restart a node that is only draining.
+        var live = await http.GetAsync(new Uri("healthz", UriKind.Relative)).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
 
         // A late client is turned away with 1013, not an HTTP 503: ProxyStore's RelayClient retries a close code (with
         // back-off) but dies on an HTTP status in the handshake.

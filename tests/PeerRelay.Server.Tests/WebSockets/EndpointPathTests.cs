@@ -102,7 +102,7 @@ public sealed class EndpointPathTests
         var port = server.Uri.Port;
         using var connection = await RawWebSocket.OpenAsync(port).WithTimeout();
 
-        await connection.WriteAsync($"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").WithTimeout();
+        await connection.WriteAsync($"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").WithTimeout();
         var health = await connection.ReadHeadAsync().WithTimeout();
         Assert.StartsWith("HTTP/1.1 200 ", health, StringComparison.Ordinal);
         Assert.NotEqual("close", RawWebSocket.HeaderValue(health, "Connection"));
