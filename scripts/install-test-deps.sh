@@ -5,9 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Interop tests (tests/PeerRelay.Interop.Tests): Debian's Python with aiortc for real WebRTC peers, Node.js and
-# Chromium for the browser tests.
+# Chromium for the browser tests. ProxyStore's own RelayClient and PeerManager (vendored in ../shared/vendor/python)
+# import pydantic, cryptography, requests, cloudpickle, msgpack, click and psutil; the JWT token issuer of the
+# ProxyStore auth test needs python3-jwt.
 need_apt=()
-for pkg in python3 python3-websockets python3-aiortc chromium nodejs npm; do
+for pkg in python3 python3-websockets python3-aiortc chromium nodejs npm \
+  python3-pydantic python3-cryptography python3-requests python3-cloudpickle python3-msgpack python3-click \
+  python3-psutil python3-jwt; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # An image may ship its own node/npm outside Debian's packages: keep those rather than install Debian's.
@@ -20,8 +24,8 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  apt-get update -qq -o DPkg::Lock::Timeout=600
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need_apt[@]}" >/dev/null
 fi
 
 # playwright-core (drives Debian's Chromium; never downloads a browser), pinned by the committed package-lock.json.

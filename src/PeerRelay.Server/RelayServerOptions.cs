@@ -104,22 +104,23 @@ public sealed class RelayServerOptions
 
     /// <summary>
     /// Gets or sets the messages per second one connection may send on average (<c>message_rate</c>), the refill rate of
-    /// its token bucket. A message over the rate is answered with a <c>relay_response</c> error and not acted on.
-    /// Default 50; zero disables the rate limit.
+    /// its token bucket. Over the rate the relay reads that connection's messages only at the rate (it stops reading
+    /// until the bucket refills, so TCP flow control slows the sender); nothing is refused or lost. Default 200; zero
+    /// disables the rate limit.
     /// </summary>
-    public double MessageRate { get; set; } = 50;
+    public double MessageRate { get; set; } = 200;
 
     /// <summary>
     /// Gets or sets how many messages one connection may send at once above <see cref="MessageRate"/>
-    /// (<c>message_burst</c>), the size of its token bucket. Default 200.
+    /// (<c>message_burst</c>), the size of its token bucket. Default 1,000.
     /// </summary>
-    public int MessageBurst { get; set; } = 200;
+    public int MessageBurst { get; set; } = 1000;
 
     /// <summary>
-    /// Gets or sets how many messages over the rate a connection may send, without pausing long enough to refill
-    /// its bucket, before it is closed with 1008 (<c>message_rate_max_refusals</c>). Default 100.
+    /// Gets or sets how long a connection may stay over <see cref="MessageRate"/> without a break (every message
+    /// read had to wait for a token) before it is closed with 1008 (<c>message_rate_sustained</c>). Default 10 s.
     /// </summary>
-    public int MessageRateMaxRefusals { get; set; } = 100;
+    public TimeSpan MessageRateSustained { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Checks every value and returns the problems found, as "key: problem" lines.</summary>
     /// <returns>An empty list when the options are valid.</returns>
@@ -217,9 +218,9 @@ public sealed class RelayServerOptions
             problems.Add($"message_burst: {MessageBurst} is not allowed; use 1 or more messages");
         }
 
-        if (MessageRateMaxRefusals < 1)
+        if (MessageRateSustained <= TimeSpan.Zero)
         {
-            problems.Add($"message_rate_max_refusals: {MessageRateMaxRefusals} is not allowed; use 1 or more messages");
+            problems.Add($"message_rate_sustained: {MessageRateSustained.TotalSeconds} is not allowed; use more than zero seconds");
         }
     }
 }

@@ -50,7 +50,12 @@ internal sealed class ExternalProcess : IAsyncDisposable
         }
     }
 
-    public static ExternalProcess Start(string label, string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
+    public static ExternalProcess Start(
+        string label,
+        string fileName,
+        IEnumerable<string> arguments,
+        string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         if (!File.Exists(fileName) && !fileName.Contains('/', StringComparison.Ordinal))
         {
@@ -76,6 +81,11 @@ internal sealed class ExternalProcess : IAsyncDisposable
         }
 
         info.Environment["PYTHONUNBUFFERED"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var external = new ExternalProcess(label, process);
         process.OutputDataReceived += (_, e) => external.OnLine(e.Data, stdout: true);

@@ -19,7 +19,7 @@ public sealed class LimitsConfigTests
             handshake_timeout = 3
             message_rate = 20
             message_burst = 100
-            message_rate_max_refusals = 30
+            message_rate_sustained = 4.5
             """, "relay.toml");
         var server = config.Server;
         Assert.Equal(20000, server.MaxConnections);
@@ -30,7 +30,7 @@ public sealed class LimitsConfigTests
         Assert.Equal(TimeSpan.FromSeconds(3), server.HandshakeTimeout);
         Assert.Equal(20, server.MessageRate);
         Assert.Equal(100, server.MessageBurst);
-        Assert.Equal(30, server.MessageRateMaxRefusals);
+        Assert.Equal(TimeSpan.FromSeconds(4.5), server.MessageRateSustained);
     }
 
     [Theory]
@@ -42,7 +42,7 @@ public sealed class LimitsConfigTests
     [InlineData("handshake_timeout = 0", "handshake_timeout: 0 is not allowed")]
     [InlineData("message_rate = -1", "message_rate: -1 is not allowed")]
     [InlineData("message_burst = 0", "message_burst: 0 is not allowed")]
-    [InlineData("message_rate_max_refusals = \"many\"", "message_rate_max_refusals: \"many\" is not allowed")]
+    [InlineData("message_rate_sustained = 0", "message_rate_sustained: 0 is not allowed")]
     public void BadLimit_StopsWithTheKeyNamed(string toml, string expected)
     {
         var error = Assert.Throws<RelayConfigException>(() => RelayConfigLoader.Parse(toml, "relay.toml"));

@@ -6,9 +6,9 @@ internal enum RateDecision
     /// <summary>Within the rate: act on the message.</summary>
     Allowed,
 
-    /// <summary>Over the rate: refuse the message with an error response, keep the connection.</summary>
-    Refused,
+    /// <summary>Over the rate: stop reading the connection for the time given, then act on the message.</summary>
+    Wait,
 
-    /// <summary>Over the rate for too long: close the connection (1008).</summary>
+    /// <summary>Over the rate without a break for the sustained period: close the connection (1008).</summary>
     Abusive,
 }

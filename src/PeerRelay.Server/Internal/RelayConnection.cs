@@ -40,11 +40,14 @@ internal sealed partial class RelayConnection
     private bool _flushPending;
     private bool _closeFrameWritten;
     private bool _writerDone;
+    private bool _held;
     private TaskCompletionSource? _closeFlushed;
 
     private CancellationTokenSource? _aborted;
+    private TaskCompletionSource? _endedSignal; // Created only when someone waits for the end (a take-over).
     private volatile Registration? _registration;
     private int _closeRequested;
+    private bool _closeReceived; // The client's close frame was read: the close handshake is complete once ours is out.
     private int _closeCode;
     private string _closeReason = string.Empty;
     private long _closeRequestedAt;
@@ -155,7 +158,7 @@ internal sealed partial class RelayConnection
                 return SendResult.Closed;
             }
 
-            if (_flushPending)
+            if (_flushPending || _held)
             {
                 _backlog ??= new Queue<Outbound>();
                 if (_backlog.Count >= _options.SendQueueCapacity)
@@ -220,7 +223,7 @@ internal sealed partial class RelayConnection
 
             var close = ArrayPool<byte>.Shared.Rent(WebSocketFrame.MaxControlPayload);
             var length = WebSocketFrame.WriteClosePayload(close, code, _closeReason);
-            if (_flushPending)
+            if (_flushPending || _held)
             {
                 _backlog ??= new Queue<Outbound>();
                 _backlog.Enqueue(new Outbound(WebSocketOpcode.Close, new OutboundMessage(close, length)));
@@ -231,6 +234,90 @@ internal sealed partial class RelayConnection
             ArrayPool<byte>.Shared.Return(close);
             _closeFrameWritten = true;
             FlushLocked();
+        }
+    }
+
+    /// <summary>
+    /// Holds back everything sent to this connection (queued, up to <c>send_queue_capacity</c> messages) until
+    /// <see cref="Release"/>. A registration holds its connection from before its UUID becomes findable until its
+    /// <c>relay_response</c> goes out, so that the response always comes first, even when it waits for a take-over.
+    /// </summary>
+    public void Hold()
+    {
+        lock (_sendLock)
+        {
+            _held = true;
+        }
+    }
+
+    /// <summary>
+    /// Ends <see cref="Hold"/>: sends <paramref name="first"/> (if any; takes ownership of its buffer), then what was
+    /// held back, in order.
+    /// </summary>
+    public void Release(OutboundMessage? first)
+    {
+        lock (_sendLock)
+        {
+            _held = false;
+            if (_writerDone || _closeFrameWritten)
+            {
+                first?.Return();
+                return;
+            }
+
+            if (_flushPending)
+            {
+                // A flush from before the hold is still out: the message goes in front of what queued up behind it.
+                if (first is { } message)
+                {
+                    var queued = _backlog ?? new Queue<Outbound>();
+                    _backlog = new Queue<Outbound>(queued.Count + 1);
+                    _backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message));
+                    while (queued.TryDequeue(out var next))
+                    {
+                        _backlog.Enqueue(next);
+                    }
+                }
+
+                return;
+            }
+
+            if (first is { } text)
+            {
+                WriteFrame(WebSocketOpcode.Text, text.Memory.Span);
+                text.Return();
+            }
+
+            WriteBacklogLocked();
+            FlushLocked();
+        }
+    }
+
+    /// <summary>
+    /// Waits until the connection has ended: its close handshake completed and its socket closed, or it was aborted
+    /// (the close timeout, a lost peer). Returns false when <paramref name="timeout"/> passed first.
+    /// </summary>
+    public async Task<bool> WaitEndedAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var ended = Volatile.Read(ref _endedSignal);
+        if (ended is null)
+        {
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            ended = Interlocked.CompareExchange(ref _endedSignal, signal, null) ?? signal;
+            if (Volatile.Read(ref _ended) != 0)
+            {
+                ended.TrySetResult(); // End() ran before the signal existed.
+            }
+        }
+
+        try
+        {
+            await ended.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
         }
     }
 
@@ -307,6 +394,13 @@ internal sealed partial class RelayConnection
             }
 
             await WaitForCloseFrameAsync();
+            if (_closeReceived)
+            {
+                // The close handshake is complete: the server closes the TCP connection first (RFC 6455, 7.1.1), now,
+                // so that the client sees its socket closed before anything that waited for this close (a take-over's
+                // relay_response) is sent to anyone.
+                AbortTransport();
+            }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
@@ -421,6 +515,7 @@ internal sealed partial class RelayConnection
 
         _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
         _admittedBy?.Release(_clientAddress);
+        Volatile.Read(ref _endedSignal)?.TrySetResult();
         if (_aborted is { } aborted)
         {
             aborted.Cancel();
@@ -474,6 +569,7 @@ internal sealed partial class RelayConnection
                 }
 
                 // Answer the client's close with its own code (RFC 6455, 5.5.1) after what is queued is sent.
+                _closeReceived = true;
                 Close(code == NoStatusReceived ? 1000 : code, reason);
                 return true;
         }
@@ -488,7 +584,7 @@ internal sealed partial class RelayConnection
                 return;
             }
 
-            if (_flushPending)
+            if (_flushPending || _held)
             {
                 var copy = ArrayPool<byte>.Shared.Rent(Math.Max(payload.Length, 1));
                 payload.CopyTo(copy);
@@ -586,25 +682,15 @@ internal sealed partial class RelayConnection
                         return;
                     }
 
-                    if (_backlog is not { Count: > 0 })
+                    if (_held || _backlog is not { Count: > 0 })
                     {
+                        // Held: what queued up waits for Release, which writes it behind the message it releases with.
                         _flushPending = false;
                         OnFlushedLocked(result);
                         return;
                     }
 
-                    while (_backlog.TryDequeue(out var next))
-                    {
-                        WriteFrame(next.Opcode, next.Message.Memory.Span);
-                        next.Message.Return();
-                        if (next.Opcode == WebSocketOpcode.Close)
-                        {
-                            _closeFrameWritten = true;
-                            DropBacklogLocked(); // Nothing follows a close frame.
-                            break;
-                        }
-                    }
-
+                    WriteBacklogLocked();
                     flush = _transport.Output.FlushAsync();
                 }
             }
@@ -618,6 +704,27 @@ internal sealed partial class RelayConnection
             }
 
             Abort();
+        }
+    }
+
+    /// <summary>Writes the queued frames (not flushed); stops after a close frame, since nothing follows one.</summary>
+    private void WriteBacklogLocked()
+    {
+        if (_backlog is null)
+        {
+            return;
+        }
+
+        while (_backlog.TryDequeue(out var next))
+        {
+            WriteFrame(next.Opcode, next.Message.Memory.Span);
+            next.Message.Return();
+            if (next.Opcode == WebSocketOpcode.Close)
+            {
+                _closeFrameWritten = true;
+                DropBacklogLocked(); // Nothing follows a close frame.
+                break;
+            }
         }
     }
 

@@ -7,8 +7,9 @@ namespace PeerRelay.Server.Internal;
 
 /// <summary>
 /// The per-message and per-user limits the relay logic consults: the message rate of each connection
-/// (<see cref="RelayServerOptions.MessageRate"/>) and the registered clients of each user
-/// (<see cref="RelayServerOptions.MaxClientsPerUser"/>). Each refusal is answered, counted and logged.
+/// (<see cref="RelayServerOptions.MessageRate"/>: over it the connection is slowed, never refused) and the registered
+/// clients of each user (<see cref="RelayServerOptions.MaxClientsPerUser"/>). Each refusal is answered, counted and
+/// logged.
 /// </summary>
 internal sealed partial class RelayLimits(
     ClientRegistry registry,
@@ -26,7 +27,6 @@ internal sealed partial class RelayLimits(
     private readonly RelayServerOptions _options = options.Value;
     private readonly Dictionary<RelayUser, int> _clientsPerUser = [];
     private readonly Lock _lock = new();
-    private byte[]? _rateErrorJson;
 
     /// <summary>Gets how many clients <paramref name="user"/> has registered, as counted for the limit.</summary>
     public int ClientsOf(RelayUser user)
@@ -38,42 +38,42 @@ internal sealed partial class RelayLimits(
     }
 
     /// <summary>
-    /// Charges one message to the connection's token bucket. Returns false when the message must be ignored: it was
-    /// over the rate (<paramref name="refusal"/> is the error response the caller sends) or the connection is now
-    /// closed for flooding (1008).
+    /// Charges one message to the connection's token bucket. Returns how long the connection must not be read before
+    /// the message is acted on (zero: at once; over the rate the relay slows the sender through TCP flow control
+    /// instead of refusing anything), or null when the connection is now closed for flooding (1008) and the message
+    /// is to be ignored.
     /// </summary>
-    public bool AllowMessage(RelayConnection connection, out byte[]? refusal)
+    public TimeSpan? Throttle(RelayConnection connection)
     {
-        refusal = null;
         var rate = _options.MessageRate;
         if (rate <= 0)
         {
-            return true;
+            return TimeSpan.Zero;
         }
 
+        var frequency = timeProvider.TimestampFrequency;
+        var wasThrottled = connection.MessageRate.IsThrottled;
         var decision = connection.MessageRate.TryTake(
-            timeProvider.GetTimestamp(), timeProvider.TimestampFrequency, rate, _options.MessageBurst, _options.MessageRateMaxRefusals);
+            timeProvider.GetTimestamp(), frequency, rate, _options.MessageBurst, (long)(_options.MessageRateSustained.TotalSeconds * frequency), out var waitTicks);
         switch (decision)
         {
             case RateDecision.Allowed:
-                return true;
-            case RateDecision.Refused:
+                return TimeSpan.Zero;
+            case RateDecision.Wait:
                 metrics.LimitHit("message_rate");
-                metrics.MessageDropped("rate_limited");
-                if (connection.MessageRate.Refusals == 1)
+                if (!wasThrottled)
                 {
-                    // One line per episode; the metric counts every refused message.
+                    // One line per episode; the metric counts every message that had to wait.
                     Log.RateLimited(logger, connection.Id, connection.Remote, rate, _options.MessageBurst);
                 }
 
-                refusal = _rateErrorJson ??= BuildRateError();
-                return false;
+                return TimeSpan.FromSeconds((double)waitTicks / frequency);
             default:
-                metrics.LimitHit("message_rate_max_refusals");
+                metrics.LimitHit("message_rate_sustained");
                 metrics.MessageDropped("rate_limited");
-                Log.RateAbuse(logger, connection.Id, connection.Remote, connection.MessageRate.Refusals);
+                Log.RateAbuse(logger, connection.Id, connection.Remote, _options.MessageRateSustained.TotalSeconds);
                 connection.Close(RelayCloseCodes.PolicyViolation, RateAbuseReason, dropQueued: true);
-                return false;
+                return null;
         }
     }
 
@@ -158,18 +158,13 @@ internal sealed partial class RelayLimits(
         }
     }
 
-    private byte[] BuildRateError() => RelayCodec.EncodeToUtf8Bytes(new RelayResponse(
-        Success: false,
-        Message: $"RateLimitError: over {_options.MessageRate:0.##} messages per second (burst {_options.MessageBurst}); message ignored.",
-        Error: true));
-
     private static partial class Log
     {
-        [LoggerMessage(410, LogLevel.Warning, "Connection {ConnectionId} from {Remote} is over message_rate ({Rate}/s, burst {Burst}); refusing its messages with an error response")]
+        [LoggerMessage(410, LogLevel.Warning, "Connection {ConnectionId} from {Remote} is over message_rate ({Rate}/s, burst {Burst}); slowing it down (its messages are read at the rate)")]
         public static partial void RateLimited(ILogger logger, long connectionId, string remote, double rate, int burst);
 
-        [LoggerMessage(411, LogLevel.Warning, "Connection {ConnectionId} from {Remote} kept flooding ({Refusals} messages refused without a pause); closing with 1008")]
-        public static partial void RateAbuse(ILogger logger, long connectionId, string remote, int refusals);
+        [LoggerMessage(411, LogLevel.Warning, "Connection {ConnectionId} from {Remote} stayed over message_rate for message_rate_sustained ({Seconds} s); closing with 1008")]
+        public static partial void RateAbuse(ILogger logger, long connectionId, string remote, double seconds);
 
         [LoggerMessage(412, LogLevel.Warning, "User {User} is at max_clients_per_user ({Limit}); refused the registration of {Uuid} and closing with 1008")]
         public static partial void TooManyClients(ILogger logger, RelayUser user, Guid uuid, int limit);

@@ -15,9 +15,17 @@ internal sealed partial class RelayRouter(
     IRelayAuthenticator authenticator,
     RelayMetrics metrics,
     RelayLimits limits,
+    Microsoft.Extensions.Options.IOptions<RelayServerOptions> options,
+    TimeProvider timeProvider,
     ILogger<RelayRouter> logger)
 {
     internal const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
+
+    /// <summary>
+    /// Longest a take-over waits for the old socket's close: the close timeout, after which the sweeper aborts it, and
+    /// a second for the sweep to come round.
+    /// </summary>
+    private readonly TimeSpan _takeOverWait = options.Value.CloseTimeout + TimeSpan.FromSeconds(1);
 
     public ClientRegistry Registry => registry;
 
@@ -36,17 +44,36 @@ internal sealed partial class RelayRouter(
         metrics.MessageReceived();
         metrics.BytesReceived(count);
         connection.MessagesIn++;
-        var received = metrics.ForwardDurationEnabled ? Stopwatch.GetTimestamp() : 0;
-        if (!limits.AllowMessage(connection, out var rateRefusal))
+        var wait = limits.Throttle(connection);
+        if (wait is not { } delay)
         {
-            if (rateRefusal is not null)
-            {
-                ReplyJson(connection, rateRefusal);
-            }
-
-            return ValueTask.CompletedTask;
+            return ValueTask.CompletedTask; // Closed for sustained flooding.
         }
 
+        return delay > TimeSpan.Zero ? HandleLaterAsync(connection, buffer, count, delay) : Dispatch(connection, buffer, count);
+    }
+
+    /// <summary>
+    /// Acts on a message of a connection over its rate after <paramref name="delay"/>. The receive loop awaits this, so
+    /// the connection is not read meanwhile: the sender is slowed by TCP flow control and nothing is dropped.
+    /// </summary>
+    private async ValueTask HandleLaterAsync(RelayConnection connection, byte[] buffer, int count, TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, timeProvider, connection.Aborted);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // The connection went away meanwhile.
+        }
+
+        await Dispatch(connection, buffer, count);
+    }
+
+    private ValueTask Dispatch(RelayConnection connection, byte[] buffer, int count)
+    {
+        var received = metrics.ForwardDurationEnabled ? Stopwatch.GetTimestamp() : 0;
         if (!RelayCodec.TryDecode(buffer.AsSpan(0, count), out var frame, out var error))
         {
             Reject(connection, "decode", error);
@@ -155,8 +182,11 @@ internal sealed partial class RelayRouter(
             return;
         }
 
+        // Nothing forwarded to the UUID may overtake its relay_response, which may wait for a take-over below.
+        connection.Hold();
         if (!registry.TryRegister(connection, registration, out var displaced))
         {
+            connection.Release(null);
             if (reserved)
             {
                 limits.ReleaseClient(auth.User);
@@ -181,10 +211,25 @@ internal sealed partial class RelayRouter(
 
         if (displaced is not null)
         {
-            // The new socket is answered at once; the old one closes in the background (PROTOCOL.md).
+            // The reference's order, which ProxyStore's client relies on: the old socket is closed with 4004, and the new
+            // registration is confirmed only once that close has completed (the old client answered it and its socket
+            // is closed, or close_timeout passed and it was aborted). Only this connection waits; messages for the
+            // UUID already go to it and are held behind its relay_response.
             Log.TakenOver(logger, uuid, displaced.Id, connection.Id);
             displaced.Close(RelayCloseCodes.DuplicateRegistration, RelayCloseCodes.DuplicateRegistrationReason);
             metrics.Registration("took_over", start);
+            try
+            {
+                if (!await displaced.WaitEndedAsync(_takeOverWait, connection.Aborted))
+                {
+                    Log.TakeOverCloseOverran(logger, uuid, displaced.Id, _takeOverWait.TotalSeconds);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                connection.Release(null); // This connection is gone too; nothing to confirm.
+                return;
+            }
         }
         else
         {
@@ -199,7 +244,7 @@ internal sealed partial class RelayRouter(
         var writer = PooledBufferWriter.ForCurrentThread;
         writer.Start(128);
         RelayCodec.WriteResponse(writer, success: true, message: null, error: false);
-        Reply(connection, writer.Detach());
+        connection.Release(writer.Detach());
     }
 
     private void Forward(RelayConnection connection, scoped in RelayFrame frame, long received)
@@ -345,6 +390,9 @@ internal sealed partial class RelayRouter(
 
         [LoggerMessage(13, LogLevel.Warning, "Connection {ConnectionId} from {Remote} (client {Uuid}) does not read its messages; send queue full, closing with 1008")]
         public static partial void SlowReader(ILogger logger, long connectionId, string remote, Guid? uuid);
+
+        [LoggerMessage(15, LogLevel.Warning, "Client {Uuid}: the old connection {OldConnection} did not end within {Seconds} s of its 4004; confirming the new registration anyway")]
+        public static partial void TakeOverCloseOverran(ILogger logger, Guid uuid, long oldConnection, double seconds);
 
         [LoggerMessage(14, LogLevel.Warning, "Connection {ConnectionId} from {Remote} closed with {Count} messages still queued; they were dropped")]
         public static partial void DroppedOnClose(ILogger logger, long connectionId, string remote, int count);

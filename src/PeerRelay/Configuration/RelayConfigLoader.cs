@@ -63,7 +63,7 @@ internal static class RelayConfigLoader
         new("handshake_timeout", (c, v) => c.Config.Server.HandshakeTimeout = v.AsSeconds(allowZero: false)),
         new("message_rate", (c, v) => c.Config.Server.MessageRate = AsRate(v)),
         new("message_burst", (c, v) => c.Config.Server.MessageBurst = v.AsInt32(1, int.MaxValue, "messages")),
-        new("message_rate_max_refusals", (c, v) => c.Config.Server.MessageRateMaxRefusals = v.AsInt32(1, int.MaxValue, "messages")),
+        new("message_rate_sustained", (c, v) => c.Config.Server.MessageRateSustained = v.AsSeconds(allowZero: false)),
         new("auth", (c, v) => c.ReadTable(v.AsTable(), "auth.", AuthKeys)),
         new("logging", (c, v) => c.ReadTable(v.AsTable(), "logging.", LoggingKeys)),
     ];

@@ -317,7 +317,7 @@ internal static partial class RelayHostBuilder
         target.HandshakeTimeout = source.HandshakeTimeout;
         target.MessageRate = source.MessageRate;
         target.MessageBurst = source.MessageBurst;
-        target.MessageRateMaxRefusals = source.MessageRateMaxRefusals;
+        target.MessageRateSustained = source.MessageRateSustained;
     }
 
     private static partial class Log

@@ -101,76 +101,113 @@ public sealed class LimitsTests
     }
 
     [Fact]
-    public async Task MessageRate_OverBurst_AnswersErrorThenClosesOnSustainedFlood()
+    public async Task MessageRate_OverBurst_SlowsTheSenderWithoutLoss_ThenClosesOnSustainedFlood()
     {
+        const double Rate = 20;
+        const int Burst = 10;
+        var sustained = TimeSpan.FromSeconds(2);
         await using var server = await RelayTestServer.StartAsync(o =>
         {
-            o.MessageRate = 0.001;
-            o.MessageBurst = 5;
-            o.MessageRateMaxRefusals = 20;
+            o.MessageRate = Rate;
+            o.MessageBurst = Burst;
+            o.MessageRateSustained = sustained;
         });
         await using var flooder = await TestRelayClient.ConnectAsync(server.Uri);
-        await using var honest = await TestRelayClient.ConnectAsync(server.Uri);
-        var uuid = Guid.NewGuid();
-        for (var i = 0; i < 5; i++)
+        await using var receiver = await TestRelayClient.ConnectAsync(server.Uri);
+        await using var honestA = await TestRelayClient.ConnectAsync(server.Uri);
+        await using var honestB = await TestRelayClient.ConnectAsync(server.Uri);
+        var (source, target, a, b) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await flooder.RegisterAsync(source);
+        await receiver.RegisterAsync(target);
+        await honestA.RegisterAsync(a);
+        await honestB.RegisterAsync(b);
+
+        // The receiver reads from the start, so that the arrival times are the relay's pace. What arrives arrives in
+        // order, with nothing refused. Once the flooder is cut, a marker from another client comes after every flood
+        // message the relay forwarded (it forwards in the order it reads; the flooder's last one went before its close).
+        var arrivals = new List<TimeSpan>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var reading = Task.Run(async () =>
         {
-            await flooder.RegisterAsync(uuid);
+            while (true)
+            {
+                var message = await receiver.ReceiveJsonAsync(TimeSpan.FromSeconds(60));
+                var description = message["description"]!.GetValue<string>();
+                if (description == "marker")
+                {
+                    return;
+                }
+
+                Assert.Equal($"m{arrivals.Count}", description);
+                Assert.Null(message["error"]?.GetValue<string>());
+                arrivals.Add(clock.Elapsed);
+            }
+        });
+
+        // Far more than the rate allows in the sustained period; small enough for the kernel's buffers, so the sends
+        // return at once and the relay's reading is what paces them.
+        const int Sent = 400;
+        for (var i = 0; i < Sent; i++)
+        {
+            await flooder.SendTextAsync(TestRelayClient.PeerConnection(source, target, $"m{i}"));
         }
 
-        await flooder.SendTextAsync(TestRelayClient.Registration(uuid));
-        var refused = await flooder.ReceiveJsonAsync();
-        Assert.Equal("relay_response", refused["message_type"]!.GetValue<string>());
-        Assert.False(refused["success"]!.GetValue<bool>());
-        Assert.True(refused["error"]!.GetValue<bool>());
-        Assert.StartsWith("RateLimitError: ", refused["message"]!.GetValue<string>(), StringComparison.Ordinal);
-
-        for (var i = 0; i < 30; i++)
+        // Meanwhile other clients are served as usual.
+        for (var i = 0; i < 20; i++)
         {
-            try
-            {
-                await flooder.SendTextAsync(TestRelayClient.Registration(uuid));
-            }
-            catch (WebSocketException)
-            {
-                break; // Closed under us: that is the point.
-            }
+            await honestA.SendTextAsync(TestRelayClient.PeerConnection(a, b, $"h{i}"));
+            Assert.Equal($"h{i}", (await honestB.ReceiveJsonAsync())["description"]!.GetValue<string>());
         }
 
-        var (code, reason) = await flooder.ReceiveUntilCloseAsync();
+        var cut = await flooder.ReceiveUntilCloseAsync(TimeSpan.FromSeconds(60));
+        await honestA.SendTextAsync(TestRelayClient.PeerConnection(a, target, "marker"));
+        await reading.WithTimeout();
+
+        var (code, reason) = cut;
         Assert.Equal(RelayCloseCodes.PolicyViolation, code);
         Assert.Equal(RelayLimits.RateAbuseReason, reason);
-        await TaskTimeoutExtensions.WaitUntil(() => server.Services.GetRequiredService<ClientRegistry>().Find(uuid) is null);
+        Assert.True(arrivals.Count < Sent, $"all {Sent} messages got through: the flood was not cut");
+        Assert.True(arrivals.Count > Burst, $"only {arrivals.Count} messages got through: the flood was refused, not slowed");
 
-        // Another connection has its own bucket.
-        await honest.RegisterAsync(Guid.NewGuid());
+        // Read while the flood was paced: never faster than the rate (a slow machine only makes it slower).
+        var paced = arrivals.Count - Burst;
+        var window = arrivals[^1] - arrivals[Burst - 1];
+        Assert.True(paced <= (Rate * window.TotalSeconds) + 2, $"{paced} messages in {window.TotalSeconds:0.00} s after the burst: faster than {Rate}/s");
+        await TaskTimeoutExtensions.WaitUntil(() => server.Services.GetRequiredService<ClientRegistry>().Find(source) is null);
+        await receiver.RegisterAsync(target); // The receiver is fine.
     }
 
     [Fact]
-    public void MessageRateLimiter_RefillsAndForgivesAfterAPause()
+    public void MessageRateLimiter_WaitsOverTheRate_ForgivesAPause_AbusiveWhenSustained()
     {
         var bucket = default(MessageRateLimiter);
         const long Frequency = 1000; // milliseconds
+        const long Sustained = 3000;
         for (var i = 0; i < 4; i++)
         {
-            Assert.Equal(RateDecision.Allowed, bucket.TryTake(0, Frequency, rate: 2, burst: 4, maxRefusals: 3));
+            Assert.Equal(RateDecision.Allowed, bucket.TryTake(0, Frequency, rate: 2, burst: 4, Sustained, out _));
         }
 
-        Assert.Equal(RateDecision.Refused, bucket.TryTake(0, Frequency, 2, 4, 3));
-        Assert.Equal(RateDecision.Refused, bucket.TryTake(100, Frequency, 2, 4, 3));
-        Assert.Equal(RateDecision.Allowed, bucket.TryTake(600, Frequency, 2, 4, 3)); // 0.5 s at 2/s: one token
-        Assert.Equal(2, bucket.Refusals);
+        // Over the burst: the message waits for its token (0.5 s at 2/s), on credit.
+        Assert.Equal(RateDecision.Wait, bucket.TryTake(0, Frequency, 2, 4, Sustained, out var wait));
+        Assert.Equal(500, wait);
+        Assert.True(bucket.IsThrottled);
+        Assert.Equal(RateDecision.Wait, bucket.TryTake(500, Frequency, 2, 4, Sustained, out wait));
+        Assert.Equal(500, wait);
 
-        // A 2 s pause refills the bucket and forgives the refusals.
-        Assert.Equal(RateDecision.Allowed, bucket.TryTake(2600, Frequency, 2, 4, 3));
-        Assert.Equal(0, bucket.Refusals);
-        for (var i = 0; i < 3; i++)
+        // A pause long enough for a token to be there: within the rate again.
+        Assert.Equal(RateDecision.Allowed, bucket.TryTake(2000, Frequency, 2, 4, Sustained, out _));
+        Assert.False(bucket.IsThrottled);
+
+        // Waiting for every message for the sustained period: abusive.
+        var now = 2000L;
+        while (bucket.TryTake(now, Frequency, 2, 4, Sustained, out wait) != RateDecision.Abusive)
         {
-            bucket.TryTake(2600, Frequency, 2, 4, 3);
+            now += wait;
+            Assert.True(now < 2000 + Sustained + 5000, "never judged abusive");
         }
 
-        Assert.Equal(RateDecision.Refused, bucket.TryTake(2600, Frequency, 2, 4, 3));
-        Assert.Equal(RateDecision.Refused, bucket.TryTake(2600, Frequency, 2, 4, 3));
-        Assert.Equal(RateDecision.Abusive, bucket.TryTake(2600, Frequency, 2, 4, 3));
+        Assert.True(now >= 2000 + Sustained, $"abusive after {now - 2000} ms, before the sustained period");
     }
 
     [Fact]
@@ -282,11 +319,11 @@ public sealed class LimitsTests
             HandshakeTimeout = TimeSpan.Zero,
             MessageRate = double.NaN,
             MessageBurst = 0,
-            MessageRateMaxRefusals = 0,
+            MessageRateSustained = TimeSpan.Zero,
         };
         options.TrustedProxies.Add("10.0.0.0/99");
         var problems = string.Join('\n', options.Validate());
-        foreach (var key in new[] { "max_connections:", "max_connections_per_ip:", "max_clients_per_user:", "registration_timeout:", "handshake_timeout:", "message_rate:", "message_burst:", "message_rate_max_refusals:", "trusted_proxies:" })
+        foreach (var key in new[] { "max_connections:", "max_connections_per_ip:", "max_clients_per_user:", "registration_timeout:", "handshake_timeout:", "message_rate:", "message_burst:", "message_rate_sustained:", "trusted_proxies:" })
         {
             Assert.Contains(key, problems, StringComparison.Ordinal);
         }

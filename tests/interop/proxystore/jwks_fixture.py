@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Test-only token issuer for check-proxystore-client.sh: makes an RSA key, serves its JWKS on 127.0.0.1 and
+"""Test-only token issuer for ProxyStoreClientTests (the auth step): makes an RSA key, serves its JWKS on 127.0.0.1 and
 writes a relay config using it plus two tokens (users alice and bob). Runs until killed.
 
 Usage: jwks_fixture.py OUT_DIR RELAY_PORT   (writes OUT_DIR/relay.toml, OUT_DIR/token-a, OUT_DIR/token-b)
