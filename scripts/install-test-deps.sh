@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 # Interop tests (tests/PeerRelay.Interop.Tests): Debian's Python with aiortc for real WebRTC peers, Node.js and
 # Chromium for the browser tests. ProxyStore's own RelayClient and PeerManager (vendored in ../shared/vendor/python)
 # import pydantic, cryptography, requests, cloudpickle, msgpack, click and psutil; the JWT token issuer of the
-# ProxyStore auth test needs python3-jwt.
+# ProxyStore auth test needs python3-jwt; tests/interop/proxystore/run-proxystore-tests.sh (ProxyStore's own test
+# files) needs pytest, pytest-asyncio, aiosqlite and tomli-w.
 need_apt=()
 for pkg in python3 python3-websockets python3-aiortc chromium nodejs npm \
   python3-pydantic python3-cryptography python3-requests python3-cloudpickle python3-msgpack python3-click \
-  python3-psutil python3-jwt; do
+  python3-psutil python3-jwt python3-pytest python3-pytest-asyncio python3-aiosqlite python3-tomli-w; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # An image may ship its own node/npm outside Debian's packages: keep those rather than install Debian's.
