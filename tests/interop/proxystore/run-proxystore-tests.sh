@@ -15,7 +15,7 @@ for dir in "$root/.." "$root/../.."; do   # shared/ beside the clone, or beside 
   [ -d "$dir/shared/vendor/python/proxystore" ] && vendor="$(cd "$dir/shared/vendor/python" && pwd)" && break
 done
 [ -n "$vendor" ] || { echo "shared/vendor/python (ProxyStore, vendored) not found beside $root" >&2; exit 2; }
-dll="$root/src/PeerRelay/bin/Release/net10.0/peerrelay.dll"
+dll="${PEERRELAY_DLL:-$root/src/PeerRelay/bin/Release/net10.0/peerrelay.dll}"  # PEERRELAY_DLL: another build
 [ -f "$dll" ] || dotnet build "$root/src/PeerRelay" -c Release -nologo -v q >/dev/null
 export PEERRELAY_DLL="$dll"
 # The vendored ProxyStore and websockets first; the checkout gives ProxyStore's `testing` helpers and its tests.
