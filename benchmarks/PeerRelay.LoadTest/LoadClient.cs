@@ -19,21 +19,31 @@ internal sealed class LoadClient : IAsyncDisposable
 
     private readonly WebSocket _socket;
 
-    private LoadClient(WebSocket socket, string id)
+    private LoadClient(WebSocket socket, Socket tcp, string id)
     {
         _socket = socket;
+        Tcp = tcp;
         Id = id;
     }
 
     public string Id { get; }
 
+    /// <summary>Gets the TCP socket under the WebSocket (for its state; reading or writing it directly breaks the framing).</summary>
+    public Socket Tcp { get; }
+
     public WebSocket Socket => _socket;
 
-    public static async Task<LoadClient> ConnectAsync(IPEndPoint server, IPAddress? source, string host, string pathAndQuery, string id, CancellationToken cancellationToken = default)
+    public static async Task<LoadClient> ConnectAsync(IPEndPoint server, IPAddress? source, string host, string pathAndQuery, string id, int receiveBufferSize = 0, CancellationToken cancellationToken = default)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            if (receiveBufferSize > 0)
+            {
+                // Before connect, so the window the peer sees is small from the start.
+                socket.ReceiveBufferSize = receiveBufferSize;
+            }
+
             if (source is not null)
             {
                 // Defer the port choice to connect(), so each source address has its own ephemeral port range per destination.
@@ -49,7 +59,7 @@ internal sealed class LoadClient : IAsyncDisposable
             var leftover = await ReadUpgradeResponseAsync(stream, cancellationToken);
             Stream transport = leftover.Length > 0 ? new PrefixedStream(stream, leftover) : stream;
             var ws = WebSocket.CreateFromStream(transport, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
-            return new LoadClient(ws, id);
+            return new LoadClient(ws, socket, id);
         }
         catch
         {
@@ -59,9 +69,13 @@ internal sealed class LoadClient : IAsyncDisposable
     }
 
     /// <summary>Connects and registers <paramref name="id"/>; throws when the server refuses.</summary>
-    public static async Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, int index, string id, CancellationToken cancellationToken = default)
+    public static Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, int index, string id, CancellationToken cancellationToken = default) =>
+        ConnectAndRegisterAsync(context, context.SourceFor(index), id, 0, cancellationToken);
+
+    /// <summary>Connects from <paramref name="source"/> and registers <paramref name="id"/>; throws when the server refuses.</summary>
+    public static async Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, IPAddress? source, string id, int receiveBufferSize = 0, CancellationToken cancellationToken = default)
     {
-        var client = await ConnectAsync(context.Server, context.SourceFor(index), context.Host, context.Protocol.PathAndQuery(context.BasePath, id), id, cancellationToken);
+        var client = await ConnectAsync(context.Server, source, context.Host, context.Protocol.PathAndQuery(context.BasePath, id), id, receiveBufferSize, cancellationToken);
         try
         {
             var registration = context.Protocol.Registration(id);

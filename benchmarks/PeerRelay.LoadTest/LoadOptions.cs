@@ -7,7 +7,7 @@ namespace PeerRelay.LoadTest;
 internal sealed class LoadOptions
 {
     public const string Usage = """
-        Usage: PeerRelay.LoadTest <connect|forward|churn> [options]
+        Usage: PeerRelay.LoadTest <connect|forward|churn|abuse> [options]
           --target relay|peerjs   protocol of the server under test (default relay)
           --url ws://HOST:PORT/   server address (default ws://127.0.0.1:8700/); PeerJS uses /peerjs on it
           --server-pid PID        read the server's CPU time and memory from /proc/PID (optional)
@@ -20,6 +20,12 @@ internal sealed class LoadOptions
           --seconds S             forward, churn: seconds measured (default 5)
           --sources K             loopback source addresses 127.0.0.1..127.0.0.K (default: 1 per 20,000 clients)
           --procs K               split the clients over K load processes (default 1)
+          --attack A              abuse: none|unknown-peer|victim-flood|slow-reader|malformed (default none)
+          --rate R                abuse: honest round trips per second over all pairs (default 200)
+          --abusers N             abuse: abusive connections, each reconnecting as soon as it is cut (default 5)
+          --baseline S            abuse: seconds measured before the attack (default 5)
+          --settle S              abuse: seconds after the attack before checking what it left (default 3)
+          --malformed-frames N    abuse: malformed frames sent in all by the malformed attack (default 2000)
           --json-only             print only the JSON line
         """;
 
@@ -51,6 +57,21 @@ internal sealed class LoadOptions
 
     public bool JsonOnly { get; set; }
 
+    public string Attack { get; set; } = "none";
+
+    /// <summary>Gets or sets a value indicating whether this process is the abuse scenario's attacker child.</summary>
+    public bool Attacker { get; set; }
+
+    public double Rate { get; set; } = 200;
+
+    public int Abusers { get; set; } = 5;
+
+    public double Baseline { get; set; } = 5;
+
+    public double Settle { get; set; } = 3;
+
+    public int MalformedFrames { get; set; } = 2000;
+
     /// <summary>Gets or sets this process's index when it was spawned by a coordinator (-1: not a child).</summary>
     public int ChildIndex { get; set; } = -1;
 
@@ -78,7 +99,7 @@ internal sealed class LoadOptions
         }
 
         var o = new LoadOptions { Scenario = args[0] };
-        if (o.Scenario is not ("connect" or "forward" or "churn"))
+        if (o.Scenario is not ("connect" or "forward" or "churn" or "abuse"))
         {
             throw new ArgumentException($"Unknown scenario '{o.Scenario}'.\n{Usage}");
         }
@@ -89,6 +110,12 @@ internal sealed class LoadOptions
             if (name == "--json-only")
             {
                 o.JsonOnly = true;
+                continue;
+            }
+
+            if (name == "--attacker")
+            {
+                o.Attacker = true;
                 continue;
             }
 
@@ -138,6 +165,26 @@ internal sealed class LoadOptions
                     break;
                 case "--child-index":
                     o.ChildIndex = Int(name, value, 0);
+                    break;
+                case "--attack":
+                    o.Attack = value is "none" or "unknown-peer" or "victim-flood" or "slow-reader" or "malformed"
+                        ? value
+                        : throw new ArgumentException("--attack must be none, unknown-peer, victim-flood, slow-reader or malformed.");
+                    break;
+                case "--rate":
+                    o.Rate = Double(name, value);
+                    break;
+                case "--abusers":
+                    o.Abusers = Int(name, value, 1);
+                    break;
+                case "--baseline":
+                    o.Baseline = Double(name, value);
+                    break;
+                case "--settle":
+                    o.Settle = Double(name, value);
+                    break;
+                case "--malformed-frames":
+                    o.MalformedFrames = Int(name, value, 1);
                     break;
                 default:
                     throw new ArgumentException($"Unknown option '{name}'.\n{Usage}");

@@ -18,6 +18,20 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
+if (options.Scenario == "abuse")
+{
+    using var scenario = new AbuseScenario(new LoadContext(options));
+    if (options.Attacker)
+    {
+        await scenario.RunAttackerAsync(cancel.Token);
+        return 0;
+    }
+
+    var abuse = await scenario.RunAsync(cancel.Token);
+    Console.Out.WriteLine(abuse.ToJson());
+    return 0;
+}
+
 if (options.ChildIndex >= 0)
 {
     await Coordinator.RunChildAsync(options, cancel.Token);

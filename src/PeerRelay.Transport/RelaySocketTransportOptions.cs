@@ -19,6 +19,17 @@ public sealed class RelaySocketTransportOptions
     /// </summary>
     public TimeSpan CloseLingerTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Gets or sets how many bytes a lingering connection (see <see cref="CloseLingerTimeout"/>) reads and discards at
+    /// most; past that it is reset at once, so a peer that floods as it is closed costs a bounded amount of reading.
+    /// Default 1,114,112 (1 MiB + 64 KiB): the rest of one message at PeerRelay's default transport limit (1 MiB), so
+    /// that a client whose message was too large still reads the close frame; 0 resets whenever bytes are unread.
+    /// </summary>
+    public int CloseLingerMaxBytes { get; set; } = DefaultCloseLingerMaxBytes;
+
+    /// <summary>The default of <see cref="CloseLingerMaxBytes"/>: 1 MiB + 64 KiB.</summary>
+    public const int DefaultCloseLingerMaxBytes = (1 << 20) + (64 << 10);
+
     /// <summary>Gets or sets a value indicating whether Nagle's algorithm is off (<c>TCP_NODELAY</c>). Default true.</summary>
     public bool NoDelay { get; set; } = true;
 }

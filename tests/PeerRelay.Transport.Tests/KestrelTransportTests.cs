@@ -84,7 +84,7 @@ public sealed class KestrelTransportTests
         var meters = MeterFactory();
         using var lingering = new MetricRecorder(meters, TransportMetrics.MeterName, "peerrelay.transport.lingering_closes");
         var connection = new RelaySocketConnection(pair.Server, 4096, TimeSpan.FromSeconds(10), new TransportMetrics(meters));
-        var payload = new byte[4 << 20];
+        var payload = new byte[1 << 20]; // The rest of a message at the default transport limit: within the linger's bytes.
         var sending = pair.Client.SendAsync(payload);
         var first = await connection.Transport.Input.ReadAsync().AsTask().WithTimeout();
         connection.Transport.Input.AdvanceTo(first.Buffer.GetPosition(1)); // Read one byte, leave the rest.
@@ -99,6 +99,44 @@ public sealed class KestrelTransportTests
         pair.Client.Shutdown(SocketShutdown.Send);
         await disposing.WithTimeout(); // The peer closed: the linger ends before its time-out.
         Assert.Equal(1, lingering.Count("outcome", "peer_closed")); // The discarded bytes are counted.
+    }
+
+    [Fact]
+    public async Task Dispose_WhileThePeerFloods_DiscardsAtMostTheLingerBytes_ThenResets()
+    {
+        // A flooder cut by the application: the linger stops reading after its byte budget and resets the connection,
+        // long before its time-out (ten minutes here: a linger that waited for it would fail the test's time-out).
+        using var pair = await SocketPair.ConnectAsync();
+        var meters = MeterFactory();
+        using var lingering = new MetricRecorder(meters, TransportMetrics.MeterName, "peerrelay.transport.lingering_closes");
+        var connection = new RelaySocketConnection(pair.Server, 4096, TimeSpan.FromMinutes(10), new TransportMetrics(meters), lingerMaxBytes: 64 << 10);
+        using var stop = new CancellationTokenSource();
+        var flooding = Task.Run(async () =>
+        {
+            var chunk = new byte[16384];
+            long sent = 0;
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    sent += await pair.Client.SendAsync(chunk);
+                }
+            }
+            catch (SocketException ex)
+            {
+                return (sent, ex.SocketErrorCode);
+            }
+
+            return (sent, SocketError.Success);
+        });
+        var first = await connection.Transport.Input.ReadAsync().AsTask().WithTimeout();
+        connection.Transport.Input.AdvanceTo(first.Buffer.GetPosition(1));
+
+        await connection.DisposeAsync().AsTask().WithTimeout();
+        var (sentBytes, error) = await flooding.WithTimeout();
+
+        Assert.Equal(1, lingering.Count("outcome", "over_bytes"));
+        Assert.True(error is SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted, $"the flooder's send ended with {error} after {sentBytes} bytes");
     }
 
     [Fact]

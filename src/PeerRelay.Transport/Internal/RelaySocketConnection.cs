@@ -31,6 +31,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private readonly Socket _socket;
     private readonly long _id;
     private readonly TimeSpan _lingerTimeout;
+    private readonly int _lingerMaxBytes;
     private readonly TransportMetrics? _metrics;
     private readonly Lock _lock = new();
     private CancellationTokenSource? _closed;
@@ -43,8 +44,14 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private bool _socketDisposed;
     private bool _disposed;
 
-    public RelaySocketConnection(Socket socket, int readBufferSize, TimeSpan lingerTimeout, TransportMetrics? metrics = null)
+    public RelaySocketConnection(
+        Socket socket,
+        int readBufferSize,
+        TimeSpan lingerTimeout,
+        TransportMetrics? metrics = null,
+        int lingerMaxBytes = RelaySocketTransportOptions.DefaultCloseLingerMaxBytes)
     {
+        _lingerMaxBytes = lingerMaxBytes;
         _metrics = metrics;
         _socket = socket;
         _lingerTimeout = lingerTimeout;
@@ -181,7 +188,9 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     /// <summary>
     /// Closing a socket with unread bytes makes the kernel reset the connection, and a reset can cost the peer what we
     /// sent last (a close frame: 1009 for a message too large, whose rest is still arriving). So when bytes are
-    /// waiting, send FIN first and read and discard until the peer closes too, for at most the linger time-out.
+    /// waiting, send FIN first and read and discard until the peer closes too, for at most the linger time-out and at
+    /// most the linger's bytes: a peer that goes on flooding past them is reset at once (issue 13: a flooder cut and
+    /// lingered over made the relay read whatever it sent for two seconds).
     /// </summary>
     private async ValueTask LingerAsync()
     {
@@ -208,14 +217,28 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             return;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        if (waiting > _lingerMaxBytes)
+        {
+            Reset("over_bytes");
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(16384);
         using var timeout = new CancellationTokenSource(_lingerTimeout);
         var outcome = "peer_closed";
+        long discarded = 0;
         try
         {
             _socket.Shutdown(SocketShutdown.Send);
-            while (await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
+            int n;
+            while ((n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false)) > 0)
             {
+                discarded += n;
+                if (discarded > _lingerMaxBytes)
+                {
+                    outcome = "over_bytes"; // Still flooding: reset below, without reading more.
+                    break;
+                }
             }
         }
         catch (OperationCanceledException)
@@ -229,6 +252,27 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (outcome == "over_bytes")
+        {
+            Reset(outcome);
+            return;
+        }
+
+        _metrics?.LingeringClose(outcome);
+    }
+
+    /// <summary>Closes with a reset (<c>SO_LINGER</c> 0): the kernel drops what is unread and tells the peer at once.</summary>
+    private void Reset(string outcome)
+    {
+        try
+        {
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already gone: closing below does what is left.
         }
 
         _metrics?.LingeringClose(outcome);

@@ -49,7 +49,7 @@ internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySock
             try
             {
                 socket.NoDelay = options.NoDelay;
-                return new RelaySocketConnection(socket, options.ReadBufferSize, options.CloseLingerTimeout, metrics);
+                return new RelaySocketConnection(socket, options.ReadBufferSize, options.CloseLingerTimeout, metrics, options.CloseLingerMaxBytes);
             }
             catch (SocketException ex)
             {

@@ -21,6 +21,6 @@ internal sealed class TransportMetrics
 
     public void AcceptError(SocketError error) => _acceptErrors.Add(1, new KeyValuePair<string, object?>("error", error.ToString()));
 
-    /// <summary>Counts a lingering close: <c>peer_closed</c>, <c>timed_out</c> or <c>reset</c>.</summary>
+    /// <summary>Counts a lingering close: <c>peer_closed</c>, <c>timed_out</c>, <c>reset</c> or <c>over_bytes</c> (reset after too many bytes).</summary>
     public void LingeringClose(string outcome) => _lingeringCloses.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 }

@@ -72,7 +72,14 @@ internal static partial class RelayHostBuilder
         if (config.RelaySockets)
         {
             // Each connection reads and writes its socket directly: no pipes, pumps or buffers while idle.
-            builder.WebHost.UseRelaySockets(sockets => sockets.Backlog = config.ListenBacklog);
+            builder.WebHost.UseRelaySockets(sockets =>
+            {
+                sockets.Backlog = config.ListenBacklog;
+
+                // The rest of one message over the limit is still discarded so its sender reads the close frame;
+                // a client flooding past that is reset.
+                sockets.CloseLingerMaxBytes = (int)Math.Min(int.MaxValue, (long)config.Server.TransportMaxMessageBytes + (64 << 10));
+            });
         }
         else
         {
