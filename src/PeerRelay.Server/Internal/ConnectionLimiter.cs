@@ -18,7 +18,8 @@ internal sealed partial class ConnectionLimiter(
 {
     private readonly Dictionary<IPAddress, int> _perAddress = [];
     private readonly Lock _lock = new();
-    private readonly LogThrottle _logThrottle = new(TimeSpan.FromSeconds(1));
+    private readonly LogThrottle _totalLog = new();
+    private readonly LogThrottle _perAddressLog = new();
     private int _total;
 
     /// <summary>Gets the number of admitted connections not yet released.</summary>
@@ -45,7 +46,7 @@ internal sealed partial class ConnectionLimiter(
             if (_total >= settings.MaxConnections)
             {
                 metrics.LimitHit("max_connections");
-                if (_logThrottle.ShouldLog(out var skipped))
+                if (_totalLog.ShouldLog(out var skipped))
                 {
                     Log.TooManyConnections(logger, address, settings.MaxConnections, skipped);
                 }
@@ -57,7 +58,7 @@ internal sealed partial class ConnectionLimiter(
             if (key is not null && _perAddress.TryGetValue(key, out current) && current >= settings.MaxConnectionsPerIp)
             {
                 metrics.LimitHit("max_connections_per_ip");
-                if (_logThrottle.ShouldLog(out var skipped))
+                if (_perAddressLog.ShouldLog(out var skipped))
                 {
                     Log.TooManyFromAddress(logger, address!, settings.MaxConnectionsPerIp, skipped);
                 }

@@ -14,6 +14,7 @@ internal sealed partial class OriginPolicy
     private readonly HashSet<string>? _allowed;
     private readonly RelayMetrics _metrics;
     private readonly ILogger<OriginPolicy> _logger;
+    private readonly LogThrottle _log = new();
 
     public OriginPolicy(IOptions<RelayServerOptions> options, RelayMetrics metrics, ILogger<OriginPolicy> logger)
     {
@@ -73,7 +74,11 @@ internal sealed partial class OriginPolicy
         }
 
         _metrics.HandshakeRejected("origin");
-        Log.OriginRefused(_logger, Printable(origin), remote?.ToString() ?? "?");
+        if (_log.ShouldLog(out var skipped))
+        {
+            Log.OriginRefused(_logger, Printable(origin), remote?.ToString() ?? "?", skipped);
+        }
+
         return false;
     }
 
@@ -127,7 +132,7 @@ internal sealed partial class OriginPolicy
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Refused a WebSocket handshake from {Remote}: origin {Origin} is not in allowed_origins (HTTP 403)")]
-        public static partial void OriginRefused(ILogger logger, string origin, string remote);
+        [LoggerMessage(1, LogLevel.Warning, "Refused a WebSocket handshake from {Remote}: origin {Origin} is not in allowed_origins (HTTP 403) ({Skipped} more not logged)")]
+        public static partial void OriginRefused(ILogger logger, string origin, string remote, int skipped);
     }
 }

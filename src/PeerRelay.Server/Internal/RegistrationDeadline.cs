@@ -21,6 +21,8 @@ internal sealed partial class RegistrationDeadline(
     /// <summary>Reason of the 1008 close.</summary>
     public const string Reason = "Registration deadline passed.";
 
+    private readonly LogThrottle _log = new();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var timeout = options.Value.RegistrationTimeout;
@@ -55,7 +57,11 @@ internal sealed partial class RegistrationDeadline(
             }
 
             metrics.LimitHit("registration_timeout");
-            Log.DeadlinePassed(logger, connection.Id, connection.Remote, timeout.TotalSeconds);
+            if (_log.ShouldLog(out var skipped))
+            {
+                Log.DeadlinePassed(logger, connection.Id, connection.Remote, timeout.TotalSeconds, skipped);
+            }
+
             connection.Close(RelayCloseCodes.PolicyViolation, Reason);
             closed++;
         }
@@ -65,7 +71,7 @@ internal sealed partial class RegistrationDeadline(
 
     private static partial class Log
     {
-        [LoggerMessage(420, LogLevel.Information, "Connection {ConnectionId} from {Remote} did not register within registration_timeout ({Seconds} s); closing with 1008")]
-        public static partial void DeadlinePassed(ILogger logger, long connectionId, string remote, double seconds);
+        [LoggerMessage(420, LogLevel.Information, "Connection {ConnectionId} from {Remote} did not register within registration_timeout ({Seconds} s); closing with 1008 ({Skipped} more not logged)")]
+        public static partial void DeadlinePassed(ILogger logger, long connectionId, string remote, double seconds, int skipped);
     }
 }

@@ -41,6 +41,7 @@ internal sealed partial class RelayConnectionMiddleware
     private readonly RelayServerOptions _options;
     private readonly ILogger<RelayConnection> _connectionLogger;
     private readonly ILogger<RelayConnectionMiddleware> _logger;
+    private readonly LogThrottle _handshakeTimeoutLog = new();
     private readonly bool _authenticates;
 
     public RelayConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
@@ -113,7 +114,11 @@ internal sealed partial class RelayConnectionMiddleware
                     catch (OperationCanceledException) when (timeout.IsCancellationRequested)
                     {
                         _metrics.LimitHit("handshake_timeout");
-                        Log.HandshakeTimedOut(_logger, context.RemoteEndPoint?.ToString() ?? "?", _options.HandshakeTimeout.TotalSeconds);
+                        if (_handshakeTimeoutLog.ShouldLog(out var skipped))
+                        {
+                            Log.HandshakeTimedOut(_logger, context.RemoteEndPoint?.ToString() ?? "?", _options.HandshakeTimeout.TotalSeconds, skipped);
+                        }
+
                         context.Abort();
                         return null;
                     }
@@ -239,8 +244,8 @@ internal sealed partial class RelayConnectionMiddleware
 
     private static partial class Log
     {
-        [LoggerMessage(140, LogLevel.Information, "Closed a connection from {Remote}: no complete request within handshake_timeout ({Seconds} s)")]
-        public static partial void HandshakeTimedOut(ILogger logger, string remote, double seconds);
+        [LoggerMessage(140, LogLevel.Information, "Closed a connection from {Remote}: no complete request within handshake_timeout ({Seconds} s) ({Skipped} more not logged)")]
+        public static partial void HandshakeTimedOut(ILogger logger, string remote, double seconds, int skipped);
 
         [LoggerMessage(141, LogLevel.Debug, "WebSocket handshake with {Remote} failed: {Why}")]
         public static partial void HandshakeFailed(ILogger logger, string remote, string why);

@@ -27,6 +27,17 @@ internal sealed partial class RelayRouter(
     /// </summary>
     private readonly TimeSpan _takeOverWait = options.Value.CloseTimeout + TimeSpan.FromSeconds(1);
 
+    // One throttle per cause a client can trigger at will (issue 13): the metrics count every event, the log has at
+    // most one line per second per cause, with the number skipped.
+    private readonly LogThrottle _foreignUuidLog = new();
+    private readonly LogThrottle _authFailedLog = new();
+    private readonly LogThrottle _rejectedLog = new();
+    private readonly LogThrottle _tooLargeLog = new();
+    private readonly LogThrottle _notRegisteredLog = new();
+    private readonly LogThrottle _unknownPeerLog = new();
+    private readonly LogThrottle _slowReaderLog = new();
+    private readonly LogThrottle _droppedOnCloseLog = new();
+
     public ClientRegistry Registry => registry;
 
     public RelayMetrics Metrics => metrics;
@@ -97,25 +108,37 @@ internal sealed partial class RelayRouter(
     public void OnMessageTooLarge(RelayConnection connection, int count, int limit, int code)
     {
         metrics.MessageRejected(code == RelayCloseCodes.MessageTooLarge ? "max_message_bytes" : "transport_limit");
-        Log.MessageTooLarge(logger, connection.Id, connection.Remote, count, limit, code);
+        if (_tooLargeLog.ShouldLog(out var skipped))
+        {
+            Log.MessageTooLarge(logger, connection.Id, connection.Remote, count, limit, code, skipped);
+        }
     }
 
     public void OnProtocolError(RelayConnection connection, int code, string problem)
     {
         metrics.MessageRejected(code == 1007 ? "invalid_utf8" : "protocol_error");
-        Log.MessageRejected(logger, connection.Id, connection.Remote, problem);
+        if (_rejectedLog.ShouldLog(out var skipped))
+        {
+            Log.MessageRejected(logger, connection.Id, connection.Remote, problem, skipped);
+        }
     }
 
     public void OnBinaryMessage(RelayConnection connection)
     {
         metrics.MessageRejected("binary");
-        Log.MessageRejected(logger, connection.Id, connection.Remote, "binary frames are not part of the protocol");
+        if (_rejectedLog.ShouldLog(out var skipped))
+        {
+            Log.MessageRejected(logger, connection.Id, connection.Remote, "binary frames are not part of the protocol", skipped);
+        }
     }
 
     public void OnDroppedOnClose(RelayConnection connection, int count)
     {
         metrics.MessageDropped("connection_closed", count);
-        Log.DroppedOnClose(logger, connection.Id, connection.Remote, count);
+        if (_droppedOnCloseLog.ShouldLog(out var skipped))
+        {
+            Log.DroppedOnClose(logger, connection.Id, connection.Remote, count, skipped);
+        }
     }
 
     public void OnClosed(RelayConnection connection, int closeCode)
@@ -138,7 +161,11 @@ internal sealed partial class RelayRouter(
     private void Reject(RelayConnection connection, string reason, string detail)
     {
         metrics.MessageRejected(reason);
-        Log.MessageRejected(logger, connection.Id, connection.Remote, detail);
+        if (_rejectedLog.ShouldLog(out var skipped))
+        {
+            Log.MessageRejected(logger, connection.Id, connection.Remote, detail, skipped);
+        }
+
         connection.Close(RelayCloseCodes.UnknownMessage, RelayCloseCodes.UnknownMessageReason);
     }
 
@@ -168,7 +195,11 @@ internal sealed partial class RelayRouter(
         if (!auth.Succeeded)
         {
             metrics.Registration(cause!, start);
-            Log.AuthenticationFailed(logger, connection.Remote, auth.CloseCode, auth.Reason!);
+            if (_authFailedLog.ShouldLog(out var skipped))
+            {
+                Log.AuthenticationFailed(logger, connection.Remote, auth.CloseCode, auth.Reason!, skipped);
+            }
+
             connection.Close(auth.CloseCode, auth.Reason!);
             return;
         }
@@ -193,7 +224,11 @@ internal sealed partial class RelayRouter(
             }
 
             metrics.Registration("uuid_of_other_user", start);
-            Log.ForeignUuid(logger, auth.User, uuid);
+            if (_foreignUuidLog.ShouldLog(out var skipped))
+            {
+                Log.ForeignUuid(logger, auth.User, uuid, skipped);
+            }
+
             connection.Close(
                 RelayCloseCodes.Forbidden,
                 $"{RelayCloseCodes.ForbiddenPrefix}The client UUID {uuid} is already registered to another user.");
@@ -253,7 +288,11 @@ internal sealed partial class RelayRouter(
         if (source is null)
         {
             metrics.MessageRejected("not_registered");
-            Log.NotRegistered(logger, connection.Id, connection.Remote);
+            if (_notRegisteredLog.ShouldLog(out var skipped))
+            {
+                Log.NotRegistered(logger, connection.Id, connection.Remote, skipped);
+            }
+
             connection.Close(RelayCloseCodes.Forbidden, RelayCloseCodes.NotRegisteredReason);
             return;
         }
@@ -265,7 +304,11 @@ internal sealed partial class RelayRouter(
         if (target is null || targetRegistration is null || targetRegistration.User != source.User)
         {
             metrics.MessageDropped("unknown_peer");
-            Log.UnknownPeer(logger, source.Uuid, frame.PeerUuid);
+            if (_unknownPeerLog.ShouldLog(out var skipped))
+            {
+                Log.UnknownPeer(logger, source.Uuid, frame.PeerUuid, skipped);
+            }
+
             Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because this peer is not registered with this relay server.");
             return;
         }
@@ -343,7 +386,11 @@ internal sealed partial class RelayRouter(
     private void CloseSlowReader(RelayConnection connection)
     {
         metrics.MessageDropped("queue_full");
-        Log.SlowReader(logger, connection.Id, connection.Remote, connection.Registration?.Uuid);
+        if (_slowReaderLog.ShouldLog(out var skipped))
+        {
+            Log.SlowReader(logger, connection.Id, connection.Remote, connection.Registration?.Uuid, skipped);
+        }
+
         connection.Close(RelayCloseCodes.PolicyViolation, QueueFullReason, dropQueued: true);
 
         // Release its UUID now: messages for it fail at once rather than wait out the close timeout.
@@ -367,34 +414,37 @@ internal sealed partial class RelayRouter(
         [LoggerMessage(5, LogLevel.Information, "Client {Uuid} registered again on connection {NewConnection}; closing connection {OldConnection} with 4004")]
         public static partial void TakenOver(ILogger logger, Guid uuid, long oldConnection, long newConnection);
 
-        [LoggerMessage(6, LogLevel.Warning, "User {User} tried to register UUID {Uuid}, which another user holds")]
-        public static partial void ForeignUuid(ILogger logger, RelayUser user, Guid uuid);
+        [LoggerMessage(6, LogLevel.Warning, "User {User} tried to register UUID {Uuid}, which another user holds ({Skipped} more not logged)")]
+        public static partial void ForeignUuid(ILogger logger, RelayUser user, Guid uuid, int skipped);
 
-        [LoggerMessage(7, LogLevel.Warning, "Failed to authenticate the client at {Remote}: closing with {CloseCode} ({Reason})")]
-        public static partial void AuthenticationFailed(ILogger logger, string remote, int closeCode, string reason);
+        [LoggerMessage(7, LogLevel.Warning, "Failed to authenticate the client at {Remote}: closing with {CloseCode} ({Reason}) ({Skipped} more not logged)")]
+        public static partial void AuthenticationFailed(ILogger logger, string remote, int closeCode, string reason, int skipped);
 
-        [LoggerMessage(8, LogLevel.Warning, "Connection {ConnectionId} from {Remote} sent an invalid message, closing with 4000: {Why}")]
-        public static partial void MessageRejected(ILogger logger, long connectionId, string remote, string why);
+        [LoggerMessage(8, LogLevel.Warning, "Connection {ConnectionId} from {Remote} sent an invalid message, closing with 4000: {Why} ({Skipped} more not logged)")]
+        public static partial void MessageRejected(ILogger logger, long connectionId, string remote, string why, int skipped);
 
-        [LoggerMessage(9, LogLevel.Warning, "Connection {ConnectionId} from {Remote} sent {Bytes}+ bytes, over the limit of {Limit}; closing with {CloseCode}")]
-        public static partial void MessageTooLarge(ILogger logger, long connectionId, string remote, int bytes, int limit, int closeCode);
+        [LoggerMessage(9, LogLevel.Warning, "Connection {ConnectionId} from {Remote} sent {Bytes}+ bytes, over the limit of {Limit}; closing with {CloseCode} ({Skipped} more not logged)")]
+        public static partial void MessageTooLarge(ILogger logger, long connectionId, string remote, int bytes, int limit, int closeCode, int skipped);
 
-        [LoggerMessage(10, LogLevel.Warning, "Connection {ConnectionId} from {Remote} forwarded before registering; closing with 4002")]
-        public static partial void NotRegistered(ILogger logger, long connectionId, string remote);
+        [LoggerMessage(10, LogLevel.Warning, "Connection {ConnectionId} from {Remote} forwarded before registering; closing with 4002 ({Skipped} more not logged)")]
+        public static partial void NotRegistered(ILogger logger, long connectionId, string remote, int skipped);
 
-        [LoggerMessage(11, LogLevel.Warning, "Client {Source} sent a message to unknown peer {Peer}; returned it with an error")]
-        public static partial void UnknownPeer(ILogger logger, Guid source, Guid peer);
+        [LoggerMessage(11, LogLevel.Warning, "Client {Source} sent a message to unknown peer {Peer}; returned it with an error ({Skipped} more not logged)")]
+        public static partial void UnknownPeer(ILogger logger, Guid source, Guid peer, int skipped);
 
         [LoggerMessage(12, LogLevel.Debug, "Forwarded a message from {Source} to {Peer}")]
         public static partial void Forwarded(ILogger logger, Guid source, Guid peer);
 
-        [LoggerMessage(13, LogLevel.Warning, "Connection {ConnectionId} from {Remote} (client {Uuid}) does not read its messages; send queue full, closing with 1008")]
-        public static partial void SlowReader(ILogger logger, long connectionId, string remote, Guid? uuid);
+        [LoggerMessage(13, LogLevel.Warning, "Connection {ConnectionId} from {Remote} (client {Uuid}) does not read its messages; send queue full, closing with 1008 ({Skipped} more not logged)")]
+        public static partial void SlowReader(ILogger logger, long connectionId, string remote, Guid? uuid, int skipped);
 
         [LoggerMessage(15, LogLevel.Warning, "Client {Uuid}: the old connection {OldConnection} did not end within {Seconds} s of its 4004; confirming the new registration anyway")]
         public static partial void TakeOverCloseOverran(ILogger logger, Guid uuid, long oldConnection, double seconds);
 
         [LoggerMessage(14, LogLevel.Warning, "Connection {ConnectionId} from {Remote} closed with {Count} messages still queued; they were dropped")]
         public static partial void DroppedOnClose(ILogger logger, long connectionId, string remote, int count);
+
+        [LoggerMessage(14, LogLevel.Warning, "Connection {ConnectionId} from {Remote} closed with {Count} messages still queued; they were dropped ({Skipped} more not logged)")]
+        public static partial void DroppedOnClose(ILogger logger, long connectionId, string remote, int count, int skipped);
     }
 }
