@@ -396,39 +396,43 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
         }
     }
 
-    /// <summary>Sends bad frames (kinds in turn) until cut, reconnects, until <c>--malformed-frames</c> are sent in all.</summary>
+    /// <summary>
+    /// Each connection sends one bad frame (bad JSON, wrong shape, not an array, binary, invalid UTF-8 in turn) and waits
+    /// to be closed for it, then reconnects, until <c>--malformed-frames</c> were sent in all.
+    /// </summary>
     private async Task MalformedLoopAsync(CancellationToken stop)
     {
         byte[][] texts = ["{not json"u8.ToArray(), "{\"message_type\": \"peer_connection\"}"u8.ToArray(), "[1, 2, 3]"u8.ToArray()];
-        while (!stop.IsCancellationRequested && Interlocked.Read(ref _malformedLeft) > 0)
+        while (!stop.IsCancellationRequested)
         {
+            var n = Interlocked.Decrement(ref _malformedLeft);
+            if (n < 0)
+            {
+                break;
+            }
+
             var client = await ConnectAbuserAsync(LoadContext.NewId(), 0, stop);
             if (client is null)
             {
+                Interlocked.Increment(ref _malformedLeft);
                 continue;
             }
 
-            var drain = Task.Run(() => DrainAsync(client, stop), CancellationToken.None);
             try
             {
-                for (var n = 0; !stop.IsCancellationRequested && !drain.IsCompleted && Interlocked.Decrement(ref _malformedLeft) >= 0; n++)
+                Interlocked.Increment(ref _abuserMessages);
+                var kind = (int)(n % 5);
+                if (kind < texts.Length)
                 {
-                    Interlocked.Increment(ref _abuserMessages);
-                    switch (n % 12)
-                    {
-                        case 10:
-                            await client.Socket.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, true, stop);
-                            break;
-                        case 11:
-                            await client.Socket.SendAsync(new byte[] { 0xC3, 0x28 }, WebSocketMessageType.Text, true, stop);
-                            break;
-                        default:
-                            await client.SendAsync(texts[n % texts.Length], stop);
-                            break;
-                    }
+                    await client.SendAsync(texts[kind], stop);
+                }
+                else
+                {
+                    byte[] bad = kind == 3 ? [1, 2, 3] : [0xC3, 0x28]; // Binary, or text that is not UTF-8.
+                    await client.Socket.SendAsync(bad, kind == 3 ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, stop);
                 }
 
-                await drain.WaitAsync(TimeSpan.FromSeconds(1), stop);
+                await DrainAsync(client, stop);
             }
             catch (Exception)
             {
@@ -436,9 +440,7 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
             }
 
             CountCut(stop);
-
             await client.DisposeAsync();
-            await drain;
         }
     }
 

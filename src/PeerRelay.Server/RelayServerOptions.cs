@@ -44,6 +44,13 @@ public sealed class RelayServerOptions
     public int SendQueueCapacity { get; set; } = 256;
 
     /// <summary>
+    /// Gets or sets how long a client's sending may stay stuck (<c>slow_reader_timeout</c>): when the kernel has taken
+    /// nothing more for it this long (it does not read), it is closed with 1008 and its UUID released, whatever its
+    /// senders do; they are told as when its queue fills. Default 5 s; zero disables the check (the queue bound stays).
+    /// </summary>
+    public TimeSpan SlowReaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Gets or sets how long a close handshake may take before the connection is aborted (<c>close_timeout</c>).
     /// Default 5 s.
     /// </summary>
@@ -151,6 +158,11 @@ public sealed class RelayServerOptions
         if (SendQueueCapacity < 1)
         {
             problems.Add($"send_queue_capacity: {SendQueueCapacity} is not allowed; use 1 or more messages");
+        }
+
+        if (SlowReaderTimeout < TimeSpan.Zero)
+        {
+            problems.Add($"slow_reader_timeout: {SlowReaderTimeout.TotalSeconds} is not allowed; use zero or more seconds");
         }
 
         if (CloseTimeout <= TimeSpan.Zero)

@@ -17,6 +17,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<(Socket Client, Socket Server)> _pairs = [];
     private readonly List<(int Count, TaskCompletionSource Signal)> _acceptWaiters = [];
     private readonly Task _acceptLoop;
+    private readonly TaskCompletionSource _blackholed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _accepted;
 
     private TcpProxy(IPEndPoint target)
@@ -49,6 +50,12 @@ public sealed class TcpProxy : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Blackholes every relayed connection: the proxy stops reading and forwarding in both directions and closes
+    /// nothing, like a network path that vanished (half-open TCP). Each end's sends fill the kernel buffers, then stall.
+    /// </summary>
+    public void Blackhole() => _blackholed.TrySetResult();
 
     /// <summary>Gets or sets a value indicating whether new connections are reset as soon as they are accepted.</summary>
     public bool RejectNew { get; set; }
@@ -195,14 +202,25 @@ public sealed class TcpProxy : IAsyncDisposable
         server.Dispose();
     }
 
-    private static async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to)
     {
         var buffer = new byte[16 * 1024];
         try
         {
             while (true)
             {
+                if (_blackholed.Task.IsCompleted)
+                {
+                    // Stop reading: what the ends send piles up in the kernel buffers, and nothing is ever closed.
+                    await Task.Delay(Timeout.Infinite, _stop.Token);
+                }
+
                 var n = await from.ReceiveAsync(buffer, SocketFlags.None);
+                if (_blackholed.Task.IsCompleted)
+                {
+                    continue; // Read just as the path died: dropped.
+                }
+
                 if (n == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
@@ -216,6 +234,10 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             Reset(from);
             Reset(to);
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed while blackholed; DisposeAsync resets the sockets.
         }
     }
 }

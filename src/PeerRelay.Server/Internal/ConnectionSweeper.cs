@@ -7,7 +7,8 @@ namespace PeerRelay.Server.Internal;
 /// <summary>
 /// The relay's one clock for connection time-outs: a few times per shortest time-out it visits every connection
 /// (<see cref="RelayConnection.OnTick"/>), which sends keep-alive pings and aborts a connection whose ping went
-/// unanswered (<c>ping_timeout</c>) or whose close handshake overran (<c>close_timeout</c>). One timer for all
+/// unanswered (<c>ping_timeout</c>) or whose close handshake overran (<c>close_timeout</c>), and has a client whose
+/// sending stayed stuck for <c>slow_reader_timeout</c> closed. One timer for all
 /// clients instead of one or two per client keeps an idle connection small.
 /// </summary>
 internal sealed class ConnectionSweeper(ClientRegistry registry, IOptions<RelayServerOptions> options, TimeProvider timeProvider) : BackgroundService
@@ -19,6 +20,11 @@ internal sealed class ConnectionSweeper(ClientRegistry registry, IOptions<RelayS
         if (options.KeepAliveInterval > TimeSpan.Zero)
         {
             shortest = TimeSpan.FromTicks(Math.Min(shortest.Ticks, Math.Min(options.KeepAliveInterval.Ticks, options.KeepAliveTimeout.Ticks)));
+        }
+
+        if (options.SlowReaderTimeout > TimeSpan.Zero)
+        {
+            shortest = TimeSpan.FromTicks(Math.Min(shortest.Ticks, options.SlowReaderTimeout.Ticks));
         }
 
         return PeriodFor(shortest);

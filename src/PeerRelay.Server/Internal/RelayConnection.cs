@@ -22,6 +22,9 @@ internal sealed partial class RelayConnection
     /// <summary>1006: the connection ended without a close frame. Never sent; recorded for logs and metrics.</summary>
     internal const int AbnormalClosure = 1006;
     private const int NoStatusReceived = 1005;
+
+    /// <summary>Messages one connection handles in a row, reading without waiting, before it lets others run.</summary>
+    private const int MessagesPerTurn = 32;
     private static long s_nextId;
 
     private readonly IDuplexPipe _transport;
@@ -38,6 +41,7 @@ internal sealed partial class RelayConnection
     // Under _sendLock.
     private Queue<Outbound>? _backlog;
     private bool _flushPending;
+    private long _flushStuckSince; // When the pending flush last made no progress (Stopwatch); read by the sweeper.
     private bool _closeFrameWritten;
     private bool _writerDone;
     private bool _held;
@@ -332,11 +336,18 @@ internal sealed partial class RelayConnection
         var limit = Math.Min(app, transport);
         var input = _transport.Input;
         var reader = new FrameReader(limit);
+        var turn = 0; // Messages handled since a read last had to wait for the socket.
         try
         {
             while (true)
             {
-                var result = await input.ReadAsync();
+                var read = input.ReadAsync();
+                if (!read.IsCompleted)
+                {
+                    turn = 0;
+                }
+
+                var result = await read;
                 Volatile.Write(ref _pingOutstandingSince, 0);
                 var buffer = result.Buffer;
                 var stop = false;
@@ -350,6 +361,7 @@ internal sealed partial class RelayConnection
 
                     if (step == FrameStep.Message)
                     {
+                        turn++;
                         if (!IsClosing)
                         {
                             var pending = OnMessage(ref reader);
@@ -380,6 +392,15 @@ internal sealed partial class RelayConnection
                 }
 
                 input.AdvanceTo(buffer.Start, buffer.End);
+                if (turn >= MessagesPerTurn && !result.IsCompleted)
+                {
+                    // A client with a backlog (a flood) is read without waiting, so its loop would keep the socket
+                    // thread as long as it sends: after a turn's worth, go to the back of the thread pool's queue and
+                    // let the other connections' reads run first (issue 13, fairness on one core).
+                    turn = 0;
+                    await Task.Yield();
+                }
+
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     // The client went away without a close frame (or after ours, without answering).
@@ -440,6 +461,15 @@ internal sealed partial class RelayConnection
                 Abort();
             }
 
+            return;
+        }
+
+        var stuckSince = Volatile.Read(ref _flushStuckSince);
+        if (stuckSince != 0 && _options.SlowReaderTimeout > TimeSpan.Zero
+            && Stopwatch.GetElapsedTime(stuckSince, now) >= _options.SlowReaderTimeout)
+        {
+            // The kernel has taken nothing for it this long: it does not read. Cut it whatever its senders do.
+            _router.OnSendStalled(this);
             return;
         }
 
@@ -648,6 +678,7 @@ internal sealed partial class RelayConnection
         }
 
         _flushPending = true;
+        Volatile.Write(ref _flushStuckSince, Stopwatch.GetTimestamp());
         _ = DrainAsync(flush);
     }
 
@@ -686,10 +717,13 @@ internal sealed partial class RelayConnection
                     {
                         // Held: what queued up waits for Release, which writes it behind the message it releases with.
                         _flushPending = false;
+                        Volatile.Write(ref _flushStuckSince, 0);
                         OnFlushedLocked(result);
                         return;
                     }
 
+                    // The reader took what was pending: progress, so the stall clock starts again.
+                    Volatile.Write(ref _flushStuckSince, Stopwatch.GetTimestamp());
                     WriteBacklogLocked();
                     flush = _transport.Output.FlushAsync();
                 }

@@ -141,6 +141,16 @@ internal sealed partial class RelayRouter(
         }
     }
 
+    /// <summary>A connection's sending stayed stuck for <c>slow_reader_timeout</c> (from the sweeper): it is cut.</summary>
+    public void OnSendStalled(RelayConnection connection)
+    {
+        if (!connection.IsClosing)
+        {
+            metrics.LimitHit("slow_reader_timeout");
+            CloseSlowReader(connection);
+        }
+    }
+
     public void OnClosed(RelayConnection connection, int closeCode)
     {
         OnReleased(registry.Remove(connection), closeCode);
@@ -325,6 +335,7 @@ internal sealed partial class RelayRouter(
                 Log.Forwarded(logger, source.Uuid, frame.PeerUuid);
                 break;
             case SendResult.QueueFull:
+                metrics.MessageDropped("queue_full");
                 CloseSlowReader(target);
                 Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because the peer did not read its messages and was disconnected.");
                 break;
@@ -375,17 +386,17 @@ internal sealed partial class RelayRouter(
     {
         if (connection.TrySend(message) == SendResult.QueueFull)
         {
+            metrics.MessageDropped("queue_full");
             CloseSlowReader(connection);
         }
     }
 
     /// <summary>
-    /// The one place a client that does not read is dropped: the message that did not fit is counted, the client is
-    /// closed with 1008 and its UUID released at once.
+    /// The one place a client that does not read is dropped (its queue is full, or its sending stayed stuck for
+    /// <c>slow_reader_timeout</c>): it is closed with 1008 and its UUID released at once.
     /// </summary>
     private void CloseSlowReader(RelayConnection connection)
     {
-        metrics.MessageDropped("queue_full");
         if (_slowReaderLog.ShouldLog(out var skipped))
         {
             Log.SlowReader(logger, connection.Id, connection.Remote, connection.Registration?.Uuid, skipped);
@@ -435,7 +446,7 @@ internal sealed partial class RelayRouter(
         [LoggerMessage(12, LogLevel.Debug, "Forwarded a message from {Source} to {Peer}")]
         public static partial void Forwarded(ILogger logger, Guid source, Guid peer);
 
-        [LoggerMessage(13, LogLevel.Warning, "Connection {ConnectionId} from {Remote} (client {Uuid}) does not read its messages; send queue full, closing with 1008 ({Skipped} more not logged)")]
+        [LoggerMessage(13, LogLevel.Warning, "Connection {ConnectionId} from {Remote} (client {Uuid}) does not read its messages (send queue full, or nothing sent for slow_reader_timeout); closing with 1008 ({Skipped} more not logged)")]
         public static partial void SlowReader(ILogger logger, long connectionId, string remote, Guid? uuid, int skipped);
 
         [LoggerMessage(15, LogLevel.Warning, "Client {Uuid}: the old connection {OldConnection} did not end within {Seconds} s of its 4004; confirming the new registration anyway")]

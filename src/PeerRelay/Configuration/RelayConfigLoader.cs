@@ -43,6 +43,7 @@ internal static class RelayConfigLoader
         new("ping_timeout", (c, v) => c.Config.Server.KeepAliveTimeout = v.AsSeconds(allowZero: false)),
         new("send_queue_capacity", (c, v) => c.Config.Server.SendQueueCapacity = v.AsInt32(1, MaxQueueCapacity, "messages")),
         new("close_timeout", (c, v) => c.Config.Server.CloseTimeout = v.AsSeconds(allowZero: false)),
+        new("slow_reader_timeout", (c, v) => c.Config.Server.SlowReaderTimeout = v.AsSeconds(allowZero: true)),
         new("inline_io", (c, v) => c.Config.InlineIo = v.AsBoolean()),
         new("socket_transport", (c, v) => c.Config.RelaySockets = v.AsOneOf("relay", "kestrel") == "relay"),
         new("listen_backlog", (c, v) => c.Config.ListenBacklog = v.AsInt32(1, 65535, "connections")),

@@ -304,6 +304,7 @@ internal static partial class RelayHostBuilder
         target.KeepAliveTimeout = source.KeepAliveTimeout;
         target.SendQueueCapacity = source.SendQueueCapacity;
         target.CloseTimeout = source.CloseTimeout;
+        target.SlowReaderTimeout = source.SlowReaderTimeout;
         target.ConnectedClientLogInterval = source.ConnectedClientLogInterval;
         target.ConnectedClientLogLimit = source.ConnectedClientLogLimit;
         foreach (var origin in source.AllowedOrigins)
