@@ -39,6 +39,7 @@ public sealed class RelayTestServer : IAsyncDisposable
     /// Whether Kestrel accepts connections with the PeerRelay socket transport (<c>UseRelaySockets()</c>, what
     /// <c>peerrelay serve</c> runs by default); false uses Kestrel's own socket transport.
     /// </param>
+    /// <param name="map">Maps more endpoints after the relay's (e.g. <c>MapPeerRelayAdmin</c>).</param>
     /// <returns>The started server.</returns>
     public static async Task<RelayTestServer> StartAsync(
         Action<RelayServerOptions>? configure = null,
@@ -46,7 +47,8 @@ public sealed class RelayTestServer : IAsyncDisposable
         Action<WebApplicationBuilder>? host = null,
         int port = 0,
         bool connectionMiddleware = true,
-        bool relaySockets = true)
+        bool relaySockets = true,
+        Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         if (relaySockets)
@@ -74,6 +76,7 @@ public sealed class RelayTestServer : IAsyncDisposable
         var app = builder.Build();
         app.UseWebSockets();
         app.MapPeerRelay();
+        map?.Invoke(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal) + "/");

@@ -33,12 +33,32 @@ internal static class BrowserAssets
     {
         foreach (var (path, resource, contentType) in Assets)
         {
-            var asset = Load(resource, contentType);
+            var asset = Load(resource, contentType, DemoContentSecurityPolicy);
             endpoints.MapRelayPage(path, context => WriteAsync(context, asset)).WithDisplayName($"PeerRelay browser {path}");
         }
     }
 
-    private static Asset Load(string resource, string contentType)
+    /// <summary>
+    /// Maps one embedded file (<c>src/PeerRelay.Server/Browser/NAME</c>) at <paramref name="path"/>, served with
+    /// <paramref name="contentSecurityPolicy"/> when it is a page, while <paramref name="allowed"/> says so (404 otherwise).
+    /// </summary>
+    public static IEndpointConventionBuilder MapEmbedded(
+        IEndpointRouteBuilder endpoints, string path, string name, string contentType, string contentSecurityPolicy, Func<HttpContext, bool> allowed)
+    {
+        var asset = Load($"PeerRelay.Browser.{name}", contentType, contentSecurityPolicy);
+        return endpoints.MapRelayPage(path, context =>
+        {
+            if (allowed(context))
+            {
+                return WriteAsync(context, asset);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
+    }
+
+    private static Asset Load(string resource, string contentType, string contentSecurityPolicy)
     {
         using var stream = typeof(BrowserAssets).Assembly.GetManifestResourceStream(resource)
             ?? throw new InvalidOperationException($"Embedded resource {resource} is missing from PeerRelay.Server.");
@@ -46,7 +66,7 @@ internal static class BrowserAssets
         stream.CopyTo(buffer);
         var bytes = buffer.ToArray();
         var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 16))}\"";
-        return new Asset(bytes, contentType, etag);
+        return new Asset(bytes, contentType, etag, contentSecurityPolicy);
     }
 
     private static Task WriteAsync(HttpContext context, Asset asset)
@@ -59,7 +79,7 @@ internal static class BrowserAssets
         headers.XContentTypeOptions = "nosniff";
         if (asset.ContentType.StartsWith("text/html", StringComparison.Ordinal))
         {
-            headers.ContentSecurityPolicy = DemoContentSecurityPolicy;
+            headers.ContentSecurityPolicy = asset.ContentSecurityPolicy;
             headers["Referrer-Policy"] = "no-referrer";
         }
 
@@ -76,5 +96,5 @@ internal static class BrowserAssets
             : response.Body.WriteAsync(asset.Bytes, context.RequestAborted).AsTask();
     }
 
-    private sealed record Asset(byte[] Bytes, string ContentType, string ETag);
+    private sealed record Asset(byte[] Bytes, string ContentType, string ETag, string ContentSecurityPolicy);
 }

@@ -106,6 +106,16 @@ internal static partial class RelayHostBuilder
             relay.AddPrometheusMetrics();
         }
 
+        var admin = config.AdminToken is not null || config.AdminPort is not null;
+        if (admin)
+        {
+            relay.AddAdmin(o =>
+            {
+                o.Token = config.AdminToken;
+                o.LoopbackPort = config.AdminPort;
+            });
+        }
+
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -115,6 +125,11 @@ internal static partial class RelayHostBuilder
         if (config.Metrics)
         {
             app.MapPeerRelayMetrics();
+        }
+
+        if (admin)
+        {
+            app.MapPeerRelayAdmin();
         }
 
         var startupLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(RelayLogging.StartupCategory);
