@@ -269,6 +269,12 @@ internal sealed partial class RelayConnection
                 return;
             }
 
+            if (first is { } counted)
+            {
+                MessagesOut++;
+                _router.Metrics.BytesSent(counted.Length);
+            }
+
             if (_flushPending)
             {
                 // A flush from before the hold is still out: the message goes in front of what queued up behind it.
