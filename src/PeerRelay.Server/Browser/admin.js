@@ -131,7 +131,7 @@ async function refreshClients() {
 async function kick(uuid, name) {
   try {
     await api('DELETE', `clients/${encodeURIComponent(uuid)}`);
-    setStatus(`closed ${name} (${uuid}) with 1008`);
+    $('action').textContent = `Closed ${name} (${uuid}) with 1008.`;
   } catch (error) {
     setStatus(error.message, true);
   }
@@ -175,7 +175,7 @@ $('next').addEventListener('click', () => { if (offset + PAGE < total) { offset 
 $('log-level').addEventListener('change', async () => {
   try {
     const result = await api('PUT', 'log-level', { level: $('log-level').value });
-    setStatus(`log level ${result.level}`);
+    $('action').textContent = `Log level set to ${result.level}.`;
   } catch (error) {
     setStatus(error.message, true);
   }
@@ -184,6 +184,7 @@ $('drain').addEventListener('click', async () => {
   if (!confirm('Drain this node? It stops taking clients and closes every client with 1001.')) return;
   try {
     await api('POST', 'drain');
+    $('action').textContent = 'Draining this node.';
   } catch (error) {
     setStatus(error.message, true);
   }

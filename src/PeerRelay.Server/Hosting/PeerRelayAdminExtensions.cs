@@ -14,9 +14,10 @@ namespace PeerRelay.Server.Hosting;
 /// <summary>The admin API and live dashboard (docs/operations.md, "Admin API" and "Dashboard").</summary>
 public static class PeerRelayAdminExtensions
 {
-    // The dashboard's own script, style and API only: no inline code, nothing from another origin.
+    // The dashboard's own script, style and API only: no inline code, nothing from another origin (data: only for the
+    // empty icon, so that the browser does not ask the relay for /favicon.ico).
     private const string DashboardContentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     /// <summary>
     /// Adds the admin side: who may use it (<paramref name="configure"/>: a bearer token, a loopback port, or both), the
