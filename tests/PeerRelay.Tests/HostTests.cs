@@ -99,9 +99,9 @@ public sealed class HostTests : IDisposable
         var clock = new ManualClock(new DateTimeOffset(2026, 11, 29, 23, 59, 0, TimeSpan.Zero));
         var provider = new WeeklyFileLoggerProvider(_directory.Path, clock);
 
-        provider.Enqueue(Microsoft.Extensions.Logging.LogLevel.Information, "Test", "sunday", null);
+        provider.Enqueue(Microsoft.Extensions.Logging.LogLevel.Information, "Test", default, "sunday", null, null);
         clock.Now = clock.Now.AddMinutes(2);
-        provider.Enqueue(Microsoft.Extensions.Logging.LogLevel.Information, "Test", "monday", null);
+        provider.Enqueue(Microsoft.Extensions.Logging.LogLevel.Information, "Test", default, "monday", null, null);
         provider.Dispose();
 
         var week48 = File.ReadAllText(Path.Combine(_directory.Path, "peerrelay-2026-W48.log"), Encoding.UTF8);

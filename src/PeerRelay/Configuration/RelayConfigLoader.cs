@@ -17,6 +17,7 @@ internal static class RelayConfigLoader
     private static readonly ConfigKey[] LoggingKeys =
     [
         new("log_dir", (c, v) => c.Config.Logging.LogDir = v.AsNonEmptyString()),
+        new("log_format", (c, v) => c.Config.Logging.JsonFormat = v.AsOneOf("text", "json") == "json"),
         new("default_level", "default_log_level", (c, v) => c.Config.Logging.DefaultLevel = v.AsLogLevel()),
         new("websockets_level", "websockets_log_level", (c, v) => c.Config.Logging.WebSocketsLevel = v.AsLogLevel()),
         new("current_client_interval", "connected_client_logging_interval",

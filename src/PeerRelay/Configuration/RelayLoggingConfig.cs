@@ -8,6 +8,12 @@ internal sealed class RelayLoggingConfig
     /// <summary>Gets or sets the directory of the weekly log files (<c>log_dir</c>); null (the default) logs to the console only.</summary>
     public string? LogDir { get; set; }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether log lines are JSON objects (<c>log_format = "json"</c>) rather than text
+    /// (<c>"text"</c>, the default), on the console and in the files.
+    /// </summary>
+    public bool JsonFormat { get; set; }
+
     /// <summary>Gets or sets the level of PeerRelay's own logs (<c>default_level</c>). Default INFO.</summary>
     public LogLevel DefaultLevel { get; set; } = LogLevel.Information;
 

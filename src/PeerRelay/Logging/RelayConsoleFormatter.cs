@@ -5,8 +5,10 @@ using Microsoft.Extensions.Logging.Console;
 
 namespace PeerRelay.Logging;
 
-/// <summary>Writes console log entries in the same format as the log files (<see cref="LogLineFormatter"/>).</summary>
-internal sealed class RelayConsoleFormatter(TimeProvider timeProvider) : ConsoleFormatter(FormatterName)
+/// <summary>Writes console log entries in the same format as the log files (<see cref="LogLineFormatter"/>): text or JSON.</summary>
+/// <param name="timeProvider">The clock of the timestamps.</param>
+/// <param name="json">Whether lines are JSON objects (<c>log_format = "json"</c>).</param>
+internal sealed class RelayConsoleFormatter(TimeProvider timeProvider, bool json) : ConsoleFormatter(FormatterName)
 {
     /// <summary>The name the console logger selects this formatter by.</summary>
     public const string FormatterName = "peerrelay";
@@ -20,7 +22,15 @@ internal sealed class RelayConsoleFormatter(TimeProvider timeProvider) : Console
         }
 
         var line = new StringBuilder(message.Length + 64);
-        LogLineFormatter.Append(line, timeProvider.GetUtcNow(), logEntry.LogLevel, logEntry.Category, message, logEntry.Exception);
+        if (json)
+        {
+            LogLineFormatter.AppendJson(line, timeProvider.GetUtcNow(), logEntry.LogLevel, logEntry.Category, logEntry.EventId, message, logEntry.Exception, LogLineFormatter.FieldsOf(logEntry.State));
+        }
+        else
+        {
+            LogLineFormatter.Append(line, timeProvider.GetUtcNow(), logEntry.LogLevel, logEntry.Category, message, logEntry.Exception);
+        }
+
         textWriter.Write(line);
     }
 }

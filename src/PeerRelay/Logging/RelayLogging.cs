@@ -42,11 +42,12 @@ internal static class RelayLogging
         logging.ClearProviders();
         logging.Services.TryAddSingleton(TimeProvider.System);
         logging.AddConsole(o => o.FormatterName = RelayConsoleFormatter.FormatterName);
-        logging.AddConsoleFormatter<RelayConsoleFormatter, ConsoleFormatterOptions>();
+        var json = config.JsonFormat;
+        logging.Services.AddSingleton<ConsoleFormatter>(sp => new RelayConsoleFormatter(sp.GetRequiredService<TimeProvider>(), json));
         if (config.LogDir is { } directory)
         {
             // Registered as a factory so the container disposes it, which drains the queue into the file.
-            logging.Services.AddSingleton<ILoggerProvider>(sp => new WeeklyFileLoggerProvider(directory, TimeProvider.System));
+            logging.Services.AddSingleton<ILoggerProvider>(sp => new WeeklyFileLoggerProvider(directory, TimeProvider.System, json));
         }
 
         logging.SetMinimumLevel(config.DefaultLevel);

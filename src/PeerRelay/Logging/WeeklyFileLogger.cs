@@ -20,6 +20,6 @@ internal sealed class WeeklyFileLogger(string category, WeeklyFileLoggerProvider
             return;
         }
 
-        provider.Enqueue(logLevel, category, formatter(state, exception), exception);
+        provider.Enqueue(logLevel, category, eventId, formatter(state, exception), exception, provider.Json ? LogLineFormatter.FieldsOf(state) : null);
     }
 }

@@ -29,14 +29,19 @@ internal sealed class WeeklyFileLoggerProvider : ILoggerProvider
     /// <summary>Initializes a new instance of the <see cref="WeeklyFileLoggerProvider"/> class and creates the directory.</summary>
     /// <param name="directory">The log directory.</param>
     /// <param name="timeProvider">The clock that stamps entries and picks the week.</param>
-    public WeeklyFileLoggerProvider(string directory, TimeProvider timeProvider)
+    /// <param name="json">Whether lines are JSON objects (<c>log_format = "json"</c>).</param>
+    public WeeklyFileLoggerProvider(string directory, TimeProvider timeProvider, bool json = false)
     {
+        Json = json;
         _directory = Path.GetFullPath(directory);
         _timeProvider = timeProvider;
         Directory.CreateDirectory(_directory);
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "PeerRelay log file writer" };
         _writer.Start();
     }
+
+    /// <summary>Gets a value indicating whether lines are JSON objects.</summary>
+    public bool Json { get; }
 
     /// <summary>Gets the number of entries dropped because the queue was full.</summary>
     public long DroppedCount => Interlocked.Read(ref _dropped);
@@ -49,11 +54,13 @@ internal sealed class WeeklyFileLoggerProvider : ILoggerProvider
     /// <summary>Queues one entry for the writer; drops and counts it when the queue is full or closed.</summary>
     /// <param name="level">The level.</param>
     /// <param name="category">The category.</param>
+    /// <param name="eventId">The event id.</param>
     /// <param name="message">The formatted message.</param>
     /// <param name="exception">The exception, if any.</param>
-    public void Enqueue(LogLevel level, string category, string message, Exception? exception)
+    /// <param name="fields">The message's named values (JSON lines only), or null.</param>
+    public void Enqueue(LogLevel level, string category, EventId eventId, string message, Exception? exception, KeyValuePair<string, object?>[]? fields)
     {
-        var entry = new Entry(_timeProvider.GetUtcNow(), level, category, message, exception);
+        var entry = new Entry(_timeProvider.GetUtcNow(), level, category, eventId, message, exception, fields);
         bool added;
         try
         {
@@ -90,12 +97,12 @@ internal sealed class WeeklyFileLoggerProvider : ILoggerProvider
                 var dropped = Interlocked.Read(ref _dropped);
                 if (dropped != reportedDrops)
                 {
-                    LogLineFormatter.Append(line, entry.Timestamp, LogLevel.Warning, typeof(WeeklyFileLoggerProvider).FullName!,
-                        $"{dropped - reportedDrops} log entries were dropped because the log file writer fell behind", null);
+                    Append(line, new Entry(entry.Timestamp, LogLevel.Warning, typeof(WeeklyFileLoggerProvider).FullName!, default,
+                        $"{dropped - reportedDrops} log entries were dropped because the log file writer fell behind", null, null));
                     reportedDrops = dropped;
                 }
 
-                LogLineFormatter.Append(line, entry.Timestamp, entry.Level, entry.Category, entry.Message, entry.Exception);
+                Append(line, entry);
                 Write(entry.Timestamp, line);
                 if (_queue.Count == 0)
                 {
@@ -107,6 +114,18 @@ internal sealed class WeeklyFileLoggerProvider : ILoggerProvider
         {
             _file?.Dispose();
             _file = null;
+        }
+    }
+
+    private void Append(StringBuilder line, in Entry entry)
+    {
+        if (Json)
+        {
+            LogLineFormatter.AppendJson(line, entry.Timestamp, entry.Level, entry.Category, entry.EventId, entry.Message, entry.Exception, entry.Fields);
+        }
+        else
+        {
+            LogLineFormatter.Append(line, entry.Timestamp, entry.Level, entry.Category, entry.Message, entry.Exception);
         }
     }
 
@@ -135,5 +154,6 @@ internal sealed class WeeklyFileLoggerProvider : ILoggerProvider
         }
     }
 
-    private readonly record struct Entry(DateTimeOffset Timestamp, LogLevel Level, string Category, string Message, Exception? Exception);
+    private readonly record struct Entry(
+        DateTimeOffset Timestamp, LogLevel Level, string Category, EventId EventId, string Message, Exception? Exception, KeyValuePair<string, object?>[]? Fields);
 }
