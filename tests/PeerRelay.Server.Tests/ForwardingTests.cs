@@ -98,8 +98,9 @@ public sealed class ForwardingTests
         var (old, id) = await ConnectRegisteredAsync(server);
         await using var _old = old;
         await using var fresh = await TestRelayClient.ConnectAsync(server.Uri);
+        var oldClosed = old.ReceiveCloseAsync(); // The take-over is confirmed once the old client answered its 4004.
         await fresh.RegisterAsync(id);
-        Assert.Equal(4004, (await old.ReceiveCloseAsync()).Code);
+        Assert.Equal(4004, (await oldClosed).Code);
         Assert.Equal(1, server.RegisteredCount());
     }
 

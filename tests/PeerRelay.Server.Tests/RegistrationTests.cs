@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Net.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Hosting;
 using PeerRelay.Testing;
@@ -37,9 +39,10 @@ public sealed class RegistrationTests
         await using var old = await TestRelayClient.ConnectAsync(server.Uri);
         await old.RegisterAsync(uuid);
         await using var replacement = await TestRelayClient.ConnectAsync(server.Uri);
+        var oldClosed = old.ReceiveCloseAsync(); // Reading, the old client answers the 4004, which the new one waits for.
         await replacement.RegisterAsync(uuid);
 
-        var (code, reason) = await old.ReceiveCloseAsync();
+        var (code, reason) = await oldClosed;
         Assert.Equal(RelayCloseCodes.DuplicateRegistration, code);
         Assert.Equal(RelayCloseCodes.DuplicateRegistrationReason, reason);
 
@@ -51,6 +54,44 @@ public sealed class RegistrationTests
         var delivered = await replacement.ReceiveJsonAsync();
         Assert.Equal(uuid.ToString(), delivered["peer_uuid"]!.GetValue<string>());
         Assert.Equal(1 + 1, server.RegisteredCount());
+    }
+
+    /// <summary>
+    /// The reference's take-over order, which ProxyStore's client relies on: the new registration is confirmed only
+    /// after the old socket's close has completed, and a message for the UUID sent meanwhile waits behind the
+    /// confirmation instead of being lost.
+    /// </summary>
+    [Fact]
+    public async Task Register_TakeOver_ConfirmedAfterTheOldSocketIsGone_MessageMeanwhileFollowsTheResponse()
+    {
+        await using var server = await RelayTestServer.StartAsync(o => o.CloseTimeout = TimeSpan.FromSeconds(60));
+        using var forwarded = new MetricRecorder(server.Services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, "peerrelay.messages.forwarded");
+        var uuid = Guid.NewGuid();
+        using var old = await WebSockets.RawWebSocket.ConnectAsync(server.Uri.Port); // answers a close only when told
+        await old.SendRawAsync(WebSockets.RawWebSocket.TextFrame(TestRelayClient.Registration(uuid)));
+        Assert.Equal(WebSockets.RawWebSocket.Text, (await old.ReadFrameAsync())!.Value.Opcode);
+        await using var sender = await TestRelayClient.ConnectAsync(server.Uri);
+        var senderId = Guid.NewGuid();
+        await sender.RegisterAsync(senderId);
+        await using var replacement = await TestRelayClient.ConnectAsync(server.Uri);
+        await replacement.SendTextAsync(TestRelayClient.Registration(uuid));
+
+        // The old socket is told first; until it answers, the new registration waits (close_timeout is long here), and
+        // a message for the UUID sent meanwhile is held for the new socket.
+        var close = (await old.ReadFrameAsync())!.Value;
+        Assert.Equal(WebSockets.RawWebSocket.Close, close.Opcode);
+        Assert.Equal(RelayCloseCodes.DuplicateRegistration, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(close.Payload));
+        await sender.SendTextAsync(TestRelayClient.PeerConnection(senderId, uuid, "during-take-over"));
+        await TaskTimeoutExtensions.WaitUntil(() => forwarded.Total == 1);
+        await old.SendRawAsync(WebSockets.RawWebSocket.Frame(WebSockets.RawWebSocket.Close, close.Payload.AsSpan(0, 2)));
+
+        var response = await replacement.ReceiveJsonAsync();
+        Assert.Equal("relay_response", response["message_type"]!.GetValue<string>());
+        Assert.True(response["success"]!.GetValue<bool>());
+        Assert.Equal(2, server.ConnectionCount()); // The old connection had ended before the response was sent.
+        var held = await replacement.ReceiveJsonAsync();
+        Assert.Equal("during-take-over", held["description"]!.GetValue<string>());
+        Assert.Null(held["error"]);
     }
 
     [Fact]

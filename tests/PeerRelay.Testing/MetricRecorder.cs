@@ -35,6 +35,9 @@ public sealed class MetricRecorder : IDisposable
         _listener.Start();
     }
 
+    /// <summary>Gets the sum of every measurement recorded so far.</summary>
+    public int Total => _measurements.Count;
+
     public int Count(string tag, object value) => _measurements.Count(m => m.TryGetValue(tag, out var v) && Equals(v, value));
 
     public void Dispose() => _listener.Dispose();

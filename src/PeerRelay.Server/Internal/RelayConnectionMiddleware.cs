@@ -193,16 +193,20 @@ internal sealed partial class RelayConnectionMiddleware
             var connection = new RelayConnection(
                 context.Transport, context, handshake, client, endpoint?.Port ?? 0, _router, _options, _connectionLogger, admittedBy);
             admittedBy = null; // The connection releases it from now on.
-            var accepted = WriteSwitchingProtocols(context.Transport.Output, request);
-            if (!accepted.IsCompletedSuccessfully)
-            {
-                await accepted;
-            }
-
+            WriteSwitchingProtocols(context.Transport.Output, request);
             _router.OnOpened(connection);
             if (refusal is not null)
             {
+                // The 101 and the 1013 close frame leave in one send.
                 ConnectionRefusal.Refuse(connection, refusal);
+            }
+            else
+            {
+                var accepted = context.Transport.Output.FlushAsync();
+                if (!accepted.IsCompletedSuccessfully)
+                {
+                    await accepted;
+                }
             }
 
             return connection;
@@ -222,7 +226,8 @@ internal sealed partial class RelayConnectionMiddleware
     private static string SchemeOf(ConnectionContext context) =>
         context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
 
-    private static ValueTask<FlushResult> WriteSwitchingProtocols(PipeWriter output, UpgradeRequest request)
+    /// <summary>Writes the 101 answer (not flushed).</summary>
+    private static void WriteSwitchingProtocols(PipeWriter output, UpgradeRequest request)
     {
         var length = SwitchingProtocols.Length + WebSocketFrame.AcceptLength + 4;
         var span = output.GetSpan(length);
@@ -230,7 +235,6 @@ internal sealed partial class RelayConnectionMiddleware
         WebSocketFrame.WriteAccept(request.Key, span[SwitchingProtocols.Length..]);
         "\r\n\r\n"u8.CopyTo(span[(length - 4)..]);
         output.Advance(length);
-        return output.FlushAsync();
     }
 
     /// <summary>Answers a browser handshake from a foreign origin with an HTTP status (before any WebSocket exists).</summary>

@@ -32,6 +32,21 @@ public sealed class EndpointPathTests
         Assert.DoesNotContain(viaMiddleware.Socket.HttpResponseHeaders!.Keys, k => k.Equals("Date", StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>The endpoint path refuses for load as the middleware does: an accepted upgrade closed with 1013.</summary>
+    [Fact]
+    public async Task WithoutConnectionMiddleware_OverTheConnectionLimit_ClosedWith1013()
+    {
+        await using var server = await RelayTestServer.StartAsync(o => o.MaxConnectionsPerIp = 1, connectionMiddleware: false);
+        await using var holder = await TestRelayClient.ConnectAsync(server.Uri);
+        await holder.RegisterAsync(Guid.NewGuid());
+        await using var refused = await TestRelayClient.ConnectAsync(server.Uri, o => o.CollectHttpResponseDetails = true);
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, refused.Socket.HttpStatusCode);
+        var (code, reason) = await refused.ReceiveCloseAsync();
+        Assert.Equal(RelayCloseCodes.TryAgainLater, code);
+        Assert.Contains("max_connections_per_ip", reason, StringComparison.Ordinal);
+        await holder.RegisterAsync(Guid.NewGuid()); // The holder is untouched.
+    }
+
     [Fact]
     public async Task WithoutConnectionMiddleware_TwoClientsExchangeOfferAndAnswer()
     {
