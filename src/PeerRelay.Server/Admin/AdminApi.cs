@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Cluster;
 using PeerRelay.Server.Internal;
+using PeerRelay.Server.Routing;
 
 namespace PeerRelay.Server.Admin;
 
@@ -16,6 +17,7 @@ namespace PeerRelay.Server.Admin;
 /// </summary>
 internal sealed partial class AdminApi(
     ClientRegistry registry,
+    IRelayRegistry relays,
     RelayLifetime lifetime,
     IRelayNodeDirectory nodes,
     RelayActivity activity,
@@ -43,7 +45,7 @@ internal sealed partial class AdminApi(
             return WriteAsync(context, StatusCodes.Status400BadRequest, new AdminError($"offset must be 0 or more and limit from 1 to {MaxPageSize}"), AdminJsonContext.Default.AdminError);
         }
 
-        var matches = new List<(long Opened, RelayConnection Connection, Registration Registration)>();
+        var matches = new List<(long Opened, RelayConnection Connection, RelayClientRegistration Registration)>();
         foreach (var connection in registry.EnumerateConnections())
         {
             if (connection.Registration is not { } registration)
@@ -78,23 +80,27 @@ internal sealed partial class AdminApi(
         return WriteAsync(context, StatusCodes.Status200OK, new AdminClientPage(matches.Count, offset, limit, page), AdminJsonContext.Default.AdminClientPage);
     }
 
-    /// <summary><c>DELETE clients/{uuid}</c>: closes the client with 1008 and <see cref="KickReason"/>.</summary>
-    public Task KickAsync(HttpContext context)
+    /// <summary>
+    /// <c>DELETE clients/{uuid}</c>: closes the client with 1008 and <see cref="KickReason"/>, on whichever node of a
+    /// fleet holds it, and answers once its close has completed.
+    /// </summary>
+    public async Task KickAsync(HttpContext context)
     {
         if (!Guid.TryParse(context.Request.RouteValues["uuid"] as string, out var uuid))
         {
-            return WriteAsync(context, StatusCodes.Status400BadRequest, new AdminError("not a UUID"), AdminJsonContext.Default.AdminError);
+            await WriteAsync(context, StatusCodes.Status400BadRequest, new AdminError("not a UUID"), AdminJsonContext.Default.AdminError);
+            return;
         }
 
-        if (registry.Find(uuid) is not { } connection)
+        var remote = (relays.Find(uuid) as RelayConnection)?.Remote ?? "another node";
+        if (!await relays.CloseAsync(uuid, RelayCloseCodes.PolicyViolation, KickReason, context.RequestAborted))
         {
-            return WriteAsync(context, StatusCodes.Status404NotFound, new AdminError($"client {uuid} is not registered on this node"), AdminJsonContext.Default.AdminError);
+            await WriteAsync(context, StatusCodes.Status404NotFound, new AdminError($"client {uuid} is not registered"), AdminJsonContext.Default.AdminError);
+            return;
         }
 
-        Log.Kicked(logger, uuid, connection.Remote);
-        connection.Close(RelayCloseCodes.PolicyViolation, KickReason);
+        Log.Kicked(logger, uuid, remote);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
-        return Task.CompletedTask;
     }
 
     /// <summary><c>GET users</c>: users with registered clients and how many each has, most first.</summary>

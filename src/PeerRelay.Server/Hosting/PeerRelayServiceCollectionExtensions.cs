@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using PeerRelay.Server.Authentication;
 using PeerRelay.Server.Cluster;
 using PeerRelay.Server.Internal;
+using PeerRelay.Server.Routing;
 
 namespace PeerRelay.Server.Hosting;
 
@@ -32,6 +33,8 @@ public static class PeerRelayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IRelayAuthenticator, NoAuthenticator>();
         services.TryAddSingleton<ClientRegistry>();
+        services.TryAddSingleton<LocalRelayRegistry>();
+        services.TryAddSingleton<IRelayRegistry>(sp => sp.GetRequiredService<LocalRelayRegistry>());
         services.TryAddSingleton<RelayMetrics>();
         services.TryAddSingleton<RelayRouter>();
         services.TryAddSingleton<RelayWebSocketHandler>();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
 using PeerRelay.Server.Internal.WebSockets;
+using PeerRelay.Server.Routing;
 
 namespace PeerRelay.Server.Internal;
 
@@ -17,7 +18,7 @@ namespace PeerRelay.Server.Internal;
 /// which the flush's continuation drains. Time-outs (keep-alive, close handshake) are driven by
 /// <see cref="ConnectionSweeper"/>, so an idle connection holds no timer, no buffer and no pending send.
 /// </summary>
-internal sealed partial class RelayConnection
+internal sealed partial class RelayConnection : IRelayClient
 {
     /// <summary>1006: the connection ended without a close frame. Never sent; recorded for logs and metrics.</summary>
     internal const int AbnormalClosure = 1006;
@@ -49,7 +50,7 @@ internal sealed partial class RelayConnection
 
     private CancellationTokenSource? _aborted;
     private TaskCompletionSource? _endedSignal; // Created only when someone waits for the end (a take-over).
-    private volatile Registration? _registration;
+    private volatile RelayClientRegistration? _registration;
     private int _closeRequested;
     private bool _closeReceived; // The client's close frame was read: the close handshake is complete once ours is out.
     private int _closeCode;
@@ -117,7 +118,7 @@ internal sealed partial class RelayConnection
     public string Remote => $"{_clientAddress}:{_port}";
 
     /// <summary>Gets or sets what this connection registered as. Written only under the registry's lock.</summary>
-    public Registration? Registration
+    public RelayClientRegistration? Registration
     {
         get => _registration;
         set => _registration = value;
@@ -301,6 +302,32 @@ internal sealed partial class RelayConnection
             WriteBacklogLocked();
             FlushLocked();
         }
+    }
+
+    /// <inheritdoc />
+    public RelayDeliveryStatus Send(ReadOnlySpan<byte> utf8Json)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(utf8Json.Length);
+        utf8Json.CopyTo(buffer);
+        switch (TrySend(new OutboundMessage(buffer, utf8Json.Length)))
+        {
+            case SendResult.Queued:
+                return RelayDeliveryStatus.Delivered;
+            case SendResult.QueueFull:
+                _router.CloseSlowReader(this);
+                return RelayDeliveryStatus.QueueFull;
+            default:
+                return RelayDeliveryStatus.PeerClosed;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task CloseAsync(int code, string reason)
+    {
+        // Released first: from now on messages for its UUID fail at once or reach its new holder.
+        _router.Release(this, code);
+        Close(code, reason);
+        return WaitEndedAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
     }
 
     /// <summary>

@@ -12,7 +12,6 @@ namespace PeerRelay.Server.Internal;
 /// logged.
 /// </summary>
 internal sealed partial class RelayLimits(
-    ClientRegistry registry,
     IOptions<RelayServerOptions> options,
     RelayMetrics metrics,
     TimeProvider timeProvider,
@@ -25,17 +24,6 @@ internal sealed partial class RelayLimits(
     public const string TooManyClientsReason = "Too many clients registered for this user.";
 
     private readonly RelayServerOptions _options = options.Value;
-    private readonly Dictionary<RelayUser, int> _clientsPerUser = [];
-    private readonly Lock _lock = new();
-
-    /// <summary>Gets how many clients <paramref name="user"/> has registered, as counted for the limit.</summary>
-    public int ClientsOf(RelayUser user)
-    {
-        lock (_lock)
-        {
-            return _clientsPerUser.GetValueOrDefault(user);
-        }
-    }
 
     /// <summary>
     /// Charges one message to the connection's token bucket. Returns how long the connection must not be read before
@@ -78,84 +66,21 @@ internal sealed partial class RelayLimits(
     }
 
     /// <summary>
-    /// Called before <paramref name="connection"/> registers <paramref name="uuid"/> for <paramref name="user"/>.
-    /// Returns false when the user is at <see cref="RelayServerOptions.MaxClientsPerUser"/>: the caller sends
-    /// <paramref name="refusal"/> (<c>success: false</c>) and closes with 1008 (<see cref="TooManyClientsReason"/>).
-    /// <paramref name="reserved"/> says whether a slot was taken, to give back with <see cref="ReleaseClient"/> if the
-    /// registration does not happen.
+    /// Counts and logs a registration refused because <paramref name="user"/> is at
+    /// <see cref="RelayServerOptions.MaxClientsPerUser"/> (counted by the <see cref="Routing.IRelayRegistry"/>, over
+    /// every node of a fleet), and returns the <c>success: false</c> response the caller sends before it closes with
+    /// 1008 (<see cref="TooManyClientsReason"/>).
     /// </summary>
-    public bool TryReserveClient(RelayConnection connection, RelayUser user, Guid uuid, out bool reserved, out byte[]? refusal)
+    public byte[] RefuseTooManyClients(RelayUser user, Guid uuid, long startTimestamp)
     {
-        reserved = false;
-        refusal = null;
-        if (user == RelayUser.Anonymous || connection.Registration is not null)
-        {
-            // Anonymous: max_connections bounds them. Already registered: this socket holds its slot already.
-            return true;
-        }
-
-        if (registry.Find(uuid)?.Registration?.User == user)
-        {
-            // A take-over moves the slot from the old socket to the new one: a reconnecting client is never refused.
-            return true;
-        }
-
         var limit = _options.MaxClientsPerUser;
-        lock (_lock)
-        {
-            var count = _clientsPerUser.GetValueOrDefault(user);
-            if (count < limit)
-            {
-                _clientsPerUser[user] = count + 1;
-                reserved = true;
-                return true;
-            }
-        }
-
         metrics.LimitHit("max_clients_per_user");
-        metrics.Registration("too_many_clients");
+        metrics.Registration("too_many_clients", startTimestamp);
         Log.TooManyClients(logger, user, uuid, limit);
-        refusal = RelayCodec.EncodeToUtf8Bytes(new RelayResponse(
+        return RelayCodec.EncodeToUtf8Bytes(new RelayResponse(
             Success: false,
             Message: $"TooManyClientsError: user already has {limit} registered clients (max_clients_per_user).",
             Error: true));
-        return false;
-    }
-
-    /// <summary>Counts a registration that took no slot in <see cref="TryReserveClient"/> (a take-over that raced).</summary>
-    public void CountClient(RelayUser user)
-    {
-        if (user == RelayUser.Anonymous)
-        {
-            return;
-        }
-
-        lock (_lock)
-        {
-            _clientsPerUser[user] = _clientsPerUser.GetValueOrDefault(user) + 1;
-        }
-    }
-
-    /// <summary>Gives back a client slot of <paramref name="user"/>: its registration was released.</summary>
-    public void ReleaseClient(RelayUser user)
-    {
-        if (user == RelayUser.Anonymous)
-        {
-            return;
-        }
-
-        lock (_lock)
-        {
-            var count = _clientsPerUser.GetValueOrDefault(user);
-            if (count <= 1)
-            {
-                _clientsPerUser.Remove(user);
-            }
-            else
-            {
-                _clientsPerUser[user] = count - 1;
-            }
-        }
     }
 
     private static partial class Log

@@ -3,15 +3,19 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
+using PeerRelay.Server.Routing;
 
 namespace PeerRelay.Server.Internal;
 
 /// <summary>
 /// The relay logic: decodes each message a connection reads and registers, forwards or refuses it. Knows nothing
-/// of Kestrel; it sees <see cref="RelayConnection"/>s and the <see cref="ClientRegistry"/>.
+/// of Kestrel; it sees <see cref="RelayConnection"/>s, finds and reaches peers only through the
+/// <see cref="IRelayRegistry"/> (this node's, or a fleet's), and lists this node's connections in the
+/// <see cref="ClientRegistry"/>.
 /// </summary>
 internal sealed partial class RelayRouter(
-    ClientRegistry registry,
+    IRelayRegistry registry,
+    ClientRegistry connections,
     IRelayAuthenticator authenticator,
     RelayMetrics metrics,
     RelayLimits limits,
@@ -20,6 +24,12 @@ internal sealed partial class RelayRouter(
     ILogger<RelayRouter> logger)
 {
     internal const string QueueFullReason = "Send queue full: the client did not read its messages fast enough.";
+
+    /// <summary>Reason of the 1013 close when the fleet's registry cannot be reached: the client retries.</summary>
+    internal const string RegistryUnavailableReason = "Try again later: the relay's registry is unavailable.";
+
+    // A peer not on this node can only be on another one when the registry is a fleet's.
+    private readonly bool _fleet = registry is not LocalRelayRegistry;
 
     /// <summary>
     /// Longest a take-over waits for the old socket's close: the close timeout, after which the sweeper aborts it, and
@@ -38,13 +48,13 @@ internal sealed partial class RelayRouter(
     private readonly LogThrottle _slowReaderLog = new();
     private readonly LogThrottle _droppedOnCloseLog = new();
 
-    public ClientRegistry Registry => registry;
+    public ClientRegistry Registry => connections;
 
     public RelayMetrics Metrics => metrics;
 
     public void OnOpened(RelayConnection connection)
     {
-        registry.AddConnection(connection);
+        connections.AddConnection(connection);
         metrics.ConnectionOpened();
         Log.ConnectionOpened(logger, connection.Id, connection.Remote);
     }
@@ -94,8 +104,7 @@ internal sealed partial class RelayRouter(
         switch (frame.MessageType)
         {
             case RelayMessageType.PeerConnection:
-                Forward(connection, frame, received);
-                return ValueTask.CompletedTask;
+                return Forward(connection, frame, received);
             case RelayMessageType.RelayRegistration:
                 return RegisterAsync(connection, frame.Uuid, frame.Name.GetString()!);
             default:
@@ -153,17 +162,20 @@ internal sealed partial class RelayRouter(
 
     public void OnClosed(RelayConnection connection, int closeCode)
     {
-        OnReleased(registry.Remove(connection), closeCode);
+        connections.Remove(connection);
+        OnReleased(registry.Release(connection), closeCode);
         metrics.ConnectionClosed(closeCode);
         Log.ConnectionClosed(logger, connection.Id, connection.Remote, closeCode);
     }
 
-    private void OnReleased(Registration? released, int closeCode)
+    /// <summary>Releases the connection's UUID now (it is being closed with <paramref name="closeCode"/>).</summary>
+    public void Release(RelayConnection connection, int closeCode) => OnReleased(registry.Release(connection), closeCode);
+
+    private void OnReleased(RelayClientRegistration? released, int closeCode)
     {
         if (released is not null)
         {
             metrics.ClientUnregistered();
-            limits.ReleaseClient(released.User);
             Log.Unregistered(logger, released.Uuid, released.Name, closeCode);
         }
     }
@@ -214,75 +226,83 @@ internal sealed partial class RelayRouter(
             return;
         }
 
-        var registration = new Registration(uuid, name, RelayCodec.EscapeString(name), auth.User);
+        var registration = new RelayClientRegistration(uuid, name, auth.User);
         var previous = connection.Registration;
-        if (!limits.TryReserveClient(connection, auth.User, uuid, out var reserved, out var refusal))
-        {
-            ReplyJson(connection, refusal!);
-            connection.Close(RelayCloseCodes.PolicyViolation, RelayLimits.TooManyClientsReason);
-            return;
-        }
 
         // Nothing forwarded to the UUID may overtake its relay_response, which may wait for a take-over below.
         connection.Hold();
-        if (!registry.TryRegister(connection, registration, out var displaced))
+        RelayRegistrationResult result;
+        try
+        {
+            var pending = registry.RegisterAsync(connection, registration, connection.Aborted);
+            result = pending.IsCompletedSuccessfully ? pending.Result : await pending;
+        }
+        catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
         {
             connection.Release(null);
-            if (reserved)
-            {
-                limits.ReleaseClient(auth.User);
-            }
-
-            metrics.Registration("uuid_of_other_user", start);
-            if (_foreignUuidLog.ShouldLog(out var skipped))
-            {
-                Log.ForeignUuid(logger, auth.User, uuid, skipped);
-            }
-
-            connection.Close(
-                RelayCloseCodes.Forbidden,
-                $"{RelayCloseCodes.ForbiddenPrefix}The client UUID {uuid} is already registered to another user.");
             return;
         }
 
-        if (reserved && displaced is not null)
+        switch (result.Status)
         {
-            limits.ReleaseClient(auth.User); // A take-over that raced the check: the slot moved, none was added.
-        }
-        else if (!reserved && displaced is null && previous is null)
-        {
-            limits.CountClient(auth.User); // Counted as a take-over, but the old socket went first.
-        }
-
-        if (displaced is not null)
-        {
-            // The reference's order, which ProxyStore's client relies on: the old socket is closed with 4004, and the new
-            // registration is confirmed only once that close has completed (the old client answered it and its socket
-            // is closed, or close_timeout passed and it was aborted). Only this connection waits; messages for the
-            // UUID already go to it and are held behind its relay_response.
-            Log.TakenOver(logger, uuid, displaced.Id, connection.Id);
-            displaced.Close(RelayCloseCodes.DuplicateRegistration, RelayCloseCodes.DuplicateRegistrationReason);
-            metrics.Registration("took_over", start);
-            try
-            {
-                if (!await displaced.WaitEndedAsync(_takeOverWait, connection.Aborted))
+            case RelayRegistrationStatus.ForeignUuid:
+                connection.Release(null);
+                metrics.Registration("uuid_of_other_user", start);
+                if (_foreignUuidLog.ShouldLog(out var skipped))
                 {
-                    Log.TakeOverCloseOverran(logger, uuid, displaced.Id, _takeOverWait.TotalSeconds);
+                    Log.ForeignUuid(logger, auth.User, uuid, skipped);
                 }
-            }
-            catch (OperationCanceledException)
-            {
-                connection.Release(null); // This connection is gone too; nothing to confirm.
+
+                connection.Close(
+                    RelayCloseCodes.Forbidden,
+                    $"{RelayCloseCodes.ForbiddenPrefix}The client UUID {uuid} is already registered to another user.");
                 return;
-            }
-        }
-        else
-        {
-            metrics.Registration(previous?.Uuid == uuid ? "repeated" : "ok", start);
-            if (previous is null)
-            {
-                metrics.ClientRegistered();
-            }
+            case RelayRegistrationStatus.TooManyClients:
+                connection.Release(null);
+                ReplyJson(connection, limits.RefuseTooManyClients(auth.User, uuid, start));
+                connection.Close(RelayCloseCodes.PolicyViolation, RelayLimits.TooManyClientsReason);
+                return;
+            case RelayRegistrationStatus.Unavailable:
+                connection.Release(null);
+                metrics.Registration("registry_unavailable", start);
+                connection.Close(RelayCloseCodes.TryAgainLater, RegistryUnavailableReason);
+                return;
+            case RelayRegistrationStatus.TookOver when result.Displaced is RelayConnection displaced:
+                // The reference's order, which ProxyStore's client relies on: the old socket is closed with 4004, and the new
+                // registration is confirmed only once that close has completed (the old client answered it and its socket
+                // is closed, or close_timeout passed and it was aborted). Only this connection waits; messages for the
+                // UUID already go to it and are held behind its relay_response. (A socket on another node: the fleet's
+                // registry has done the same before it returned.)
+                Log.TakenOver(logger, uuid, displaced.Id, connection.Id);
+                displaced.Close(RelayCloseCodes.DuplicateRegistration, RelayCloseCodes.DuplicateRegistrationReason);
+                metrics.Registration("took_over", start);
+                try
+                {
+                    if (!await displaced.WaitEndedAsync(_takeOverWait, connection.Aborted))
+                    {
+                        Log.TakeOverCloseOverran(logger, uuid, displaced.Id, _takeOverWait.TotalSeconds);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    connection.Release(null); // This connection is gone too; nothing to confirm.
+                    return;
+                }
+
+                break;
+            default:
+                metrics.Registration(result.Status switch
+                {
+                    RelayRegistrationStatus.Repeated => "repeated",
+                    RelayRegistrationStatus.TookOver => "took_over",
+                    _ => "ok",
+                }, start);
+                if (previous is null)
+                {
+                    metrics.ClientRegistered(); // (A take-over from another node: this node gained a client.)
+                }
+
+                break;
         }
 
         Log.Registered(logger, uuid, name, auth.User, connection.Remote);
@@ -292,7 +312,7 @@ internal sealed partial class RelayRouter(
         connection.Release(writer.Detach());
     }
 
-    private void Forward(RelayConnection connection, scoped in RelayFrame frame, long received)
+    private ValueTask Forward(RelayConnection connection, scoped in RelayFrame frame, long received)
     {
         var source = connection.Registration;
         if (source is null)
@@ -304,23 +324,23 @@ internal sealed partial class RelayRouter(
             }
 
             connection.Close(RelayCloseCodes.Forbidden, RelayCloseCodes.NotRegisteredReason);
-            return;
+            return ValueTask.CompletedTask;
         }
 
-        var target = registry.Find(frame.PeerUuid);
+        var target = registry.Find(frame.PeerUuid) as RelayConnection;
+        if (target is null && _fleet)
+        {
+            return ForwardToNodeAsync(connection, source, frame.PeerUuid, Encode(connection, source, frame, frame.ErrorText), received);
+        }
+
         var targetRegistration = target?.Registration;
 
         // One text for "unknown" and "another user's": the answer must not tell whether a foreign UUID is online.
         if (target is null || targetRegistration is null || targetRegistration.User != source.User)
         {
-            metrics.MessageDropped("unknown_peer");
-            if (_unknownPeerLog.ShouldLog(out var skipped))
-            {
-                Log.UnknownPeer(logger, source.Uuid, frame.PeerUuid, skipped);
-            }
-
-            Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because this peer is not registered with this relay server.");
-            return;
+            UnknownPeer(source, frame.PeerUuid);
+            Echo(connection, source, frame, RelayDeliveryErrors.Describe(RelayDeliveryStatus.UnknownPeer, frame.PeerUuid));
+            return ValueTask.CompletedTask;
         }
 
         switch (target.TrySend(Encode(connection, source, frame, frame.ErrorText)))
@@ -337,12 +357,69 @@ internal sealed partial class RelayRouter(
             case SendResult.QueueFull:
                 metrics.MessageDropped("queue_full");
                 CloseSlowReader(target);
-                Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because the peer did not read its messages and was disconnected.");
+                Echo(connection, source, frame, RelayDeliveryErrors.Describe(RelayDeliveryStatus.QueueFull, frame.PeerUuid));
                 break;
             default:
                 metrics.MessageDropped("peer_closed");
-                Echo(connection, source, frame, $"Cannot forward peer connection message to peer {frame.PeerUuid} because the peer disconnected.");
+                Echo(connection, source, frame, RelayDeliveryErrors.Describe(RelayDeliveryStatus.PeerClosed, frame.PeerUuid));
                 break;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void UnknownPeer(RelayClientRegistration source, Guid peer)
+    {
+        metrics.MessageDropped("unknown_peer");
+        if (_unknownPeerLog.ShouldLog(out var skipped))
+        {
+            Log.UnknownPeer(logger, source.Uuid, peer, skipped);
+        }
+    }
+
+    /// <summary>
+    /// Hands a message for a UUID no connection of this node holds to the fleet's registry; the sender's next message
+    /// is read only after this one went out, which keeps the order of one sender's messages. A message that reached no
+    /// node comes back to its sender with <c>error</c> set, as on one node.
+    /// </summary>
+    private async ValueTask ForwardToNodeAsync(RelayConnection connection, RelayClientRegistration source, Guid peer, OutboundMessage message, long received)
+    {
+        try
+        {
+            var status = await registry.DeliverAsync(source, peer, message.Memory, connection.Aborted);
+            if (status == RelayDeliveryStatus.Delivered)
+            {
+                metrics.MessageForwarded();
+                if (received != 0)
+                {
+                    metrics.Forwarded(received);
+                }
+
+                Log.Forwarded(logger, source.Uuid, peer);
+                return;
+            }
+
+            if (status == RelayDeliveryStatus.UnknownPeer)
+            {
+                UnknownPeer(source, peer);
+            }
+            else
+            {
+                metrics.MessageDropped("registry_unavailable");
+            }
+
+            // The encoded message is the sender's, stamped: its echo is the same message with an error.
+            if (RelayCodec.TryDecode(message.Memory.Span, out var sent, out _))
+            {
+                Echo(connection, source, sent, RelayDeliveryErrors.Describe(status, peer));
+            }
+        }
+        catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            message.Return();
         }
     }
 
@@ -350,7 +427,7 @@ internal sealed partial class RelayRouter(
     /// Encodes <paramref name="frame"/> into a pooled buffer, stamped with the sender's registered identity and
     /// carrying <paramref name="error"/>. Uses the receive loop's writer: call only from the sender's receive loop.
     /// </summary>
-    private static OutboundMessage Encode(RelayConnection connection, Registration source, scoped in RelayFrame frame, scoped RawJsonString error)
+    private static OutboundMessage Encode(RelayConnection connection, RelayClientRegistration source, scoped in RelayFrame frame, scoped RawJsonString error)
     {
         var writer = PooledBufferWriter.ForCurrentThread;
         writer.Start(256 + frame.Description.Escaped.Length + frame.DescriptionType.Escaped.Length + source.EscapedName.Length + error.Escaped.Length);
@@ -366,7 +443,7 @@ internal sealed partial class RelayRouter(
     }
 
     /// <summary>Sends a peer connection message back to its sender with <c>error</c> set.</summary>
-    private void Echo(RelayConnection connection, Registration source, scoped in RelayFrame frame, string error)
+    private void Echo(RelayConnection connection, RelayClientRegistration source, scoped in RelayFrame frame, string error)
     {
         var escapedError = new RawJsonString(RelayCodec.EscapeString(error), hasEscapes: false);
         Reply(connection, Encode(connection, source, frame, escapedError));
@@ -395,7 +472,7 @@ internal sealed partial class RelayRouter(
     /// The one place a client that does not read is dropped (its queue is full, or its sending stayed stuck for
     /// <c>slow_reader_timeout</c>): it is closed with 1008 and its UUID released at once.
     /// </summary>
-    private void CloseSlowReader(RelayConnection connection)
+    internal void CloseSlowReader(RelayConnection connection)
     {
         if (_slowReaderLog.ShouldLog(out var skipped))
         {

@@ -1,4 +1,5 @@
 using PeerRelay.Server;
+using PeerRelay.Server.Redis;
 
 namespace PeerRelay.Configuration;
 
@@ -68,6 +69,12 @@ internal sealed class RelayConfig
 
     /// <summary>Gets the <c>[logging]</c> table (levels and log directory).</summary>
     public RelayLoggingConfig Logging { get; } = new();
+
+    /// <summary>
+    /// Gets or sets the <c>[cluster]</c> table: the Redis scale-out (docs/scaling.md). Null (no table, the default):
+    /// a single node, exactly as without it.
+    /// </summary>
+    public RedisScaleOutOptions? Cluster { get; set; }
 
     /// <summary>Gets the relay's own settings (limits, keep-alive, the connected-clients log line).</summary>
     public RelayServerOptions Server { get; } = new();

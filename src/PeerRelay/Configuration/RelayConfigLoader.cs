@@ -1,5 +1,6 @@
 using System.Globalization;
 using PeerRelay.Server.Authentication;
+using PeerRelay.Server.Redis;
 using Tomlyn;
 using Tomlyn.Model;
 
@@ -30,6 +31,15 @@ internal static class RelayConfigLoader
     [
         new("method", (c, v) => c.Config.Auth.Method = v.AsNonEmptyString()),
         new("kwargs", (c, v) => CopyTable(v.AsTable(), c.Config.Auth.Kwargs)),
+    ];
+
+    private static readonly ConfigKey[] ClusterKeys =
+    [
+        new("redis", (c, v) => c.Config.Cluster!.Configuration = v.AsNonEmptyString()),
+        new("node_id", (c, v) => c.Config.Cluster!.NodeId = v.AsNonEmptyString()),
+        new("heartbeat_interval", (c, v) => c.Config.Cluster!.HeartbeatInterval = v.AsSeconds(allowZero: false)),
+        new("node_timeout", (c, v) => c.Config.Cluster!.NodeTimeout = v.AsSeconds(allowZero: false)),
+        new("key_prefix", (c, v) => c.Config.Cluster!.KeyPrefix = v.AsNonEmptyString()),
     ];
 
     private static readonly ConfigKey[] TopLevelKeys =
@@ -68,6 +78,12 @@ internal static class RelayConfigLoader
         new("message_rate_sustained", (c, v) => c.Config.Server.MessageRateSustained = v.AsSeconds(allowZero: false)),
         new("auth", (c, v) => c.ReadTable(v.AsTable(), "auth.", AuthKeys)),
         new("logging", (c, v) => c.ReadTable(v.AsTable(), "logging.", LoggingKeys)),
+        new("cluster", (c, v) =>
+        {
+            var table = v.AsTable();
+            c.Config.Cluster = new RedisScaleOutOptions();
+            c.ReadTable(table, "cluster.", ClusterKeys);
+        }),
     ];
 
     /// <summary>Reads <paramref name="path"/> (when given), applies <paramref name="overrides"/> and validates.</summary>
@@ -133,6 +149,11 @@ internal static class RelayConfigLoader
         // [auth] method's settings (checked here as the relay will apply them, not later at start-up).
         var prefix = sourceName is null ? string.Empty : sourceName + ": ";
         foreach (var problem in config.Server.Validate())
+        {
+            problems.Add(prefix + problem);
+        }
+
+        foreach (var problem in config.Cluster?.Validate() ?? [])
         {
             problems.Add(prefix + problem);
         }

@@ -10,6 +10,7 @@ using PeerRelay.Logging;
 using PeerRelay.Server;
 using PeerRelay.Server.Hosting;
 using PeerRelay.Server.Prometheus;
+using PeerRelay.Server.Redis;
 using PeerRelay.Transport;
 
 namespace PeerRelay.Hosting;
@@ -101,6 +102,18 @@ internal static partial class RelayHostBuilder
 
         var relay = builder.Services.AddPeerRelay(options => CopyServerOptions(config.Server, options));
         RelayAuthentication.Configure(relay, config.Auth);
+        if (config.Cluster is { } cluster)
+        {
+            relay.AddRedisScaleOut(options =>
+            {
+                options.Configuration = cluster.Configuration;
+                options.NodeId = cluster.NodeId;
+                options.HeartbeatInterval = cluster.HeartbeatInterval;
+                options.NodeTimeout = cluster.NodeTimeout;
+                options.KeyPrefix = cluster.KeyPrefix;
+            });
+        }
+
         if (config.Metrics)
         {
             relay.AddPrometheusMetrics();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PeerRelay.Client;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Internal;
+using PeerRelay.Server.Routing;
 using PeerRelay.Server.Tests.WebSockets;
 using PeerRelay.Testing;
 using Xunit.Abstractions;
@@ -34,7 +35,7 @@ public sealed class FaultTests(ITestOutputHelper output)
             var frame = RawWebSocket.TextFrame(TestRelayClient.PeerConnection(uuid, aId, new string('x', 2000)));
             await victim.SendRawAsync(frame.AsMemory(0, i == 0 ? 3 : frame.Length / 2));
             victim.Kill();
-            await TaskTimeoutExtensions.WaitUntil(() => server.Services.GetRequiredService<ClientRegistry>().Find(uuid) is null);
+            await TaskTimeoutExtensions.WaitUntil(() => server.Services.GetRequiredService<IRelayRegistry>().Find(uuid) is null);
         }
 
         // A ClientWebSocket that sends the first fragment of a message and aborts.
@@ -72,13 +73,13 @@ public sealed class FaultTests(ITestOutputHelper output)
         var uuid = Guid.NewGuid();
         var vanishing = await TestRelayClient.ConnectAsync(new Uri($"ws://127.0.0.1:{proxy.Port}/"));
         await vanishing.RegisterAsync(uuid);
-        Assert.NotNull(server.Services.GetRequiredService<ClientRegistry>().Find(uuid));
+        Assert.NotNull(server.Services.GetRequiredService<IRelayRegistry>().Find(uuid));
 
         proxy.Freeze();
 
         // Detected within one ping interval plus the ping timeout; the slack covers a loaded CI machine.
         await TaskTimeoutExtensions.WaitUntil(
-            () => server.Services.GetRequiredService<ClientRegistry>().Find(uuid) is null,
+            () => server.Services.GetRequiredService<IRelayRegistry>().Find(uuid) is null,
             interval + timeout + TimeSpan.FromSeconds(10));
         await TaskTimeoutExtensions.WaitUntil(() => server.ConnectionCount() == 2);
 
@@ -171,7 +172,7 @@ public sealed class FaultTests(ITestOutputHelper output)
             await client.DisposeAsync();
         }
 
-        Assert.Null(server.Services.GetRequiredService<ClientRegistry>().Find(slowId));
+        Assert.Null(server.Services.GetRequiredService<IRelayRegistry>().Find(slowId));
         output.WriteLine($"slow reader closed with {code}: {reason}");
     }
 

@@ -7,6 +7,7 @@ using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
 using PeerRelay.Server.Hosting;
 using PeerRelay.Server.Internal;
+using PeerRelay.Server.Routing;
 using PeerRelay.Testing;
 
 namespace PeerRelay.Server.Tests.Hardening;
@@ -173,7 +174,7 @@ public sealed class LimitsTests
         var paced = arrivals.Count - Burst;
         var window = arrivals[^1] - arrivals[Burst - 1];
         Assert.True(paced <= (Rate * window.TotalSeconds) + 2, $"{paced} messages in {window.TotalSeconds:0.00} s after the burst: faster than {Rate}/s");
-        await TaskTimeoutExtensions.WaitUntil(() => server.Services.GetRequiredService<ClientRegistry>().Find(source) is null);
+        await TaskTimeoutExtensions.WaitUntil(() => server.Services.GetRequiredService<IRelayRegistry>().Find(source) is null);
         await receiver.RegisterAsync(target); // The receiver is fine.
     }
 
@@ -241,7 +242,7 @@ public sealed class LimitsTests
         Assert.Equal(RelayCloseCodes.DuplicateRegistration, (await a1.ReceiveCloseAsync()).Code);
 
         // When a client leaves, its slot is free again.
-        var limits = server.Services.GetRequiredService<RelayLimits>();
+        var limits = server.Services.GetRequiredService<LocalRelayRegistry>();
         Assert.Equal(2, limits.ClientsOf(new RelayUser("alice")));
         await a2.CloseAsync();
         await TaskTimeoutExtensions.WaitUntil(() => limits.ClientsOf(new RelayUser("alice")) == 1);

@@ -1,0 +1,320 @@
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PeerRelay.Protocol;
+using PeerRelay.Server.Routing;
+using StackExchange.Redis;
+
+namespace PeerRelay.Server.Redis.Internal;
+
+/// <summary>
+/// The node's life in the fleet: connect, subscribe to its channel, hold a lease (renewed every heartbeat), sweep the
+/// registrations of dead nodes, re-claim its own after Redis came back, and give up its clients when it cannot renew
+/// its lease in time, so that no UUID is ever held on two nodes.
+/// </summary>
+internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsyncDisposable
+{
+    /// <summary>1013 after a lost lease: ProxyStore's client reconnects (never 4004, which it treats as final).</summary>
+    internal const string LeaseLostReason = "Relay node lost its registry lease; reconnect.";
+
+    private const int SweepBatch = 1000;
+    private const int ReconcileBatch = 256;
+
+    private readonly CancellationTokenSource _stopping = new();
+    private ConnectionMultiplexer? _redis;
+    private IDatabase? _database;
+    private ISubscriber? _subscriber;
+    private ChannelMessageQueue? _subscription;
+    private string _publishCommand = "PUBLISH";
+    private bool _sharded;
+    private Task? _loop;
+    private volatile bool _leaseHeld;
+    private volatile bool _needsReconcile = true;
+    private long _leaseValidUntil;
+    private string? _problem = "not connected to Redis yet";
+
+    /// <summary>Gets a value indicating whether this node holds its lease (it may register clients).</summary>
+    public bool LeaseHeld => _leaseHeld;
+
+    /// <summary>Gets what keeps this node from being a full member of the fleet, or null when nothing does.</summary>
+    public string? Problem => _problem;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var configuration = ConfigurationOptions.Parse(_options.Configuration);
+        configuration.AbortOnConnectFail = false; // A node starts (degraded) while Redis is away, and connects when it returns.
+        configuration.BacklogPolicy = BacklogPolicy.FailFast; // Fail at once while disconnected: forwards get an error, not a wait.
+        configuration.ClientName ??= "peerrelay";
+        if (!_options.Configuration.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            configuration.AsyncTimeout = (int)_options.HeartbeatInterval.TotalMilliseconds;
+        }
+
+        _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+        _database = _redis.GetDatabase();
+        _subscriber = _redis.GetSubscriber();
+        Log.Starting(_logger, _nodeId);
+        await BeatAsync().ConfigureAwait(false);
+        _loop = RunAsync(_stopping.Token);
+    }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // The relay's drain (RelayLifetime) runs in StopAsync; this node leaves the fleet only after it (StoppedAsync).
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        await StopLoopAsync().ConfigureAwait(false);
+        if (_database is not { } database)
+        {
+            return;
+        }
+
+        try
+        {
+            await database.ScriptEvaluateAsync(RedisScripts.Leave, [LeaseKey(_nodeId)], [_prefix, _incarnation]).ConfigureAwait(false);
+            await PruneAsync(keepLive: false).ConfigureAwait(false);
+            Log.Left(_logger, _nodeId);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.LeaveFailed(_logger, ex.Message); // The others sweep it after node_timeout.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopLoopAsync().ConfigureAwait(false);
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task StopLoopAsync()
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Checks the lease four times per heartbeat and renews it once per heartbeat; a renewal that hangs (Redis frozen)
+    /// does not hold up the check that gives the clients up in time.
+    /// </summary>
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.HeartbeatInterval / 4, _timeProvider);
+        Task beat = Task.CompletedTask;
+        var lastBeat = _timeProvider.GetTimestamp();
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                CheckLease();
+                if (beat.IsCompleted && _timeProvider.GetElapsedTime(lastBeat) >= _options.HeartbeatInterval)
+                {
+                    lastBeat = _timeProvider.GetTimestamp();
+                    beat = BeatAsync();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await beat.ConfigureAwait(false);
+    }
+
+    private async Task BeatAsync()
+    {
+        try
+        {
+            await EnsureSubscribedAsync().ConfigureAwait(false);
+            var sent = _timeProvider.GetTimestamp();
+            var renewed = (long)await _database!.ScriptEvaluateAsync(
+                RedisScripts.Heartbeat,
+                [LeaseKey(_nodeId)],
+                [_prefix, _nodeId, _incarnation, (long)_options.NodeTimeout.TotalMilliseconds]).ConfigureAwait(false);
+            _metrics.RedisRoundTrip(_timeProvider.GetElapsedTime(sent));
+            if (renewed == 0)
+            {
+                SetProblem($"another process holds the node id {_nodeId}");
+                Log.NodeIdTaken(_logger, _nodeId);
+                GiveUpClients();
+                return;
+            }
+
+            // Other nodes count this lease from when Redis set it, which is after `sent`; give up a margin earlier.
+            Volatile.Write(ref _leaseValidUntil, sent + (long)((_options.NodeTimeout - _options.HeartbeatInterval).TotalSeconds * _timeProvider.TimestampFrequency));
+            var wasHeld = _leaseHeld;
+            _leaseHeld = true;
+            if (renewed == 2 || !wasHeld || _needsReconcile)
+            {
+                await ReconcileAsync().ConfigureAwait(false);
+            }
+
+            var swept = (RedisResult[])(await _database.ScriptEvaluateAsync(RedisScripts.Sweep, [(RedisKey)(_prefix + "nodes")], [_prefix, SweepBatch]).ConfigureAwait(false))!;
+            _metrics.Nodes((int)swept[0]);
+            if ((long)swept[1] > 0)
+            {
+                _metrics.Swept((long)swept[1]);
+                Log.Swept(_logger, (long)swept[1]);
+            }
+
+            SetProblem(_subscription is null ? "not subscribed to this node's channel" : null);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            _metrics.RedisError("heartbeat");
+            SetProblem($"Redis unreachable: {ex.GetType().Name}");
+            if (_leaseHeld)
+            {
+                Log.HeartbeatFailed(_logger, ex.Message);
+            }
+        }
+    }
+
+    private async Task EnsureSubscribedAsync()
+    {
+        if (_subscription is not null)
+        {
+            return;
+        }
+
+        _sharded = _redis!.GetServers().Any(server => server.ServerType == ServerType.Cluster);
+        _publishCommand = _sharded ? "SPUBLISH" : "PUBLISH";
+        var subscription = await _subscriber!.SubscribeAsync(ChannelOf(_nodeId)).ConfigureAwait(false);
+        subscription.OnMessage(OnEnvelope); // One message at a time, in order.
+        _subscription = subscription;
+    }
+
+    /// <summary>Gives the clients up once the lease may have run out in Redis: they reconnect and register elsewhere.</summary>
+    private void CheckLease()
+    {
+        if (_leaseHeld && _timeProvider.GetTimestamp() >= Volatile.Read(ref _leaseValidUntil))
+        {
+            Log.LeaseExpired(_logger, _nodeId, _local.Count);
+            GiveUpClients();
+        }
+    }
+
+    private void LeaseLostInRedis()
+    {
+        if (_leaseHeld)
+        {
+            Log.LeaseExpired(_logger, _nodeId, _local.Count);
+            GiveUpClients();
+        }
+    }
+
+    private void GiveUpClients()
+    {
+        _leaseHeld = false;
+        _needsReconcile = true;
+        _metrics.LeaseLost();
+        SetProblem("this node's lease in Redis ran out");
+        foreach (var client in _local.SnapshotClients())
+        {
+            _ = client.CloseAsync(RelayCloseCodes.TryAgainLater, LeaseLostReason);
+        }
+    }
+
+    /// <summary>
+    /// After Redis came back (or lost its data): claims again every UUID this node's sockets hold (a live holder
+    /// elsewhere wins: this node's socket is closed with 4004), then removes this node's entries no socket holds.
+    /// </summary>
+    private async Task ReconcileAsync()
+    {
+        _needsReconcile = false;
+        var clients = _local.SnapshotClients();
+        for (var start = 0; start < clients.Count; start += ReconcileBatch)
+        {
+            var batch = new List<Task>(ReconcileBatch);
+            for (var i = start; i < Math.Min(start + ReconcileBatch, clients.Count); i++)
+            {
+                batch.Add(ReclaimAsync(clients[i]));
+            }
+
+            await Task.WhenAll(batch).ConfigureAwait(false);
+        }
+
+        await PruneAsync(keepLive: true).ConfigureAwait(false);
+        if (clients.Count > 0)
+        {
+            Log.Reconciled(_logger, clients.Count);
+        }
+    }
+
+    private async Task ReclaimAsync(IRelayClient client)
+    {
+        if (client.Registration is not { } registration)
+        {
+            return;
+        }
+
+        var reply = (RedisResult[])(await _database!.ScriptEvaluateAsync(
+            RedisScripts.Register,
+            [ClientKey(registration.Uuid)],
+            [_prefix, registration.Uuid.ToString(), registration.User.Id, _nodeId, _incarnation, client.Id, 0, string.Empty, "reclaim"]).ConfigureAwait(false))!;
+        switch ((string?)reply[0])
+        {
+            case "conflict" or "foreign":
+                Log.ReclaimConflict(_logger, registration.Uuid, client.Id);
+                _ = client.CloseAsync(RelayCloseCodes.DuplicateRegistration, RelayCloseCodes.DuplicateRegistrationReason);
+                break;
+            case "lease":
+                _needsReconcile = true;
+                break;
+        }
+    }
+
+    /// <summary>Removes this node's entries that no socket of this incarnation holds (all of them when leaving).</summary>
+    private async Task PruneAsync(bool keepLive)
+    {
+        var database = _database!;
+        var batch = new List<Task>(ReconcileBatch);
+        await foreach (var member in database.SetScanAsync(_prefix + "nc:" + _nodeId, pageSize: ReconcileBatch).ConfigureAwait(false))
+        {
+            var uuid = (string)member!;
+            var live = keepLive && Guid.TryParse(uuid, out var parsed) && _local.Find(parsed) is { } client
+                ? client.Id.ToString(CultureInfo.InvariantCulture)
+                : string.Empty;
+            batch.Add(database.ScriptEvaluateAsync(RedisScripts.Release, [_prefix + "c:" + uuid], [_prefix, uuid, _nodeId, _incarnation, live, "prune"]));
+            if (batch.Count == ReconcileBatch)
+            {
+                await Task.WhenAll(batch).ConfigureAwait(false);
+                batch.Clear();
+            }
+        }
+
+        await Task.WhenAll(batch).ConfigureAwait(false);
+    }
+
+    private void SetProblem(string? problem)
+    {
+        if (problem != _problem)
+        {
+            _problem = problem;
+            if (problem is null)
+            {
+                Log.Healthy(_logger, _nodeId);
+            }
+        }
+    }
+
+    private RedisKey LeaseKey(string node) => _prefix + "n:" + node;
+}

@@ -1,0 +1,42 @@
+using System.Net.WebSockets;
+using System.Text.Json.Nodes;
+using PeerRelay.Testing;
+
+namespace PeerRelay.Server.Redis.Tests;
+
+/// <summary>Helpers for clients of a fleet.</summary>
+internal static class FleetClients
+{
+    public static async Task<TestRelayClient> RegisteredAsync(RelayProcess node, Guid uuid, string name = "test", string? bearer = null)
+    {
+        var client = await TestRelayClient.ConnectAsync(node.Uri!, o =>
+        {
+            if (bearer is not null)
+            {
+                o.SetRequestHeader("Authorization", "Bearer " + bearer);
+            }
+        });
+        await client.RegisterAsync(uuid, name);
+        return client;
+    }
+
+    /// <summary>Sends a peer_connection from <paramref name="source"/> to <paramref name="peer"/>.</summary>
+    public static Task SendToAsync(this TestRelayClient client, Guid source, Guid peer, string description, string sourceName = "forged") =>
+        client.SendTextAsync(TestRelayClient.PeerConnection(source, peer, description, sourceName: sourceName));
+
+    /// <summary>Reads the close frame without answering it (the client stays in CloseReceived).</summary>
+    public static async Task<(int Code, string Reason)> ReceiveCloseWithoutAnsweringAsync(this TestRelayClient client)
+    {
+        var buffer = new byte[4096];
+        while (true)
+        {
+            var result = await client.Socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout();
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return ((int)result.CloseStatus!, result.CloseStatusDescription ?? string.Empty);
+            }
+        }
+    }
+
+    public static string? Str(this JsonObject message, string key) => message[key]?.GetValue<string>();
+}
