@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using PeerRelay.Server.Internal;
+using PeerRelay.Server.Routing;
 using PeerRelay.Testing;
 
 namespace PeerRelay.Server.Tests.Hardening;
@@ -36,7 +37,7 @@ public sealed class AbuseTests
         }
 
         // The senders stopped; the reader is still cut, and its UUID released.
-        await TaskTimeoutExtensions.WaitUntil(() => server.Services.GetRequiredService<ClientRegistry>().Find(slowId) is null);
+        await TaskTimeoutExtensions.WaitUntil(() => server.Services.GetRequiredService<IRelayRegistry>().Find(slowId) is null);
         Assert.Equal(1, limits.Count("limit", "slow_reader_timeout"));
 
         await sender.SendTextAsync(TestRelayClient.PeerConnection(senderId, slowId, "after"));
