@@ -2,8 +2,9 @@
 
 ProxyStore's tests take a `relay_server` fixture that its conftest (not loaded: --noconftest, it imports every
 connector's dependencies) takes from its `testing` package, where it runs ProxyStore's Python relay in-process. This
-plugin provides the fixture instead: a fresh `peerrelay serve` (default settings) on a free loopback port for each
-test, yielding the same NamedTuple shape. `relay_server` and
+plugin provides the fixture instead: a fresh `peerrelay serve` (default settings) on a free loopback port, yielding
+the same NamedTuple shape; one relay for the whole run (PEERRELAY_FIXTURE_SCOPE=function: one per test, as ProxyStore's
+own fixture does, which makes a run of the four files take minutes instead of seconds). `relay_server` and
 `websocket_server` are None: tests that reach into the Python relay's internals need more than a relay address and
 are left out by the runner. PEERRELAY_DLL names the built relay.
 """
@@ -17,7 +18,7 @@ import subprocess
 import time
 from typing import NamedTuple
 
-import pytest_asyncio
+import pytest
 
 
 class RelayServerInfo(NamedTuple):
@@ -34,8 +35,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest_asyncio.fixture()
-async def relay_server():
+@pytest.fixture(scope=os.environ.get("PEERRELAY_FIXTURE_SCOPE", "session"))
+def relay_server():
     dll = os.environ["PEERRELAY_DLL"]
     port = _free_port()
     process = subprocess.Popen(

@@ -27,6 +27,7 @@ files=(
   tests/p2p/connection_test.py
   tests/endpoint/endpoint_peering_test.py
 )
+# -P and --import-mode=append: the vendored proxystore package, not the checkout's copy, is the one imported.
 # Tests that reach into ProxyStore's in-process Python relay (relay_server.relay_server...) rather than talking to
 # it through its address.
 deselect=(
@@ -37,13 +38,13 @@ deselect=(
 passed_runs=0
 for run in $(seq 1 "$runs"); do
   log="$(mktemp)"
-  if (cd "$checkout" && /usr/bin/python3 -m pytest -q -p no:cacheprovider --noconftest -p peerrelay_fixture \
+  if (cd "$checkout" && /usr/bin/python3 -P -m pytest -q -rA -p no:cacheprovider --noconftest -p peerrelay_fixture --import-mode=append \
         -o asyncio_mode=auto -W ignore::DeprecationWarning "${deselect[@]}" "${files[@]}") >"$log" 2>&1; then
     passed_runs=$((passed_runs + 1))
-    echo "run $run: $(tail -n 1 "$log")"
+    echo "run $run: $(grep -E '^[0-9]+ passed' "$log" | tail -n 1)"
   else
-    echo "run $run: FAILED: $(tail -n 1 "$log")"
-    grep -E "^(FAILED|ERROR)" "$log" || tail -n 40 "$log"
+    echo "run $run: FAILED: $(grep -E '^[0-9]+ (passed|failed)|[0-9]+ failed' "$log" | tail -n 1)"
+    grep -E "^(FAILED|ERROR) tests/" "$log" || tail -n 40 "$log"
   fi
   rm -f "$log"
 done
