@@ -93,9 +93,10 @@ internal static class RelayConfigLoader
     /// <exception cref="RelayConfigException">The file cannot be read or a value is bad.</exception>
     public static RelayConfig Load(string? path, CommandLineOverrides overrides)
     {
+        var environment = EnvironmentConfig.FromProcess();
         if (path is null)
         {
-            return Parse(null, null, overrides);
+            return Parse(null, null, overrides, environment);
         }
 
         string text;
@@ -108,16 +109,20 @@ internal static class RelayConfigLoader
             throw new RelayConfigException($"--config: cannot read \"{path}\": {ex.Message}");
         }
 
-        return Parse(text, path, overrides);
+        return Parse(text, path, overrides, environment);
     }
 
-    /// <summary>Reads configuration text, applies <paramref name="overrides"/> and validates.</summary>
+    /// <summary>
+    /// Reads configuration text, then the <c>PEERRELAY_*</c> variables in <paramref name="environment"/>, then
+    /// <paramref name="overrides"/> (each later source wins: command line, environment, file, default) and validates.
+    /// </summary>
     /// <param name="toml">The TOML text, or null for defaults only.</param>
     /// <param name="sourceName">The file name for messages.</param>
     /// <param name="overrides">The command-line options; none when null.</param>
+    /// <param name="environment">Environment variables (<see cref="EnvironmentConfig"/>); none when null.</param>
     /// <returns>The configuration.</returns>
     /// <exception cref="RelayConfigException">The text is not TOML or a value is bad.</exception>
-    public static RelayConfig Parse(string? toml, string? sourceName, CommandLineOverrides? overrides = null)
+    public static RelayConfig Parse(string? toml, string? sourceName, CommandLineOverrides? overrides = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var config = new RelayConfig { SourcePath = sourceName };
         var problems = new List<string>();
@@ -136,6 +141,13 @@ internal static class RelayConfigLoader
 
             var context = new ConfigReadContext(config, name);
             context.ReadTable(table, string.Empty, TopLevelKeys);
+            problems.AddRange(context.Problems);
+        }
+
+        if (environment is not null && EnvironmentConfig.ToTable(environment) is { } variables)
+        {
+            var context = new ConfigReadContext(config, EnvironmentConfig.SourceName);
+            context.ReadTable(variables, string.Empty, TopLevelKeys);
             problems.AddRange(context.Problems);
         }
 
@@ -251,8 +263,10 @@ internal static class RelayConfigLoader
             ? token
             : throw new ConfigValueException($"{value.Key}: the value is not allowed; use a secret of at least 16 characters without spaces (e.g. from `openssl rand -hex 32`)");
 
+    /// <summary>Sets a list: a later source (the environment over the file) replaces it, never adds to it.</summary>
     private static void AddAll(IReadOnlyList<string> values, IList<string> target)
     {
+        target.Clear();
         foreach (var value in values)
         {
             target.Add(value);
