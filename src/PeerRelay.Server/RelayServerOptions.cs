@@ -82,6 +82,27 @@ public sealed class RelayServerOptions
     public int MaxConnectionsPerIp { get; set; } = 256;
 
     /// <summary>
+    /// Gets or sets the new connections per second one client address may open on average (<c>new_connection_rate</c>),
+    /// the refill rate of its token bucket (IPv6: per /64; <c>X-Forwarded-For</c> from <see cref="TrustedProxies"/>
+    /// names the address). A connection over it is accepted and closed at once with 1013. Default 50; zero disables it.
+    /// </summary>
+    public double NewConnectionRate { get; set; } = 50;
+
+    /// <summary>
+    /// Gets or sets how many new connections one client address may open at once above
+    /// <see cref="NewConnectionRate"/> (<c>new_connection_burst</c>): a large site behind one NAT address reconnecting
+    /// after a restart. Default 500.
+    /// </summary>
+    public int NewConnectionBurst { get; set; } = 500;
+
+    /// <summary>
+    /// Gets or sets how long a client address is refused new connections (1013) after one of its connections was
+    /// closed for abuse with 1008 (<c>abuse_penalty</c>): flooding, not reading, not registering. Default 5 s; zero
+    /// disables it.
+    /// </summary>
+    public TimeSpan AbusePenalty { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Gets the proxies whose <c>X-Forwarded-For</c> header names the client address (<c>trusted_proxies</c>): IP
     /// addresses or CIDR networks such as <c>10.0.0.0/8</c>. From any other peer the header is ignored. Default empty:
     /// the TCP peer is the client.
@@ -158,6 +179,21 @@ public sealed class RelayServerOptions
         if (SendQueueCapacity < 1)
         {
             problems.Add($"send_queue_capacity: {SendQueueCapacity} is not allowed; use 1 or more messages");
+        }
+
+        if (!(NewConnectionRate >= 0) || double.IsInfinity(NewConnectionRate))
+        {
+            problems.Add($"new_connection_rate: {NewConnectionRate} is not allowed; use zero or more connections per second");
+        }
+
+        if (NewConnectionBurst < 1)
+        {
+            problems.Add($"new_connection_burst: {NewConnectionBurst} is not allowed; use 1 or more connections");
+        }
+
+        if (AbusePenalty < TimeSpan.Zero)
+        {
+            problems.Add($"abuse_penalty: {AbusePenalty.TotalSeconds} is not allowed; use zero or more seconds");
         }
 
         if (SlowReaderTimeout < TimeSpan.Zero)

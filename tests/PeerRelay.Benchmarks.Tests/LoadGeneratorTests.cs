@@ -12,7 +12,7 @@ public class LoadGeneratorTests
     [Fact]
     public async Task ForwardRunCompletesWithLatenciesAndServerCpu()
     {
-        await using var server = await RelayTestServer.StartAsync(o => o.MessageRate = 0);
+        await using var server = await RelayTestServer.StartAsync(LoadTestLimits);
 
         var report = await RunAsync("forward", "--pairs", "1", "--seconds", "1", "--warmup", "0.2", "--url", server.Uri.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -26,7 +26,7 @@ public class LoadGeneratorTests
     [Fact]
     public async Task ConnectSplitOverTwoProcessesAndTwoSourceAddressesRegistersEveryClient()
     {
-        await using var server = await RelayTestServer.StartAsync(o => o.MessageRate = 0);
+        await using var server = await RelayTestServer.StartAsync(LoadTestLimits);
 
         var report = await RunAsync("connect", "--clients", "40", "--procs", "2", "--sources", "2", "--hold", "0", "--url", server.Uri.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -39,7 +39,7 @@ public class LoadGeneratorTests
     [Fact]
     public async Task ChurnRunCompletesCycles()
     {
-        await using var server = await RelayTestServer.StartAsync(o => o.MessageRate = 0);
+        await using var server = await RelayTestServer.StartAsync(LoadTestLimits);
 
         var report = await RunAsync("churn", "--concurrency", "2", "--seconds", "1", "--warmup", "0.2", "--url", server.Uri.ToString());
 
@@ -54,6 +54,13 @@ public class LoadGeneratorTests
 
         Assert.Equal(2, code);
         Assert.Contains("--pairs must be an integer", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A load test exceeds by design the per-connection message rate and the per-address connection rate.</summary>
+    private static void LoadTestLimits(PeerRelay.Server.RelayServerOptions o)
+    {
+        o.MessageRate = 0;
+        o.NewConnectionRate = 0;
     }
 
     private static async Task<JsonElement> RunAsync(params string[] args)

@@ -11,4 +11,10 @@ internal enum ConnectionAdmission
 
     /// <summary>Refused: the address holds <see cref="RelayServerOptions.MaxConnectionsPerIp"/> connections (closed with 1013).</summary>
     TooManyFromAddress,
+
+    /// <summary>Refused: the address opened connections faster than <see cref="RelayServerOptions.NewConnectionRate"/> (closed with 1013).</summary>
+    ConnectingTooFast,
+
+    /// <summary>Refused: a connection from the address was closed for abuse (1008) within <see cref="RelayServerOptions.AbusePenalty"/> (closed with 1013).</summary>
+    Penalized,
 }

@@ -14,9 +14,13 @@ internal static class ConnectionRefusal
     public const string DrainingReason = "Server is shutting down; try again later.";
 
     /// <summary>The close reason for a refusal by <see cref="ConnectionLimiter"/>.</summary>
-    public static string ReasonOf(ConnectionAdmission admission) => admission == ConnectionAdmission.TooManyFromAddress
-        ? "Too many connections from this address (max_connections_per_ip); try again later."
-        : "The relay is at its connection limit (max_connections); try again later.";
+    public static string ReasonOf(ConnectionAdmission admission) => admission switch
+    {
+        ConnectionAdmission.TooManyFromAddress => "Too many connections from this address (max_connections_per_ip); try again later.",
+        ConnectionAdmission.ConnectingTooFast => "Too many new connections from this address (new_connection_rate); try again later.",
+        ConnectionAdmission.Penalized => "A connection from this address was closed for abuse (abuse_penalty); try again later.",
+        _ => "The relay is at its connection limit (max_connections); try again later.",
+    };
 
     /// <summary>
     /// Closes a connection accepted only to be refused: 1013 with <paramref name="reason"/>. The close handshake is

@@ -577,7 +577,7 @@ internal sealed partial class RelayConnection : IRelayClient
         }
 
         _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
-        _admittedBy?.Release(_clientAddress);
+        _admittedBy?.Release(_clientAddress, abusive: _closeCode == RelayCloseCodes.PolicyViolation);
         Volatile.Read(ref _endedSignal)?.TrySetResult();
         if (_aborted is { } aborted)
         {

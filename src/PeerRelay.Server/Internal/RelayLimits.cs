@@ -25,6 +25,11 @@ internal sealed partial class RelayLimits(
 
     private readonly RelayServerOptions _options = options.Value;
 
+    // Client-caused lines: at most one per second per cause, with the count skipped (issue 13).
+    private readonly LogThrottle _rateLimitedLog = new();
+    private readonly LogThrottle _rateAbuseLog = new();
+    private readonly LogThrottle _tooManyClientsLog = new();
+
     /// <summary>
     /// Charges one message to the connection's token bucket. Returns how long the connection must not be read before
     /// the message is acted on (zero: at once; over the rate the relay slows the sender through TCP flow control
@@ -49,17 +54,21 @@ internal sealed partial class RelayLimits(
                 return TimeSpan.Zero;
             case RateDecision.Wait:
                 metrics.LimitHit("message_rate");
-                if (!wasThrottled)
+                if (!wasThrottled && _rateLimitedLog.ShouldLog(out var skipped))
                 {
-                    // One line per episode; the metric counts every message that had to wait.
-                    Log.RateLimited(logger, connection.Id, connection.Remote, rate, _options.MessageBurst);
+                    // One line per episode (and per second); the metric counts every message that had to wait.
+                    Log.RateLimited(logger, connection.Id, connection.Remote, rate, _options.MessageBurst, skipped);
                 }
 
                 return TimeSpan.FromSeconds((double)waitTicks / frequency);
             default:
                 metrics.LimitHit("message_rate_sustained");
                 metrics.MessageDropped("rate_limited");
-                Log.RateAbuse(logger, connection.Id, connection.Remote, _options.MessageRateSustained.TotalSeconds);
+                if (_rateAbuseLog.ShouldLog(out var abuseSkipped))
+                {
+                    Log.RateAbuse(logger, connection.Id, connection.Remote, _options.MessageRateSustained.TotalSeconds, abuseSkipped);
+                }
+
                 connection.Close(RelayCloseCodes.PolicyViolation, RateAbuseReason, dropQueued: true);
                 return null;
         }
@@ -76,7 +85,11 @@ internal sealed partial class RelayLimits(
         var limit = _options.MaxClientsPerUser;
         metrics.LimitHit("max_clients_per_user");
         metrics.Registration("too_many_clients", startTimestamp);
-        Log.TooManyClients(logger, user, uuid, limit);
+        if (_tooManyClientsLog.ShouldLog(out var skipped))
+        {
+            Log.TooManyClients(logger, user, uuid, limit, skipped);
+        }
+
         return RelayCodec.EncodeToUtf8Bytes(new RelayResponse(
             Success: false,
             Message: $"TooManyClientsError: user already has {limit} registered clients (max_clients_per_user).",
@@ -85,14 +98,14 @@ internal sealed partial class RelayLimits(
 
     private static partial class Log
     {
-        [LoggerMessage(410, LogLevel.Warning, "Connection {ConnectionId} from {Remote} is over message_rate ({Rate}/s, burst {Burst}); slowing it down (its messages are read at the rate)")]
-        public static partial void RateLimited(ILogger logger, long connectionId, string remote, double rate, int burst);
+        [LoggerMessage(410, LogLevel.Warning, "Connection {ConnectionId} from {Remote} is over message_rate ({Rate}/s, burst {Burst}); slowing it down (its messages are read at the rate) ({Skipped} more not logged)")]
+        public static partial void RateLimited(ILogger logger, long connectionId, string remote, double rate, int burst, int skipped);
 
-        [LoggerMessage(411, LogLevel.Warning, "Connection {ConnectionId} from {Remote} stayed over message_rate for message_rate_sustained ({Seconds} s); closing with 1008")]
-        public static partial void RateAbuse(ILogger logger, long connectionId, string remote, double seconds);
+        [LoggerMessage(411, LogLevel.Warning, "Connection {ConnectionId} from {Remote} stayed over message_rate for message_rate_sustained ({Seconds} s); closing with 1008 ({Skipped} more not logged)")]
+        public static partial void RateAbuse(ILogger logger, long connectionId, string remote, double seconds, int skipped);
 
-        [LoggerMessage(412, LogLevel.Warning, "User {User} is at max_clients_per_user ({Limit}); refused the registration of {Uuid} and closing with 1008")]
-        public static partial void TooManyClients(ILogger logger, RelayUser user, Guid uuid, int limit);
+        [LoggerMessage(412, LogLevel.Warning, "User {User} is at max_clients_per_user ({Limit}); refused the registration of {Uuid} and closing with 1008 ({Skipped} more not logged)")]
+        public static partial void TooManyClients(ILogger logger, RelayUser user, Guid uuid, int limit, int skipped);
 
     }
 }

@@ -70,6 +70,9 @@ internal static class RelayConfigLoader
         new("max_connections", (c, v) => c.Config.Server.MaxConnections = v.AsInt32(1, int.MaxValue, "connections")),
         new("max_connections_per_ip", (c, v) => c.Config.Server.MaxConnectionsPerIp = v.AsInt32(1, int.MaxValue, "connections")),
         new("trusted_proxies", (c, v) => AddAll(v.AsStringList(), c.Config.Server.TrustedProxies)),
+        new("new_connection_rate", (c, v) => c.Config.Server.NewConnectionRate = AsRate(v, "connections")),
+        new("new_connection_burst", (c, v) => c.Config.Server.NewConnectionBurst = v.AsInt32(1, int.MaxValue, "connections")),
+        new("abuse_penalty", (c, v) => c.Config.Server.AbusePenalty = v.AsSeconds(allowZero: true)),
         new("max_clients_per_user", (c, v) => c.Config.Server.MaxClientsPerUser = v.AsInt32(1, int.MaxValue, "clients")),
         new("registration_timeout", (c, v) => c.Config.Server.RegistrationTimeout = v.AsSeconds(allowZero: true)),
         new("handshake_timeout", (c, v) => c.Config.Server.HandshakeTimeout = v.AsSeconds(allowZero: false)),
@@ -273,12 +276,12 @@ internal static class RelayConfigLoader
         }
     }
 
-    /// <summary>Reads a rate in messages per second: a whole or decimal number, 0 (off) or more.</summary>
-    private static double AsRate(ConfigValue value) => value.Value switch
+    /// <summary>Reads a rate per second (of <paramref name="what"/>): a whole or decimal number, 0 (off) or more.</summary>
+    private static double AsRate(ConfigValue value, string what = "messages") => value.Value switch
     {
         long whole when whole >= 0 => whole,
         double fraction when double.IsFinite(fraction) && fraction >= 0 => fraction,
-        _ => throw value.NotAllowed("a number of messages per second, 0 (off) or more"),
+        _ => throw value.NotAllowed($"a number of {what} per second, 0 (off) or more"),
     };
 
     private static void CopyTable(TomlTable table, Dictionary<string, object?> target)

@@ -348,6 +348,9 @@ internal static partial class RelayHostBuilder
             target.TrustedProxies.Add(proxy);
         }
 
+        target.NewConnectionRate = source.NewConnectionRate;
+        target.NewConnectionBurst = source.NewConnectionBurst;
+        target.AbusePenalty = source.AbusePenalty;
         target.MaxClientsPerUser = source.MaxClientsPerUser;
         target.RegistrationTimeout = source.RegistrationTimeout;
         target.HandshakeTimeout = source.HandshakeTimeout;

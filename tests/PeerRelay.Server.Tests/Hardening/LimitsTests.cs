@@ -215,7 +215,11 @@ public sealed class LimitsTests
     public async Task ClientsPerUser_OverLimit_RefusedWithResponseAndClose1008_TakeOverStillAllowed()
     {
         await using var server = await RelayTestServer.StartAsync(
-            o => o.MaxClientsPerUser = 2,
+            o =>
+            {
+                o.MaxClientsPerUser = 2;
+                o.AbusePenalty = TimeSpan.Zero; // The refused client's 1008 must not keep the test's address out.
+            },
             relay => relay.UseAuthenticator(new HeaderUserAuthenticator()));
         static Task<TestRelayClient> As(Uri uri, string user) => TestRelayClient.ConnectAsync(uri, o => o.SetRequestHeader("X-Test-User", user));
 
@@ -330,6 +334,53 @@ public sealed class LimitsTests
         }
 
         Assert.Empty(new RelayServerOptions().Validate());
+    }
+
+    [Fact]
+    public async Task NewConnections_OverTheAddressBurst_ClosedWith1013_PerForwardedAddress()
+    {
+        // The bucket counts connections opened, not held: closing them gives nothing back (no refill at this rate).
+        await using var server = await RelayTestServer.StartAsync(o =>
+        {
+            o.NewConnectionBurst = 3;
+            o.NewConnectionRate = 0.001;
+            o.TrustedProxies.Add("127.0.0.0/8");
+        });
+        for (var i = 0; i < 3; i++)
+        {
+            await using var client = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("X-Forwarded-For", "203.0.113.7"));
+            await client.RegisterAsync(Guid.NewGuid());
+            await client.CloseAsync();
+        }
+
+        var tooFast = (RelayCloseCodes.TryAgainLater, ConnectionRefusal.ReasonOf(ConnectionAdmission.ConnectingTooFast));
+        Assert.Equal(tooFast, await RefusedAsync(server.Uri, "203.0.113.7"));
+        Assert.Equal(tooFast, await RefusedAsync(server.Uri, "198.51.100.1, 203.0.113.7")); // The rightmost untrusted hop.
+
+        // Another address, behind the same proxy, has its own bucket.
+        await using var other = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("X-Forwarded-For", "203.0.113.8"));
+        await other.RegisterAsync(Guid.NewGuid());
+    }
+
+    [Fact]
+    public async Task AddressClosedForAbuse_IsRefused1013_ForTheAbusePenalty_OthersAreNot()
+    {
+        await using var server = await RelayTestServer.StartAsync(o =>
+        {
+            o.RegistrationTimeout = TimeSpan.FromMilliseconds(200);
+            o.AbusePenalty = TimeSpan.FromMinutes(10);
+            o.TrustedProxies.Add("127.0.0.0/8");
+        });
+        await using var idle = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("X-Forwarded-For", "203.0.113.9"));
+        Assert.Equal((RelayCloseCodes.PolicyViolation, RegistrationDeadline.Reason), await idle.ReceiveCloseAsync());
+        var limiter = server.Services.GetRequiredService<ConnectionLimiter>();
+        await TaskTimeoutExtensions.WaitUntil(() => limiter.Count == 0);
+
+        Assert.Equal(
+            (RelayCloseCodes.TryAgainLater, ConnectionRefusal.ReasonOf(ConnectionAdmission.Penalized)),
+            await RefusedAsync(server.Uri, "203.0.113.9"));
+        await using var other = await TestRelayClient.ConnectAsync(server.Uri, o => o.SetRequestHeader("X-Forwarded-For", "203.0.113.10"));
+        await other.RegisterAsync(Guid.NewGuid());
     }
 
     private static (int, string) PerIpRefusal => (RelayCloseCodes.TryAgainLater, ConnectionRefusal.ReasonOf(ConnectionAdmission.TooManyFromAddress));

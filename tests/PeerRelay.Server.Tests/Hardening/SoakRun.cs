@@ -57,7 +57,12 @@ internal sealed class SoakRun
         });
         listener.Start();
 
-        await using var server = await RelayTestServer.StartAsync(o => o.MaxConnectionsPerIp = 1_000_000);
+        await using var server = await RelayTestServer.StartAsync(o =>
+        {
+            // Churn from one address by design: no per-address connection caps.
+            o.MaxConnectionsPerIp = 1_000_000;
+            o.NewConnectionRate = 0;
+        });
         var stable = new List<(ReconnectingTestClient Client, ReconnectingTestClient Partner)>();
         var clients = new List<ReconnectingTestClient>();
         for (var i = 0; i < StablePairs * 2; i++)
