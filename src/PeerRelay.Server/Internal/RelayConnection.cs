@@ -59,6 +59,7 @@ internal sealed partial class RelayConnection : IRelayClient
     private long _lastPingSent;
     private long _pingOutstandingSince;
     private int _dropped;
+    private List<Outbound>? _undelivered; // Forwards dropped from the queue, for their senders (under _sendLock).
     private int _ended;
 
     public RelayConnection(
@@ -151,9 +152,11 @@ internal sealed partial class RelayConnection : IRelayClient
 
     /// <summary>
     /// Sends an encoded text message: written to the transport at once, or queued behind a flush a slow reader holds
-    /// up. Takes ownership of the message's buffer in every case. Never blocks.
+    /// up. Takes ownership of the message's buffer in every case. Never blocks. A forward names its
+    /// <paramref name="sender"/>: if it is still queued when this connection ends, it goes back to the sender with
+    /// <c>error</c> set (<see cref="RelayRouter.OnUndelivered"/>), so no forward vanishes silently.
     /// </summary>
-    public SendResult TrySend(OutboundMessage message)
+    public SendResult TrySend(OutboundMessage message, RelayConnection? sender = null)
     {
         lock (_sendLock)
         {
@@ -172,7 +175,7 @@ internal sealed partial class RelayConnection : IRelayClient
                     return SendResult.QueueFull;
                 }
 
-                _backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message));
+                _backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message, sender));
                 MessagesOut++;
                 _router.Metrics.BytesSent(message.Length);
                 return SendResult.Queued;
@@ -566,14 +569,22 @@ internal sealed partial class RelayConnection : IRelayClient
     private void End()
     {
         Interlocked.Exchange(ref _ended, 1);
+        List<Outbound>? undelivered;
         lock (_sendLock)
         {
             WriterDoneLocked();
+            undelivered = _undelivered;
+            _undelivered = null;
         }
 
         if (_dropped > 0)
         {
             _router.OnDroppedOnClose(this, _dropped);
+        }
+
+        foreach (var forward in undelivered ?? [])
+        {
+            _router.OnUndelivered(forward.Sender!, forward.Message);
         }
 
         _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
@@ -812,16 +823,24 @@ internal sealed partial class RelayConnection : IRelayClient
 
         while (_backlog.TryDequeue(out var message))
         {
-            message.Message.Return();
             if (message.Opcode == WebSocketOpcode.Text)
             {
                 _dropped++;
             }
+
+            if (message.Sender is not null)
+            {
+                (_undelivered ??= []).Add(message); // Returned to its sender when the connection ends.
+            }
+            else
+            {
+                message.Message.Return();
+            }
         }
     }
 
-    /// <summary>A frame kept back behind a pending flush.</summary>
-    private readonly record struct Outbound(WebSocketOpcode Opcode, OutboundMessage Message);
+    /// <summary>A frame kept back behind a pending flush, and for a forward, the connection that sent it.</summary>
+    private readonly record struct Outbound(WebSocketOpcode Opcode, OutboundMessage Message, RelayConnection? Sender = null);
 
     private static partial class Log
     {

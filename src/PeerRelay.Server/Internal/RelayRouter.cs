@@ -141,6 +141,27 @@ internal sealed partial class RelayRouter(
         }
     }
 
+    /// <summary>
+    /// A forward from <paramref name="sender"/> that was still queued when its target's connection ended: it goes back
+    /// to the sender with <c>error</c> set, as a forward to a peer that closed does, so that every forward is either
+    /// written into the target's socket or answered (issue 13). Takes ownership of <paramref name="message"/>.
+    /// </summary>
+    public void OnUndelivered(RelayConnection sender, OutboundMessage message)
+    {
+        try
+        {
+            // The encoded message is the sender's, stamped: its echo is the same message with an error.
+            if (!sender.IsClosing && sender.Registration is { } source && RelayCodec.TryDecode(message.Memory.Span, out var sent, out _))
+            {
+                Echo(sender, source, sent, RelayDeliveryErrors.Describe(RelayDeliveryStatus.PeerClosed, sent.PeerUuid));
+            }
+        }
+        finally
+        {
+            message.Return();
+        }
+    }
+
     public void OnDroppedOnClose(RelayConnection connection, int count)
     {
         metrics.MessageDropped("connection_closed", count);
@@ -343,7 +364,7 @@ internal sealed partial class RelayRouter(
             return ValueTask.CompletedTask;
         }
 
-        switch (target.TrySend(Encode(connection, source, frame, frame.ErrorText)))
+        switch (target.TrySend(Encode(connection, source, frame, frame.ErrorText), connection))
         {
             case SendResult.Queued:
                 metrics.MessageForwarded();
@@ -528,9 +549,6 @@ internal sealed partial class RelayRouter(
 
         [LoggerMessage(15, LogLevel.Warning, "Client {Uuid}: the old connection {OldConnection} did not end within {Seconds} s of its 4004; confirming the new registration anyway")]
         public static partial void TakeOverCloseOverran(ILogger logger, Guid uuid, long oldConnection, double seconds);
-
-        [LoggerMessage(14, LogLevel.Warning, "Connection {ConnectionId} from {Remote} closed with {Count} messages still queued; they were dropped")]
-        public static partial void DroppedOnClose(ILogger logger, long connectionId, string remote, int count);
 
         [LoggerMessage(14, LogLevel.Warning, "Connection {ConnectionId} from {Remote} closed with {Count} messages still queued; they were dropped ({Skipped} more not logged)")]
         public static partial void DroppedOnClose(ILogger logger, long connectionId, string remote, int count, int skipped);

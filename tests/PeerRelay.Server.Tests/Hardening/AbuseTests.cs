@@ -44,4 +44,75 @@ public sealed class AbuseTests
         var echo = await sender.ReceiveJsonAsync();
         Assert.StartsWith($"Cannot forward peer connection message to peer {slowId}", echo["error"]!.GetValue<string>(), StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task HalfOpenPeer_RemovedWithinPingIntervalPlusTimeout_AndNoForwardToItVanishes()
+    {
+        // A peer whose path vanished (a blackholing proxy: nothing read, nothing closed) while a sender keeps writing to
+        // it, more than the kernel buffers hold. Every forward must be written into the peer's socket or come back to
+        // the sender with an error: sent = forwarded - dropped from its queue + errors.
+        var interval = TimeSpan.FromSeconds(1);
+        var timeout = TimeSpan.FromSeconds(2);
+        await using var server = await RelayTestServer.StartAsync(o =>
+        {
+            o.MessageRate = 0;
+            o.KeepAliveInterval = interval;
+            o.KeepAliveTimeout = timeout;
+            o.SlowReaderTimeout = TimeSpan.Zero; // Only the keep-alive finds it here,
+            o.SendQueueCapacity = 4096; // not its queue filling.
+        });
+        var meters = server.Services.GetRequiredService<IMeterFactory>();
+        using var forwarded = new MetricRecorder(meters, RelayMetrics.MeterName, "peerrelay.messages.forwarded");
+        using var dropped = new MetricRecorder(meters, RelayMetrics.MeterName, "peerrelay.messages.dropped");
+        var registry = server.Services.GetRequiredService<IRelayRegistry>();
+        await using var proxy = TcpProxy.Start(server.Uri);
+        var peerId = Guid.NewGuid();
+        await using var peer = await TestRelayClient.ConnectAsync(proxy.WebSocketUri);
+        await peer.RegisterAsync(peerId);
+        var senderId = Guid.NewGuid();
+        await using var sender = await TestRelayClient.ConnectAsync(server.Uri);
+        await sender.RegisterAsync(senderId);
+
+        // The sender reads all along (so it answers the relay's pings) and counts the errors it gets back.
+        var errors = 0;
+        using var stop = new CancellationTokenSource();
+        var reading = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                string text;
+                try
+                {
+                    text = await sender.ReceiveTextAsync(TimeSpan.FromMinutes(2));
+                }
+                catch (Exception) when (stop.IsCancellationRequested)
+                {
+                    return; // The test is over: the socket was closed under the read.
+                }
+
+                Assert.StartsWith($"Cannot forward peer connection message to peer {peerId}", System.Text.Json.Nodes.JsonNode.Parse(text)!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+                Interlocked.Increment(ref errors);
+            }
+        });
+
+        proxy.Blackhole();
+        var big = new string('x', 32 * 1024);
+        var sent = 0;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (registry.Find(peerId) is not null)
+        {
+            Assert.True(started.Elapsed < interval + timeout + TimeSpan.FromSeconds(20), "the half-open peer was not removed");
+            await sender.SendTextAsync(TestRelayClient.PeerConnection(senderId, peerId, big));
+            sent++;
+            await Task.Delay(5); // About 6 MiB/s: past the kernel buffers within the keep-alive's time, far from the queue's bound.
+        }
+
+        // Once the peer's connection has ended, nothing vanished: what did not go into its socket came back as an error.
+        await TaskTimeoutExtensions.WaitUntil(() => server.ConnectionCount() == 1);
+        await TaskTimeoutExtensions.WaitUntil(() => Volatile.Read(ref errors) == sent - (forwarded.Total - dropped.Count("reason", "connection_closed")));
+        Assert.True(dropped.Count("reason", "connection_closed") > 0, "nothing was queued behind the stalled socket: the test did not fill it");
+        Assert.False(reading.IsCompleted, $"the sender's reader stopped: {reading.Exception}");
+        await stop.CancelAsync();
+        await sender.DisposeAsync();
+        await reading.WithTimeout();
+    }
 }
