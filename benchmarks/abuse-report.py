@@ -17,7 +17,8 @@ for line in open(a.raw, encoding="utf-8"):
     line = line.strip()
     if line:
         row = json.loads(line)
-        runs.setdefault(row["attack"], []).append(row)
+        key = row["attack"] + (f" ({row['variant']})" if row.get("variant") not in (None, "relay") else "")
+        runs.setdefault(key, []).append(row)
 
 
 def med(values):

@@ -72,17 +72,26 @@ start_server() { # log file
 started=$(date -u +%FT%TZ)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$raw"
+# BENCH_VARIANTS="before=/a/peerrelay.dll after=/b/peerrelay.dll": compare relay builds, interleaved run by run (each
+# attack runs on every variant in turn, the order alternating by repetition), so that both see the same machine.
+read -r -a variants <<<"${BENCH_VARIANTS:-relay=$relay_dll}"
 for rep in $(seq "$reps"); do
   for attack in "${attacks[@]}"; do
-    relay_log="$log/relay-$attack-$rep.log"
-    start_server "$relay_log"
-    loadavg=$(cut -d' ' -f1 /proc/loadavg)
-    json=$(taskset -c "$load_cpu" dotnet "$load_dll" abuse --attack "$attack" "${load_args[@]}" \
-      --url "ws://127.0.0.1:$port/" --server-pid "$server_pid" 2>>"$log/load.log" | tail -1) || json=""
-    stop_server
-    lines=$(wc -l <"$relay_log")
-    echo "{\"attack\":\"$attack\",\"rep\":$rep,\"loadavg\":$loadavg,\"relayLogLines\":$lines,\"result\":${json:-null}}" >>"$raw"
-    echo "rep $rep $attack (load $loadavg, $lines log lines): ${json:-failed}" >&2
+    order=("${variants[@]}")
+    if (( rep % 2 == 0 )); then order=($(printf '%s\n' "${variants[@]}" | tac)); fi
+    for variant in "${order[@]}"; do
+      name=${variant%%=*}
+      relay_cmd=(dotnet "${variant#*=}" serve --host 127.0.0.1 --port "$port")
+      relay_log="$log/relay-$name-$attack-$rep.log"
+      start_server "$relay_log"
+      loadavg=$(cut -d' ' -f1 /proc/loadavg)
+      json=$(taskset -c "$load_cpu" dotnet "$load_dll" abuse --attack "$attack" "${load_args[@]}" \
+        --url "ws://127.0.0.1:$port/" --server-pid "$server_pid" 2>>"$log/load.log" | tail -1) || json=""
+      stop_server
+      lines=$(wc -l <"$relay_log")
+      echo "{\"attack\":\"$attack\",\"variant\":\"$name\",\"rep\":$rep,\"loadavg\":$loadavg,\"relayLogLines\":$lines,\"result\":${json:-null}}" >>"$raw"
+      echo "rep $rep $attack $name (load $loadavg, $lines log lines): ${json:-failed}" >&2
+    done
   done
 done
 finished=$(date -u +%FT%TZ)

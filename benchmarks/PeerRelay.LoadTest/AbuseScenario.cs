@@ -255,23 +255,7 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
 
     private static Process StartAttacker()
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath!)
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            info.ArgumentList.Add(typeof(AbuseScenario).Assembly.Location);
-        }
-
-        foreach (var arg in Environment.GetCommandLineArgs().Skip(1))
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.ArgumentList.Add("--attacker");
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the attacker process");
+        var process = SelfProcess.Start(redirectInput: false, "--attacker");
         process.PriorityClass = ProcessPriorityClass.BelowNormal;
         return process;
     }

@@ -127,28 +127,8 @@ internal static class Coordinator
             }
         }
 
-        Process StartChild(int index)
-        {
-            var info = new ProcessStartInfo(Environment.ProcessPath!)
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-            {
-                info.ArgumentList.Add(typeof(Coordinator).Assembly.Location);
-            }
-
-            foreach (var arg in Environment.GetCommandLineArgs().Skip(1))
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            info.ArgumentList.Add("--child-index");
-            info.ArgumentList.Add(index.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            return Process.Start(info) ?? throw new InvalidOperationException("could not start a load process");
-        }
+        static Process StartChild(int index) =>
+            SelfProcess.Start(redirectInput: true, "--child-index", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static async Task<(long Before, long After)?> HoldAndMeasureAsync(LoadOptions options, ServerProbe probe, long rssBefore, CancellationToken cancellationToken)

@@ -48,6 +48,23 @@ public class LoadGeneratorTests
     }
 
     [Fact]
+    public async Task AbuseRunMeasuresHonestPairsBeforeAndDuringAnAttackFromAChildProcess()
+    {
+        // The relay's defaults, as the abuse benchmark runs it; the abusers connect from 127.0.0.2.
+        await using var server = await RelayTestServer.StartAsync();
+
+        var report = await RunAsync(
+            "abuse", "--attack", "unknown-peer", "--pairs", "2", "--rate", "20", "--warmup", "0.2", "--baseline", "0.5", "--seconds", "1", "--settle", "0.5",
+            "--url", server.Uri.ToString(), "--server-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.True(report.GetProperty("baselineHops").GetInt64() > 0, "no honest message before the attack");
+        Assert.True(report.GetProperty("attackHops").GetInt64() > 0, "no honest message during the attack");
+        Assert.True(report.GetProperty("abuserConnects").GetInt64() > 0, $"no abuser connected: {report}");
+        Assert.True(report.GetProperty("abuserMessages").GetInt64() > 0, "the abusers sent nothing");
+        Assert.True(report.GetProperty("rssAfterKiB").GetInt64() > 0);
+    }
+
+    [Fact]
     public async Task BadOptionsAreRefusedWithUsage()
     {
         var (code, _, stderr) = await StartAsync("forward", "--pairs", "zero");
