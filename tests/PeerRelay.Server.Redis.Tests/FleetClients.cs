@@ -39,4 +39,17 @@ internal static class FleetClients
     }
 
     public static string? Str(this JsonObject message, string key) => message[key]?.GetValue<string>();
+
+    /// <summary>Reads the next message, or null when the server closes instead.</summary>
+    public static async Task<string?> ReceiveAsyncOrClose(this TestRelayClient client)
+    {
+        try
+        {
+            return await client.ReceiveTextAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 }

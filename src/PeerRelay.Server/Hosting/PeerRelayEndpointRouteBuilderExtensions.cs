@@ -54,22 +54,24 @@ public static class PeerRelayEndpointRouteBuilderExtensions
     private static async Task WriteReadinessAsync(HttpContext context, HealthCheckService health)
     {
         var report = await health.CheckHealthAsync(r => r.Tags.Contains(PeerRelayHealthChecks.ReadyTag), context.RequestAborted);
-        if (report.Status != HealthStatus.Unhealthy)
+        if (report.Status == HealthStatus.Healthy)
         {
             await WriteTextAsync(context, StatusCodes.Status200OK, "ready\n");
             return;
         }
 
-        var text = new System.Text.StringBuilder("not ready\n");
+        // Degraded is still ready (e.g. a fleet's node whose Redis is away keeps serving its own clients), and says why.
+        var degraded = report.Status == HealthStatus.Degraded;
+        var text = new System.Text.StringBuilder(degraded ? "degraded\n" : "not ready\n");
         foreach (var (name, entry) in report.Entries)
         {
-            if (entry.Status == HealthStatus.Unhealthy)
+            if (entry.Status == report.Status)
             {
                 text.Append(name).Append(": ").Append(entry.Description ?? entry.Exception?.Message ?? "unhealthy").Append('\n');
             }
         }
 
-        await WriteTextAsync(context, StatusCodes.Status503ServiceUnavailable, text.ToString());
+        await WriteTextAsync(context, degraded ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, text.ToString());
     }
 
     private static Task WriteTextAsync(HttpContext context, int status, string text)
