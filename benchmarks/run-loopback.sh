@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Side-by-side loopback benchmark: PeerRelay against the PeerJS server (npm `peer`), same port, same machine.
-# Each server in turn is pinned to CPU 0 and the load generator to CPU 1; every case starts a fresh server,
-# warms it up, runs, and stops it. Repetitions are interleaved (A B A B ...) and medians reported.
+# Side-by-side loopback benchmark: PeerRelay against the PeerJS server (npm `peer`) and the floor (shared/floor-relay,
+# a minimal C epoll relay: what the kernel alone costs per unit), same port, same machine. Each server in turn is
+# pinned to CPU 0 and the load generator to CPU 1; every case starts a fresh server, warms it up, runs, and stops it.
+# Repetitions are interleaved, the order rotated each repetition (A B C, B C A, C A B, ...), and medians reported.
 #
 #   benchmarks/run-loopback.sh [--reps N] [--quick] [--out FILE] [--note TEXT]
 #
 # Writes benchmarks/results/YYYY-MM-DD-loopback.md (and the raw JSON lines next to it, .jsonl).
-# Needs: .NET SDK, node + npm (for the PeerJS server, installed into a scratch folder), taskset, python3.
+# Needs: .NET SDK, node + npm (for the PeerJS server, installed into a scratch folder), taskset, python3; cc and make
+# for the floor, built into the scratch folder from the first shared/floor-relay found beside the repository or beside
+# a folder above it (BENCH_FLOOR_DIR overrides). Without it the run goes on without the floor and the report says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+invocation="benchmarks/run-loopback.sh $*"
 reps=3
 quick=0
 note=""
@@ -42,6 +46,31 @@ if [[ ! -f "$scratch/peerjs/node_modules/peer/package.json" ]] \
 fi
 peerjs_bin="$scratch/peerjs/node_modules/peer/dist/bin/peerjs.js"
 
+# --- The floor: shared/floor-relay beside the repository (CI, a clean clone) or beside a folder above it (a git
+# worktree), built into the scratch folder (shared/ may be read-only) ---
+floor_src=${BENCH_FLOOR_DIR:-}
+if [[ -z $floor_src ]]; then
+  dir=$root
+  while [[ $dir != / ]]; do
+    dir=$(dirname "$dir")
+    if [[ -f $dir/shared/floor-relay/floor_relay.c ]]; then floor_src=$dir/shared/floor-relay; break; fi
+  done
+fi
+servers=(relay peerjs)
+floor_status=""
+if [[ -n $floor_src && -f $floor_src/floor_relay.c ]]; then
+  mkdir -p "$scratch/floor-relay"
+  cp "$floor_src/floor_relay.c" "$floor_src/Makefile" "$scratch/floor-relay/"
+  make -s -C "$scratch/floor-relay" floor_relay >"$log/floor-build.log" 2>&1 \
+    || { echo "the floor did not build; see $log/floor-build.log" >&2; exit 1; }
+  servers+=(floor)
+  floor_status="built from $floor_src (floor_relay.c sha256 $(sha256sum "$floor_src/floor_relay.c" | cut -c1-12)) with $(cc --version | head -1)"
+else
+  floor_status="not run: no floor_relay.c ${floor_src:+in $floor_src (BENCH_FLOOR_DIR)}"
+  [[ -n $floor_src ]] || floor_status+="in a shared/floor-relay beside the repository or beside a folder above it"
+  echo "the floor is absent ($floor_status); running without it" >&2
+fi
+
 # --- PeerRelay (Release) and the load generator ---
 dotnet build src/PeerRelay/PeerRelay.csproj -c Release -nologo -v quiet >/dev/null
 dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release -nologo -v quiet >/dev/null
@@ -54,19 +83,21 @@ load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.Load
 relay_env=(DOTNET_gcServer=0)
 relay_cmd=(dotnet "$relay_dll" serve --config benchmarks/loopback.toml --port "$port")
 peerjs_cmd=(node "$peerjs_bin" --port "$port" --concurrent_limit 1000000)
+# The floor speaks the relay protocol: the load generator drives it with `--target relay`.
+floor_cmd=("$scratch/floor-relay/floor_relay" "$port")
 
 server_pid=""
 port_open() { (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
-start_server() { # relay|peerjs
+start_server() { # relay|peerjs|floor
   if port_open; then
     echo "port $port is already in use by another process; set BENCH_PORT" >&2
     exit 1
   fi
-  if [[ $1 == relay ]]; then
-    env "${relay_env[@]}" taskset -c "$server_cpu" "${relay_cmd[@]}" >"$log/server-$1.log" 2>&1 &
-  else
-    taskset -c "$server_cpu" "${peerjs_cmd[@]}" >"$log/server-$1.log" 2>&1 &
-  fi
+  case $1 in
+    relay) env "${relay_env[@]}" taskset -c "$server_cpu" "${relay_cmd[@]}" >"$log/server-$1.log" 2>&1 & ;;
+    peerjs) taskset -c "$server_cpu" "${peerjs_cmd[@]}" >"$log/server-$1.log" 2>&1 & ;;
+    floor) taskset -c "$server_cpu" "${floor_cmd[@]}" >"$log/server-$1.log" 2>&1 & ;;
+  esac
   server_pid=$!
   for _ in $(seq 100); do
     if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
@@ -91,8 +122,9 @@ stop_server() {
   done
 }
 
-load() { # target args...
+load() { # server args...
   local target=$1; shift
+  [[ $target == floor ]] && target=relay
   taskset -c "$load_cpu" dotnet "$load_dll" "$@" --target "$target" --url "ws://127.0.0.1:$port/" --json-only
 }
 
@@ -125,25 +157,28 @@ for rep in $(seq "$reps"); do
   for entry in "${cases[@]}"; do
     name=${entry%%|*}
     args=${entry#*|}
-    # Alternate which server goes first, so drift in CPU speed does not favour one.
-    if (( rep % 2 == 1 )); then order=(relay peerjs); else order=(peerjs relay); fi
-    for target in "${order[@]}"; do
-      start_server "$target"
-      load "$target" forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true # JIT tier-up / V8 warm-up
+    # Rotate which server goes first each repetition, so drift in CPU speed does not favour one.
+    shift_by=$(( (rep - 1) % ${#servers[@]} ))
+    order=("${servers[@]:shift_by}" "${servers[@]:0:shift_by}")
+    for server in "${order[@]}"; do
+      start_server "$server"
+      load "$server" forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true # JIT tier-up / V8 warm-up (same for all)
       # shellcheck disable=SC2086
-      if json=$(load "$target" $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/load.log" | tail -1); then :; fi
+      if json=$(load "$server" $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/load.log" | tail -1); then :; fi
       stop_server
-      echo "{\"case\":\"$name\",\"rep\":$rep,\"result\":${json:-null}}" >>"$raw"
-      echo "rep $rep $name $target: ${json:-failed}" >&2
+      # "server" names the server; the result's "target" is the protocol the load generator spoke (floor: relay).
+      echo "{\"case\":\"$name\",\"rep\":$rep,\"server\":\"$server\",\"result\":${json:-null}}" >>"$raw"
+      echo "rep $rep $name $server: ${json:-failed}" >&2
     done
   done
 done
 finished=$(date -u +%FT%TZ)
 
 python3 benchmarks/loopback-report.py "$raw" "$out" \
-  --started "$started" --finished "$finished" --reps "$reps" --note "$note" \
+  --started "$started" --finished "$finished" --reps "$reps" --note "$note" --invocation "$invocation" \
   --relay-cmd "${relay_env[*]} taskset -c $server_cpu ${relay_cmd[*]}" \
   --peerjs-cmd "taskset -c $server_cpu ${peerjs_cmd[*]/$scratch/\$SCRATCH}" \
+  --floor-cmd "taskset -c $server_cpu ${floor_cmd[*]/$scratch/\$SCRATCH}" --floor-status "$floor_status" \
   --load-cmd "taskset -c $load_cpu dotnet PeerRelay.LoadTest.dll <case args> --warmup $warm --seconds $secs --server-pid PID" \
   --peerjs-version "$peer_version" --cases "$(printf '%s\n' "${cases[@]}")"
 python3 benchmarks/loopback-targets.py "$raw" "$out"
