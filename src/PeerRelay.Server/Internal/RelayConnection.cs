@@ -61,6 +61,7 @@ internal sealed partial class RelayConnection : IRelayClient
     private int _dropped;
     private List<Outbound>? _undelivered; // Forwards dropped from the queue, for their senders (under _sendLock).
     private int _ended;
+    private bool _limitNotAbuse; // Closed with 1008 by a limit an honest client can reach: no abuse_penalty.
 
     public RelayConnection(
         IDuplexPipe transport,
@@ -188,6 +189,16 @@ internal sealed partial class RelayConnection : IRelayClient
             FlushLocked();
             return SendResult.Queued;
         }
+    }
+
+    /// <summary>
+    /// Closes with 1008 for a limit an honest client can reach (too many clients for its user): the close does not
+    /// put the client's address under <c>abuse_penalty</c>, which would refuse everyone else behind that address.
+    /// </summary>
+    public void CloseForLimit(string reason)
+    {
+        _limitNotAbuse = true;
+        Close(RelayCloseCodes.PolicyViolation, reason);
     }
 
     /// <summary>
@@ -588,7 +599,7 @@ internal sealed partial class RelayConnection : IRelayClient
         }
 
         _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
-        _admittedBy?.Release(_clientAddress, abusive: _closeCode == RelayCloseCodes.PolicyViolation);
+        _admittedBy?.Release(_clientAddress, abusive: _closeCode == RelayCloseCodes.PolicyViolation && !_limitNotAbuse);
         Volatile.Read(ref _endedSignal)?.TrySetResult();
         if (_aborted is { } aborted)
         {

@@ -281,7 +281,7 @@ internal sealed partial class RelayRouter(
             case RelayRegistrationStatus.TooManyClients:
                 connection.Release(null);
                 ReplyJson(connection, limits.RefuseTooManyClients(auth.User, uuid, start));
-                connection.Close(RelayCloseCodes.PolicyViolation, RelayLimits.TooManyClientsReason);
+                connection.CloseForLimit(RelayLimits.TooManyClientsReason);
                 return;
             case RelayRegistrationStatus.Unavailable:
                 connection.Release(null);

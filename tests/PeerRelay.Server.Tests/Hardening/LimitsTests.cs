@@ -215,11 +215,7 @@ public sealed class LimitsTests
     public async Task ClientsPerUser_OverLimit_RefusedWithResponseAndClose1008_TakeOverStillAllowed()
     {
         await using var server = await RelayTestServer.StartAsync(
-            o =>
-            {
-                o.MaxClientsPerUser = 2;
-                o.AbusePenalty = TimeSpan.Zero; // The refused client's 1008 must not keep the test's address out.
-            },
+            o => o.MaxClientsPerUser = 2, // abuse_penalty stays on: this 1008 is a limit, not abuse
             relay => relay.UseAuthenticator(new HeaderUserAuthenticator()));
         static Task<TestRelayClient> As(Uri uri, string user) => TestRelayClient.ConnectAsync(uri, o => o.SetRequestHeader("X-Test-User", user));
 
@@ -238,12 +234,16 @@ public sealed class LimitsTests
         Assert.Equal(RelayCloseCodes.PolicyViolation, code);
         Assert.Equal(RelayLimits.TooManyClientsReason, reason);
 
-        // Another user is not affected; a reconnecting alice client takes over its UUID even at the limit.
+        // Once that connection has ended, another user from the same address is not shut out (no abuse_penalty);
+        // a reconnecting alice client takes over its UUID even at the limit.
+        var limiter = server.Services.GetRequiredService<ConnectionLimiter>();
+        await TaskTimeoutExtensions.WaitUntil(() => limiter.Count == 2);
         await using var b1 = await As(server.Uri, "bob");
         await b1.RegisterAsync(Guid.NewGuid());
         await using var a1Again = await As(server.Uri, "alice");
+        var a1Closed = a1.ReceiveCloseAsync();
         await a1Again.RegisterAsync(first);
-        Assert.Equal(RelayCloseCodes.DuplicateRegistration, (await a1.ReceiveCloseAsync()).Code);
+        Assert.Equal(RelayCloseCodes.DuplicateRegistration, (await a1Closed).Code);
 
         // When a client leaves, its slot is free again.
         var limits = server.Services.GetRequiredService<LocalRelayRegistry>();
