@@ -141,7 +141,7 @@ internal sealed partial class AdminApi(
             received,
             forwarded,
             refused,
-            LogLevelSwitch.NameOf(logLevel.Level ?? LogLevelSwitch.Effective(logger)),
+            RelayLogLevelNames.ToName(logLevel.Level ?? LogLevelSwitch.Effective(logger)),
             samples,
             [.. closes.OrderBy(c => c.Key).Select(c => new AdminCloseCount(c.Key, c.Value))]);
         return WriteAsync(context, StatusCodes.Status200OK, summary, AdminJsonContext.Default.AdminSummary);
@@ -161,7 +161,7 @@ internal sealed partial class AdminApi(
 
     /// <summary><c>GET log-level</c>.</summary>
     public Task GetLogLevelAsync(HttpContext context) =>
-        WriteAsync(context, StatusCodes.Status200OK, new AdminLogLevel(LogLevelSwitch.NameOf(logLevel.Level ?? LogLevelSwitch.Effective(logger))), AdminJsonContext.Default.AdminLogLevel);
+        WriteAsync(context, StatusCodes.Status200OK, new AdminLogLevel(RelayLogLevelNames.ToName(logLevel.Level ?? LogLevelSwitch.Effective(logger))), AdminJsonContext.Default.AdminLogLevel);
 
     /// <summary><c>PUT log-level</c> with <c>{"level": "DEBUG"}</c>: the level of PeerRelay's own logs from now on.</summary>
     public async Task SetLogLevelAsync(HttpContext context)
@@ -176,15 +176,15 @@ internal sealed partial class AdminApi(
             body = null;
         }
 
-        if (!LogLevelSwitch.TryParse(body?.Level, out var level))
+        if (!RelayLogLevelNames.TryParse(body?.Level, out var level))
         {
             await WriteAsync(context, StatusCodes.Status400BadRequest, new AdminError("send {\"level\": \"DEBUG\"}: one of DEBUG, INFO, WARNING, ERROR, CRITICAL"), AdminJsonContext.Default.AdminError);
             return;
         }
 
         logLevel.Set(level);
-        Log.LogLevelSet(logger, LogLevelSwitch.NameOf(level));
-        await WriteAsync(context, StatusCodes.Status200OK, new AdminLogLevel(LogLevelSwitch.NameOf(level)), AdminJsonContext.Default.AdminLogLevel);
+        Log.LogLevelSet(logger, RelayLogLevelNames.ToName(level));
+        await WriteAsync(context, StatusCodes.Status200OK, new AdminLogLevel(RelayLogLevelNames.ToName(level)), AdminJsonContext.Default.AdminLogLevel);
     }
 
     private static Task WriteAsync<T>(HttpContext context, int status, T body, JsonTypeInfo<T> type)

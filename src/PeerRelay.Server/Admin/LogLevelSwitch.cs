@@ -83,45 +83,4 @@ internal sealed class LogLevelSwitch : IPostConfigureOptions<LoggerFilterOptions
 
         return LogLevel.None;
     }
-
-    /// <summary>Reads a level: the reference's names (DEBUG, INFO, WARNING, ERROR, CRITICAL) or .NET's, any case.</summary>
-    public static bool TryParse(string? text, out LogLevel level)
-    {
-        switch (text?.Trim().ToUpperInvariant())
-        {
-            case "TRACE":
-                level = LogLevel.Trace;
-                return true;
-            case "DEBUG":
-                level = LogLevel.Debug;
-                return true;
-            case "INFO" or "INFORMATION":
-                level = LogLevel.Information;
-                return true;
-            case "WARNING" or "WARN":
-                level = LogLevel.Warning;
-                return true;
-            case "ERROR":
-                level = LogLevel.Error;
-                return true;
-            case "CRITICAL" or "FATAL":
-                level = LogLevel.Critical;
-                return true;
-            default:
-                level = LogLevel.None;
-                return false;
-        }
-    }
-
-    /// <summary>Gets the reference's name of a level.</summary>
-    public static string NameOf(LogLevel level) => level switch
-    {
-        LogLevel.Trace => "TRACE",
-        LogLevel.Debug => "DEBUG",
-        LogLevel.Information => "INFO",
-        LogLevel.Warning => "WARNING",
-        LogLevel.Error => "ERROR",
-        LogLevel.Critical => "CRITICAL",
-        _ => "NONE",
-    };
 }

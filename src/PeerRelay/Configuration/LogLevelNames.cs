@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using PeerRelay.Server.Internal;
 
 namespace PeerRelay.Configuration;
 
@@ -14,30 +15,7 @@ internal static class LogLevelNames
     /// <param name="name">The name.</param>
     /// <param name="level">The level.</param>
     /// <returns>Whether the name is a level.</returns>
-    public static bool TryParse(string? name, out LogLevel level)
-    {
-        switch (name?.Trim().ToUpperInvariant())
-        {
-            case "DEBUG":
-                level = LogLevel.Debug;
-                return true;
-            case "INFO":
-                level = LogLevel.Information;
-                return true;
-            case "WARNING" or "WARN":
-                level = LogLevel.Warning;
-                return true;
-            case "ERROR":
-                level = LogLevel.Error;
-                return true;
-            case "CRITICAL" or "FATAL":
-                level = LogLevel.Critical;
-                return true;
-            default:
-                level = LogLevel.None;
-                return false;
-        }
-    }
+    public static bool TryParse(string? name, out LogLevel level) => RelayLogLevelNames.TryParse(name, out level);
 
     /// <summary>Reads a Python level number: 10, 20, 30, 40 or 50.</summary>
     /// <param name="number">The number.</param>
@@ -60,14 +38,5 @@ internal static class LogLevelNames
     /// <summary>Gets the reference's name of <paramref name="level"/>, as written in the log lines.</summary>
     /// <param name="level">The level.</param>
     /// <returns>DEBUG, INFO, WARNING, ERROR or CRITICAL (TRACE for trace).</returns>
-    public static string ToName(LogLevel level) => level switch
-    {
-        LogLevel.Trace => "TRACE",
-        LogLevel.Debug => "DEBUG",
-        LogLevel.Information => "INFO",
-        LogLevel.Warning => "WARNING",
-        LogLevel.Error => "ERROR",
-        LogLevel.Critical => "CRITICAL",
-        _ => "NONE",
-    };
+    public static string ToName(LogLevel level) => RelayLogLevelNames.ToName(level);
 }

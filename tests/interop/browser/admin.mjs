@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, WATCHDOG_MS } from './chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, WATCHDOG_MS, finish, loadPlaywright, log } from './chromium.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -23,23 +23,12 @@ const { values: opts } = parseArgs({
   },
 });
 
-const log = (...args) => process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${args.join(' ')}\n`);
-function finish(result) {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(result.ok ? 0 : 1);
-}
-
 if (!opts.base || !opts.out || !opts.names || !opts.kick) {
   finish({ ok: false, error: 'usage: admin.mjs --base URL --out DIR [--token TOKEN] --names a,b --kick UUID' });
 }
 mkdirSync(opts.out, { recursive: true });
 
-let playwright;
-try {
-  playwright = await import('playwright-core');
-} catch (error) {
-  finish({ ok: false, error: `playwright-core is not installed (run scripts/install-test-deps.sh): ${error.message}` });
-}
+const playwright = await loadPlaywright();
 
 let browser;
 let page;

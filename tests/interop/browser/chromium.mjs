@@ -23,3 +23,23 @@ export const CHROMIUM_ARGS = [
   `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, 'WebRtcHideLocalIpsWithMdns'].join(',')}`,
 ];
 
+
+/** Progress on stderr, with the time. */
+export function log(...args) {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${args.join(' ')}\n`);
+}
+
+/** The one JSON result line on stdout; exits 0 when it says ok. */
+export function finish(result) {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(result.ok ? 0 : 1);
+}
+
+/** playwright-core, or a failed result that says how to install it. */
+export async function loadPlaywright() {
+  try {
+    return await import('playwright-core');
+  } catch (error) {
+    return finish({ ok: false, error: `playwright-core is not installed (run scripts/install-test-deps.sh): ${error.message}` });
+  }
+}

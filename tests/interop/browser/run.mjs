@@ -21,7 +21,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, WATCHDOG_MS } from './chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, WATCHDOG_MS, finish, loadPlaywright, log } from './chromium.mjs';
 
 const { positionals, values: opts } = parseArgs({
   allowPositionals: true,
@@ -36,21 +36,7 @@ const { positionals, values: opts } = parseArgs({
 });
 const scenario = positionals[0];
 
-function log(...args) {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${args.join(' ')}\n`);
-}
-
-function finish(result) {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(result.ok ? 0 : 1);
-}
-
-let playwright;
-try {
-  playwright = await import('playwright-core');
-} catch (error) {
-  finish({ ok: false, error: `playwright-core is not installed (run scripts/install-test-deps.sh): ${error.message}` });
-}
+const playwright = await loadPlaywright();
 
 if (!opts.base || !opts.out || !['two-pages', 'with-python', 'reconnect', 'unreachable'].includes(scenario)) {
   finish({ ok: false, error: 'usage: run.mjs two-pages|with-python|reconnect|unreachable --base URL --out DIR [--role offer|answer --peer UUID --uuid UUID]' });
