@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CPU cost of one Prometheus scrape of /metrics while the relay holds N registered clients (issue 15: < 5 ms).
 
-    python3 benchmarks/metrics-scrape.py [--clients 10000] [--rounds 7] [--scrapes 100] [--out FILE]
+    python3 benchmarks/metrics-scrape.py [--clients 10000] [--rounds 5] [--scrapes 100] [--out FILE]
 
 Starts `peerrelay serve` with benchmarks/loopback.toml (the load test's limits) and no keep-alive pings (metrics on the
 relay's port),
@@ -41,14 +41,16 @@ def value(text, series):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=10000)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--scrapes", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scrapes", type=int, default=100)
     parser.add_argument("--port", type=int, default=18894)
     parser.add_argument("--out")
+    parser.add_argument("--no-build", action="store_true", help="use the Release builds already there")
     args = parser.parse_args()
 
-    subprocess.run(["dotnet", "build", "src/PeerRelay/PeerRelay.csproj", "-c", "Release", "-nologo", "-v", "quiet"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["dotnet", "build", "benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj", "-c", "Release", "-nologo", "-v", "quiet"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    if not args.no_build:
+        subprocess.run(["dotnet", "build", "src/PeerRelay/PeerRelay.csproj", "-c", "Release", "-nologo", "-v", "quiet"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["dotnet", "build", "benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj", "-c", "Release", "-nologo", "-v", "quiet"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     # Run copies, so that a build in the work tree meanwhile cannot pull the files from under the processes.
     scratch = tempfile.mkdtemp(prefix="peerrelay-metrics-scrape-")
     shutil.copytree(os.path.join(ROOT, "src/PeerRelay/bin/Release/net10.0"), os.path.join(scratch, "relay"))
@@ -109,6 +111,7 @@ def main():
             latency_ms.append(busy_wall / args.scrapes * 1e3)
             idle_ms_per_s.append(idle_rate / 1e6)
             registered_min = min(registered_min, value(scrape(url).decode(), "peerrelay_clients_registered") or 0)
+            print(f"round {len(per_scrape_ms)}: {per_scrape_ms[-1]:.3f} ms CPU per scrape, {latency_ms[-1]:.1f} ms wall", file=sys.stderr, flush=True)
 
         registered = value(scrape(url).decode(), "peerrelay_clients_registered")
     finally:
@@ -126,7 +129,8 @@ def main():
     command = " ".join(["python3", "benchmarks/metrics-scrape.py"] + sys.argv[1:])
     report = f"""# /metrics scrape under {args.clients:,} clients
 
-{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, `{command}`, {platform.node()} ({os.cpu_count()} cores, shared with other work),
+{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, `{command}`, {platform.node()} ({os.cpu_count()} cores, shared with other
+work: load average {os.getloadavg()[0]:.1f} at the end, so wall times are mostly waiting for a core),
 `peerrelay serve` with benchmarks/loopback.toml and `ping_interval = 0` (metrics on the relay's port), {args.clients:,} clients registered and
 idle (load generator `connect --hold`), {args.rounds} interleaved rounds of {args.scrapes} back-to-back scrapes and an
 idle window of the same length.

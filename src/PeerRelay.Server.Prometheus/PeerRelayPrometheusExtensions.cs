@@ -19,7 +19,7 @@ public static class PeerRelayPrometheusExtensions
 
     /// <summary>
     /// Publishes every <c>PeerRelay*</c> meter of this host (relay, transport, authentication, cluster) and the process's
-    /// CPU, memory and GC figures (prometheus-net's <c>process_*</c> and <c>dotnet_*</c>) for <see cref="MapPeerRelayMetrics"/>.
+    /// CPU, memory, threads and GC figures (<c>process_*</c>, <c>dotnet_*</c>) for <see cref="MapPeerRelayMetrics"/>.
     /// Instrument names become Prometheus names by one rule: dots to underscores, the unit as a suffix
     /// (<c>_seconds</c>, <c>_bytes</c>), <c>_total</c> on counters.
     /// </summary>
@@ -31,7 +31,7 @@ public static class PeerRelayPrometheusExtensions
         builder.Services.TryAddSingleton(sp =>
         {
             var registry = Metrics.NewCustomRegistry();
-            DotNetStats.Register(registry);
+            _ = new ProcessCollector(registry);
             return new PrometheusMeterBridge(sp.GetRequiredService<IMeterFactory>(), registry);
         });
 
