@@ -19,7 +19,7 @@ internal sealed class ForwardScenario(LoadContext context) : ILoadScenario
         for (var p = 0; p < pairs; p++)
         {
             var a = await LoadClient.ConnectAndRegisterAsync(context, 2 * p, LoadContext.NewId(), cancellationToken);
-            var b = await LoadClient.ConnectAndRegisterAsync(context, 2 * p + 1, LoadContext.NewId(), cancellationToken);
+            var b = await LoadClient.ConnectAndRegisterPeerAsync(context, 2 * p + 1, LoadContext.NewId(), cancellationToken);
             var toB = context.Protocol.Message(a.Id, b.Id, offer: true, size, out var offsetB);
             var toA = context.Protocol.Message(b.Id, a.Id, offer: false, size, out var offsetA);
             _ends.Add(new End(a, toB, offsetB, Starts: true));

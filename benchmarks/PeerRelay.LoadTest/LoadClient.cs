@@ -72,10 +72,17 @@ internal sealed class LoadClient : IAsyncDisposable
     public static Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, int index, string id, CancellationToken cancellationToken = default) =>
         ConnectAndRegisterAsync(context, context.SourceFor(index), id, 0, cancellationToken);
 
+    /// <summary>Connects the answering end of a forward pair to <see cref="LoadContext.PeerServer"/> and registers it.</summary>
+    public static Task<LoadClient> ConnectAndRegisterPeerAsync(LoadContext context, int index, string id, CancellationToken cancellationToken = default) =>
+        ConnectAndRegisterAsync(context, context.PeerServer, context.PeerHost, context.SourceFor(index), id, 0, cancellationToken);
+
     /// <summary>Connects from <paramref name="source"/> and registers <paramref name="id"/>; throws when the server refuses.</summary>
-    public static async Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, IPAddress? source, string id, int receiveBufferSize = 0, CancellationToken cancellationToken = default)
+    public static Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, IPAddress? source, string id, int receiveBufferSize = 0, CancellationToken cancellationToken = default) =>
+        ConnectAndRegisterAsync(context, context.Server, context.Host, source, id, receiveBufferSize, cancellationToken);
+
+    private static async Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, IPEndPoint server, string host, IPAddress? source, string id, int receiveBufferSize, CancellationToken cancellationToken)
     {
-        var client = await ConnectAsync(context.Server, source, context.Host, context.Protocol.PathAndQuery(context.BasePath, id), id, receiveBufferSize, cancellationToken);
+        var client = await ConnectAsync(server, source, host, context.Protocol.PathAndQuery(context.BasePath, id), id, receiveBufferSize, cancellationToken);
         try
         {
             var registration = context.Protocol.Registration(id);

@@ -14,6 +14,9 @@ internal sealed class LoadContext
         Server = options.ServerEndPoint;
         Host = $"{options.Url.Host}:{options.Url.Port}";
         BasePath = options.Url.AbsolutePath;
+        var peer = options.PeerUrl ?? options.Url;
+        PeerServer = new IPEndPoint(peer.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(peer.Host), peer.Port);
+        PeerHost = $"{peer.Host}:{peer.Port}";
         var count = options.EffectiveSources;
 
         // Source addresses only help on loopback (all of 127.0.0.0/8 is local on Linux).
@@ -29,6 +32,12 @@ internal sealed class LoadContext
     public IPEndPoint Server { get; }
 
     public string Host { get; }
+
+    /// <summary>Gets the server the answering end of a forward pair uses (<c>--peer-url</c>; the server by default).</summary>
+    public IPEndPoint PeerServer { get; }
+
+    /// <summary>Gets the Host header for <see cref="PeerServer"/>.</summary>
+    public string PeerHost { get; }
 
     public string BasePath { get; }
 

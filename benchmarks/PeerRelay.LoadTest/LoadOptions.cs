@@ -10,6 +10,7 @@ internal sealed class LoadOptions
         Usage: PeerRelay.LoadTest <connect|forward|churn|abuse> [options]
           --target relay|peerjs   protocol of the server under test (default relay)
           --url ws://HOST:PORT/   server address (default ws://127.0.0.1:8700/); PeerJS uses /peerjs on it
+          --peer-url ws://H:P/    forward: the answering end of each pair connects here (another node of a fleet)
           --server-pid PID        read the server's CPU time and memory from /proc/PID (optional)
           --clients N             connect: clients to register (default 1000)
           --concurrency C         connect: connections in flight; churn: parallel cycles (default 64 / 4)
@@ -34,6 +35,9 @@ internal sealed class LoadOptions
     public string Target { get; set; } = "relay";
 
     public Uri Url { get; set; } = new("ws://127.0.0.1:8700/");
+
+    /// <summary>Gets or sets where the answering end of each forward pair connects (another node); null: <see cref="Url"/>.</summary>
+    public Uri? PeerUrl { get; set; }
 
     public int? ServerPid { get; set; }
 
@@ -132,6 +136,9 @@ internal sealed class LoadOptions
                     break;
                 case "--url":
                     o.Url = new Uri(value);
+                    break;
+                case "--peer-url":
+                    o.PeerUrl = new Uri(value);
                     break;
                 case "--server-pid":
                     o.ServerPid = Int(name, value, 1);
