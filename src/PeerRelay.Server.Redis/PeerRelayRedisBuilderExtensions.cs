@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using PeerRelay.Server.Cluster;
 using PeerRelay.Server.Hosting;
 using PeerRelay.Server.Redis.Internal;
 using PeerRelay.Server.Routing;
@@ -32,6 +33,14 @@ public static class PeerRelayRedisBuilderExtensions
         services.TryAddSingleton<RedisRelayRegistry>();
         services.Replace(ServiceDescriptor.Singleton<IRelayRegistry>(sp => sp.GetRequiredService<RedisRelayRegistry>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RedisRelayRegistry>());
+
+        // The admin API's node list: every node of the fleet; this node's own figures still come from the relay.
+        var localDirectory = services.LastOrDefault(d => d.ServiceType == typeof(IRelayNodeDirectory));
+        if (localDirectory?.ImplementationType is { } localType)
+        {
+            services.Replace(ServiceDescriptor.Singleton<IRelayNodeDirectory>(sp => new RedisNodeDirectory(
+                (IRelayNodeDirectory)ActivatorUtilities.CreateInstance(sp, localType), sp.GetRequiredService<RedisRelayRegistry>())));
+        }
         services.AddHealthChecks().AddCheck<RedisScaleOutHealthCheck>("cluster", tags: ["ready"]);
         return builder;
     }

@@ -62,6 +62,25 @@ public sealed class BrowserTests
         AssertScreenshot(artifacts, "with-python-chromium.png");
     }
 
+    /// <summary>Issue 14: the page on one node of a fleet, the aiortc peer on another; WebRTC set up across nodes.</summary>
+    [Fact]
+    public async Task Fleet_DemoPageOnOneNode_AiortcPeerOnAnother_MessagesBothWays()
+    {
+        InteropPeers.RequireBrowser();
+        await InteropPeers.RequirePythonAsync();
+        await using var fleet = await RelayFleet.StartAsync(2);
+        var artifacts = InteropPaths.Artifacts(nameof(Fleet_DemoPageOnOneNode_AiortcPeerOnAnother_MessagesBothWays));
+        var pythonId = Guid.NewGuid();
+
+        await using var python = InteropPeers.StartPython("aiortc", fleet.Nodes[0].Uri!, "answer", pythonId, "--mode", "chat", "--send", Greeting);
+        await python.WaitForLineAsync(l => InteropPeers.IsEvent(l, "registered"), "registration");
+        await using var browser = InteropPeers.StartBrowser("with-python", fleet.Nodes[1].Uri!, artifacts, "--role", "offer", "--peer", pythonId.ToString());
+
+        var page = (await InteropPeers.SucceedsAsync(browser))["chromium"]!.AsObject();
+        await InteropPeers.SucceedsAsync(python, "done");
+        AssertChatBothWays(page, python);
+    }
+
     [Fact]
     public async Task AiortcPeer_OffersToDemoPage_MessagesBothWays()
     {

@@ -111,6 +111,30 @@ public sealed class ProxyStoreClientTests
         await RunStepAsync(relay, "manager");
     }
 
+    /// <summary>
+    /// Issue 14: ProxyStore's RelayClient and PeerManager with their two ends on different nodes of a fleet (a real
+    /// redis-server and two peerrelay processes): exchange, unknown peer and take-over across nodes, ProxyStore's
+    /// duplicate-registration test 20 times across nodes, and a WebRTC connection over aiortc set up across nodes.
+    /// </summary>
+    [Theory]
+    [InlineData("exchange")]
+    [InlineData("takeover-loop", "--count", "20")]
+    [InlineData("manager")]
+    public async Task Fleet_EndpointsOnDifferentNodes(string step, params string[] extra)
+    {
+        await InteropPeers.RequirePythonAsync();
+        await using var fleet = await RelayFleet.StartAsync(2);
+        await using var driver = StartStep(fleet.Nodes[0].Uri!, step, ["--relay-b", fleet.Nodes[1].Uri!.ToString(), .. extra]);
+        try
+        {
+            await ExpectPassedAsync(driver);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new XunitException($"{ex.Message}\nnode-1:\n{fleet.Nodes[0].Output}\nnode-2:\n{fleet.Nodes[1].Output}");
+        }
+    }
+
     [Fact]
     public async Task Auth_NoToken_GivesUpOn4001_ForeignUuid_GivesUpOn4002()
     {

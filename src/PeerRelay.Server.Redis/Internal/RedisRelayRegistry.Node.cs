@@ -33,6 +33,9 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private long _leaseValidUntil;
     private string? _problem = "not connected to Redis yet";
 
+    /// <summary>Gets or sets what this node reports of itself with each heartbeat (set by the node directory).</summary>
+    public Func<ValueTask<Cluster.RelayNodeInfo>>? LocalNodeInfo { get; set; }
+
     /// <summary>Gets a value indicating whether this node holds its lease (it may register clients).</summary>
     public bool LeaseHeld => _leaseHeld;
 
@@ -52,6 +55,8 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
             configuration.AsyncTimeout = (int)_options.HeartbeatInterval.TotalMilliseconds;
         }
 
+        // The node directory hands this node's figures to the heartbeat (RedisNodeDirectory); create it now.
+        _ = _services.GetService(typeof(Cluster.IRelayNodeDirectory));
         _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
         _database = _redis.GetDatabase();
         _subscriber = _redis.GetSubscriber();
@@ -144,11 +149,16 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         try
         {
             await EnsureSubscribedAsync().ConfigureAwait(false);
+            var info = LocalNodeInfo is { } local ? await local().ConfigureAwait(false) : null;
             var sent = _timeProvider.GetTimestamp();
             var renewed = (long)await _database!.ScriptEvaluateAsync(
                 RedisScripts.Heartbeat,
                 [LeaseKey(_nodeId)],
-                [_prefix, _nodeId, _incarnation, (long)_options.NodeTimeout.TotalMilliseconds]).ConfigureAwait(false);
+                [
+                    _prefix, _nodeId, _incarnation, (long)_options.NodeTimeout.TotalMilliseconds,
+                    info?.Connections ?? _local.Count, _local.Count, info?.Draining == true ? 1 : 0,
+                    _timeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+                ]).ConfigureAwait(false);
             _metrics.RedisRoundTrip(_timeProvider.GetElapsedTime(sent));
             if (renewed == 0)
             {
@@ -314,6 +324,25 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
                 Log.Healthy(_logger, _nodeId);
             }
         }
+    }
+
+    /// <summary>Reads the nodes with a live lease and what each last reported, for the admin API.</summary>
+    /// <returns>Each node's id, connections, clients, draining and when it last reported.</returns>
+    public async Task<List<(string Node, int Connections, int Clients, bool Draining, DateTimeOffset Seen)>> ReadNodesAsync()
+    {
+        var list = new List<(string, int, int, bool, DateTimeOffset)>();
+        if (_database is not { } database)
+        {
+            return list;
+        }
+
+        var flat = (RedisResult[])(await database.ScriptEvaluateAsync(RedisScripts.Nodes, [(RedisKey)(_prefix + "nodes")], [_prefix]).ConfigureAwait(false))!;
+        for (var i = 0; i + 4 < flat.Length; i += 5)
+        {
+            list.Add(((string)flat[i]!, (int)flat[i + 1], (int)flat[i + 2], (int)flat[i + 3] != 0, DateTimeOffset.FromUnixTimeMilliseconds((long)flat[i + 4])));
+        }
+
+        return list;
     }
 
     private RedisKey LeaseKey(string node) => _prefix + "n:" + node;

@@ -28,6 +28,7 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
     private readonly string _incarnation = Guid.NewGuid().ToString("N");
     private readonly string _prefix;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<bool>> _pendingCloses = new();
+    private readonly IServiceProvider _services;
     private long _nextRequestId;
 
     public RedisRelayRegistry(
@@ -35,8 +36,10 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
         IOptions<RelayServerOptions> relayOptions,
         ClusterMetrics metrics,
         TimeProvider timeProvider,
+        IServiceProvider services,
         ILogger<RedisRelayRegistry> logger)
     {
+        _services = services;
         _options = options.Value;
         _relayOptions = relayOptions.Value;
         _metrics = metrics;

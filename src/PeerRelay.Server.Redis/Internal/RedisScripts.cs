@@ -14,6 +14,7 @@ internal static class RedisScripts
     public static readonly string Heartbeat = Load("heartbeat");
     public static readonly string Sweep = Load("sweep");
     public static readonly string Leave = Load("leave");
+    public static readonly string Nodes = Load("nodes");
 
     private static string Load(string name) => Read("common") + "\n" + Read(name);
 

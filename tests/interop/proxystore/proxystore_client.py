@@ -79,11 +79,12 @@ async def recv(client, timeout=5.0):
     return await asyncio.wait_for(client.recv(), timeout)
 
 
-async def step_exchange(relay: str) -> None:
+async def step_exchange(relay: str, relay_b: str) -> None:
+    """relay_b: where beta and the take-over's second client connect (another node of a fleet, or the same relay)."""
     client_mod, exc, msg = import_proxystore()
     RelayClient = client_mod.RelayClient
     a = RelayClient(relay, client_name="alpha", reconnect_task=False)
-    b = RelayClient(relay, client_name="beta", reconnect_task=False)
+    b = RelayClient(relay_b, client_name="beta", reconnect_task=False)
     await a.connect()
     await b.connect()
     check("register_two_clients", True)
@@ -114,7 +115,7 @@ async def step_exchange(relay: str) -> None:
     # Take-over, as ProxyStore's test_relay_server_duplicate_registration does it.
     shared = uuid.uuid4()
     c1 = RelayClient(relay, client_uuid=shared, reconnect_task=False)
-    c2 = RelayClient(relay, client_uuid=shared, reconnect_task=False)
+    c2 = RelayClient(relay_b, client_uuid=shared, reconnect_task=False)
     await c1.connect()
     await c2.connect()
     try:
@@ -199,11 +200,11 @@ async def step_auth(relay: str, token_a: str, token_b: str) -> None:
     await a.close()
 
 
-async def takeover_once(RelayClient, exc, relay: str) -> str | None:
-    """ProxyStore's own test_relay_server_duplicate_registration; returns None when it passes, else what went wrong."""
+async def takeover_once(RelayClient, exc, relay: str, relay_b: str) -> str | None:
+    """ProxyStore's own test_relay_server_duplicate_registration (client2 on relay_b); None when it passes, else what went wrong."""
     uid = uuid.uuid4()
     client1 = RelayClient(relay, client_uuid=uid, reconnect_task=False)
-    client2 = RelayClient(relay, client_uuid=uid, reconnect_task=False)
+    client2 = RelayClient(relay_b, client_uuid=uid, reconnect_task=False)
     try:
         await client1.connect()
         # This will cause the relay to close the websocket to client1.
@@ -220,11 +221,11 @@ async def takeover_once(RelayClient, exc, relay: str) -> str | None:
         await client2.close()
 
 
-async def step_takeover_loop(relay: str, count: int) -> None:
+async def step_takeover_loop(relay: str, relay_b: str, count: int) -> None:
     client_mod, exc, _ = import_proxystore()
     failures = []
     for i in range(count):
-        problem = await takeover_once(client_mod.RelayClient, exc, relay)
+        problem = await takeover_once(client_mod.RelayClient, exc, relay, relay_b)
         if problem is not None:
             failures.append(f"run {i + 1}: {problem}")
     check(f"duplicate_registration_{count}_runs", not failures, "; ".join(failures[:5]) or f"{count} of {count} passed")
@@ -331,13 +332,13 @@ async def step_burst(relay: str, count: int) -> None:
     await receiver.close()
 
 
-async def step_manager(relay: str) -> None:
+async def step_manager(relay: str, relay_b: str) -> None:
     client_mod, _, _ = import_proxystore()
     from proxystore.p2p.manager import PeerManager
 
     RelayClient = client_mod.RelayClient
     a = await PeerManager(RelayClient(relay, client_name="manager-a"))
-    b = await PeerManager(RelayClient(relay, client_name="manager-b"))
+    b = await PeerManager(RelayClient(relay_b, client_name="manager-b"))
     payload = bytes(range(256)) * 4096  # 1 MiB, chunked by ProxyStore over its data channel
     await a.send(b.uuid, payload, timeout=60)
     source, got = await asyncio.wait_for(b.recv(), 60)
@@ -353,23 +354,25 @@ async def step_manager(relay: str) -> None:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--relay", required=True)
+    p.add_argument("--relay-b", help="second relay node (a fleet): exchange, takeover-loop and manager put one end there")
     p.add_argument("--step", required=True,
                    choices=["exchange", "takeover-loop", "restart", "refused", "drain", "burst", "manager", "auth"])
     p.add_argument("--count", type=int, default=50)
     p.add_argument("--token-a")
     p.add_argument("--token-b")
     args = p.parse_args()
+    relay_b = args.relay_b or args.relay
     import websockets
 
     event(websockets=websockets.__version__)
     steps = {
-        "exchange": lambda: step_exchange(args.relay),
-        "takeover-loop": lambda: step_takeover_loop(args.relay, args.count),
+        "exchange": lambda: step_exchange(args.relay, relay_b),
+        "takeover-loop": lambda: step_takeover_loop(args.relay, relay_b, args.count),
         "restart": lambda: step_restart(args.relay),
         "refused": lambda: step_refused(args.relay),
         "drain": lambda: step_drain(args.relay),
         "burst": lambda: step_burst(args.relay, args.count),
-        "manager": lambda: step_manager(args.relay),
+        "manager": lambda: step_manager(args.relay, relay_b),
         "auth": lambda: step_auth(args.relay, args.token_a, args.token_b),
     }
     asyncio.run(steps[args.step]())
