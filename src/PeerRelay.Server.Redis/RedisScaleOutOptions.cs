@@ -16,7 +16,7 @@ public sealed class RedisScaleOutOptions
     /// <c>"redis.internal:6380,ssl=true,password=..."</c> or, for Sentinel,
     /// <c>"sentinel1:26379,sentinel2:26379,serviceName=mymaster"</c>. Required. Holds secrets: never logged.
     /// Unless the string sets <c>asyncTimeout</c>, a Redis command that gets no answer fails after
-    /// <see cref="HeartbeatInterval"/>.
+    /// <see cref="HeartbeatInterval"/>, and not before 2 s.
     /// </summary>
     public string Configuration { get; set; } = string.Empty;
 

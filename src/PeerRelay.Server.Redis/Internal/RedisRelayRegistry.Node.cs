@@ -18,6 +18,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     internal const string LeaseLostReason = "Relay node lost its registry lease; reconnect.";
 
     private const int SweepBatch = 1000;
+    private static readonly TimeSpan MinCommandTimeout = TimeSpan.FromSeconds(2);
     private const int ReconcileBatch = 256;
 
     private readonly CancellationTokenSource _stopping = new();
@@ -52,7 +53,8 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         configuration.ClientName ??= "peerrelay";
         if (!_options.Configuration.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
         {
-            configuration.AsyncTimeout = (int)_options.HeartbeatInterval.TotalMilliseconds;
+            // Long enough for a busy machine's round trip, short enough that a forward to a frozen Redis fails soon.
+            configuration.AsyncTimeout = (int)Math.Max(_options.HeartbeatInterval.TotalMilliseconds, MinCommandTimeout.TotalMilliseconds);
         }
 
         // The node directory hands this node's figures to the heartbeat (RedisNodeDirectory); create it now.
