@@ -39,6 +39,7 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
     private long _abuserRefusals;
     private long _abuserMessages;
     private long _malformedLeft;
+    private readonly TaskCompletionSource _abusersIn = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private enum Phase
     {
@@ -236,6 +237,9 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var attack = await StartAttackAsync(stop.Token);
+
+        // The attack window starts once every abuser is in (a busy machine can take seconds to start this process).
+        await Task.WhenAny(_abusersIn.Task, Task.Delay(TimeSpan.FromSeconds(30), cancellationToken));
         Console.Out.WriteLine("@ATTACKING");
         await Console.Out.FlushAsync(cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(context.Options.Seconds), cancellationToken);
@@ -441,7 +445,11 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
         try
         {
             var client = await LoadClient.ConnectAndRegisterAsync(context, AbuserSource, id, receiveBufferSize, stop);
-            Interlocked.Increment(ref _abuserConnects);
+            if (Interlocked.Increment(ref _abuserConnects) >= context.Options.Abusers)
+            {
+                _abusersIn.TrySetResult();
+            }
+
             lock (_abuserIds)
             {
                 _abuserIds.Add(id);
