@@ -17,6 +17,8 @@ namespace PeerRelay.Server.Redis.Internal;
 /// </summary>
 internal sealed partial class RedisRelayRegistry : IRelayRegistry
 {
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(100);
+
     private readonly LocalRelayRegistry _local = new(maxClientsPerUser: 0); // Counted in Redis, over the fleet.
     private readonly RedisScaleOutOptions _options;
     private readonly RelayServerOptions _relayOptions;
@@ -183,20 +185,43 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
         var requestId = Interlocked.Increment(ref _nextRequestId);
         var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pendingCloses[requestId] = answer;
+
+        // The other node waits up to close_timeout for the client's answer, then aborts it; this one waits that long
+        // and a heartbeat more, publishing again while Redis does not take the request (the old socket must not stay).
+        var wait = _relayOptions.CloseTimeout + _options.HeartbeatInterval;
+        var started = _timeProvider.GetTimestamp();
+        var envelope = NodeEnvelope.Close(uuid, connectionId, requestId, code, _nodeBytes, reason);
         try
         {
-            var receivers = await _subscriber!.PublishAsync(ChannelOf(node), NodeEnvelope.Close(uuid, connectionId, requestId, code, _nodeBytes, reason)).ConfigureAwait(false);
-            if (receivers == 0)
+            while (true)
             {
-                return false; // The node is gone; so is its socket.
+                try
+                {
+                    if (await _subscriber!.PublishAsync(ChannelOf(node), envelope).ConfigureAwait(false) == 0)
+                    {
+                        return false; // The node is gone; so is its socket.
+                    }
+
+                    break;
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    Log.CloseOnNodeFailed(_logger, uuid, node, ex.Message);
+                    if (_timeProvider.GetElapsedTime(started) >= wait)
+                    {
+                        return false;
+                    }
+
+                    await Task.Delay(RetryDelay, _timeProvider, cancellationToken).ConfigureAwait(false);
+                }
             }
 
-            // The other node waits up to close_timeout for the client's answer, then aborts it.
-            return await answer.Task.WaitAsync(_relayOptions.CloseTimeout + _options.HeartbeatInterval, _timeProvider, cancellationToken).ConfigureAwait(false);
+            var left = wait - _timeProvider.GetElapsedTime(started);
+            return await answer.Task.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _timeProvider, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (TimeoutException)
         {
-            Log.CloseOnNodeFailed(_logger, uuid, node, ex.Message);
+            Log.CloseOnNodeFailed(_logger, uuid, node, $"no answer within {wait.TotalSeconds} s");
             return false;
         }
         finally
