@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -56,7 +57,8 @@ public static class PeerRelayAuthenticationBuilderExtensions
         return builder;
     }
 
-    private static void AddOptions<T>(IServiceCollection services, Action<T> configure, Func<T, IReadOnlyList<string>> validate)
+    private static void AddOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(
+        IServiceCollection services, Action<T> configure, Func<T, IReadOnlyList<string>> validate)
         where T : class
     {
         services.AddOptions<T>().Configure(configure).ValidateOnStart();

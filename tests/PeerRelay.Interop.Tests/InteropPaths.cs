@@ -1,3 +1,5 @@
+using PeerRelay.Testing;
+
 namespace PeerRelay.Interop.Tests;
 
 /// <summary>Where the interop programs and the test artifacts live, found from the repository root.</summary>
@@ -9,7 +11,7 @@ internal static class InteropPaths
     /// <summary>Debian's Chromium, driven by playwright-core.</summary>
     public const string Chromium = "/usr/bin/chromium";
 
-    public static string RepositoryRoot { get; } = FindRoot();
+    public static string RepositoryRoot => RepositoryPaths.Root;
 
     public static string PythonPeer => Path.Combine(RepositoryRoot, "tests", "interop", "python", "peer.py");
 
@@ -23,18 +25,5 @@ internal static class InteropPaths
         var directory = Path.Combine(RepositoryRoot, ".test-output", "artifacts", "interop", testName);
         Directory.CreateDirectory(directory);
         return directory;
-    }
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "PeerRelay.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"PeerRelay.slnx not found above {AppContext.BaseDirectory}.");
     }
 }

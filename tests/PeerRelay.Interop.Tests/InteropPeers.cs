@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PeerRelay.Testing;
 using Xunit.Sdk;
 
 namespace PeerRelay.Interop.Tests;

@@ -7,8 +7,9 @@ using System.Text.RegularExpressions;
 namespace PeerRelay.Testing;
 
 /// <summary>
-/// The real <c>peerrelay</c> command as a child process (<c>dotnet peerrelay.dll ...</c> from the build output):
-/// start it on a free port, wait for its "PeerRelay listening on" line, read its output, stop it with SIGTERM.
+/// The real <c>peerrelay</c> command as a child process (<c>dotnet peerrelay.dll ...</c> from the build output, or the
+/// executable named by <c>PEERRELAY_EXE</c>: a single-file or Native AOT build, an installed tool): start it on a free
+/// port, wait for its "PeerRelay listening on" line, read its output, stop it with SIGTERM.
 /// </summary>
 public sealed partial class RelayProcess : IAsyncDisposable
 {
@@ -91,6 +92,13 @@ public sealed partial class RelayProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Gets the <c>peerrelay</c> executable to run instead of <c>dotnet peerrelay.dll</c> (<c>PEERRELAY_EXE</c>), or null.
+    /// <c>scripts/publish.sh --test</c> runs the process tests against the published binaries this way.
+    /// </summary>
+    public static string? PeerRelayExecutable =>
+        Environment.GetEnvironmentVariable("PEERRELAY_EXE") is { Length: > 0 } path ? path : null;
+
+    /// <summary>
     /// Starts <c>peerrelay serve</c> and waits for its listening line. By default it listens on 127.0.0.1 and a free
     /// port (<c>--host 127.0.0.1 --port 0</c> are added, overriding a config file's host and port; the port actually
     /// bound is read from the listening line). Fails with the process output when it exits or does not listen in time.
@@ -100,13 +108,15 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <param name="timeout">How long to wait for the listening line.</param>
     /// <param name="environment">Extra environment variables for the process, or null.</param>
     /// <param name="freeLoopbackPort">Whether to add <c>--host 127.0.0.1 --port 0</c>; pass false to give them yourself.</param>
+    /// <param name="executable">The <c>peerrelay</c> executable to run; null for the default (see <see cref="Launch"/>).</param>
     /// <returns>The running relay.</returns>
     public static async Task<RelayProcess> StartServeAsync(
         IEnumerable<string>? arguments = null,
         string? workingDirectory = null,
         TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        bool freeLoopbackPort = true)
+        bool freeLoopbackPort = true,
+        string? executable = null)
     {
         var all = new List<string> { "serve" };
         if (freeLoopbackPort)
@@ -115,7 +125,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
         }
 
         all.AddRange(arguments ?? []);
-        var relay = Launch(all, workingDirectory, environment);
+        var relay = Launch(all, workingDirectory, environment, executable);
         try
         {
             var line = await relay.WaitForLineAsync(l => l.Contains("PeerRelay listening on ", StringComparison.Ordinal), timeout);
@@ -143,6 +153,10 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <param name="arguments">The arguments, e.g. <c>serve --config FILE</c>.</param>
     /// <param name="workingDirectory">The working directory; the current one when null.</param>
     /// <param name="environment">Extra environment variables for the process, or null.</param>
+    /// <param name="executable">
+    /// The <c>peerrelay</c> executable to run; when null, <see cref="PeerRelayExecutable"/> if set, otherwise
+    /// <c>dotnet</c> with <see cref="PeerRelayDllPath"/>.
+    /// </param>
     /// <returns>The process.</returns>
     /// <remarks>
     /// The process starts with SIGINT at its default disposition, as a terminal or a service manager starts it, whatever
@@ -151,8 +165,13 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <see cref="Interrupt"/> would do nothing. <c>env --default-signal=INT</c> (GNU coreutils) resets it and execs, so
     /// the process id stays the relay's.
     /// </remarks>
-    public static RelayProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static RelayProcess Launch(
+        IEnumerable<string> arguments,
+        string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null,
+        string? executable = null)
     {
+        executable ??= PeerRelayExecutable;
         var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
@@ -167,8 +186,16 @@ public sealed partial class RelayProcess : IAsyncDisposable
         }
 
         start.ArgumentList.Add("--default-signal=INT");
-        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
-        start.ArgumentList.Add(PeerRelayDllPath);
+        if (executable is null)
+        {
+            start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
+            start.ArgumentList.Add(PeerRelayDllPath);
+        }
+        else
+        {
+            start.ArgumentList.Add(executable);
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -180,9 +207,15 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <summary>Runs <c>peerrelay</c> with <paramref name="arguments"/> to its end.</summary>
     /// <param name="arguments">The arguments.</param>
     /// <returns>The exit code and the output.</returns>
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunExecutableAsync(null, arguments);
+
+    /// <summary>Runs <paramref name="executable"/> (a <c>peerrelay</c>) with <paramref name="arguments"/> to its end.</summary>
+    /// <param name="executable">The executable; null for the default (see <see cref="Launch"/>).</param>
+    /// <param name="arguments">The arguments.</param>
+    /// <returns>The exit code and the output.</returns>
+    public static async Task<(int ExitCode, string Output)> RunExecutableAsync(string? executable, params string[] arguments)
     {
-        await using var relay = Launch(arguments);
+        await using var relay = Launch(arguments, executable: executable);
         var code = await relay.WaitForExitAsync();
         return (code, relay.Output);
     }

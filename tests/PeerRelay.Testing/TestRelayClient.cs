@@ -11,8 +11,13 @@ namespace PeerRelay.Testing;
 public sealed class TestRelayClient : IAsyncDisposable
 {
     private readonly ClientWebSocket _socket;
+    private readonly HttpMessageInvoker? _invoker;
 
-    private TestRelayClient(ClientWebSocket socket) => _socket = socket;
+    private TestRelayClient(ClientWebSocket socket, HttpMessageInvoker? invoker = null)
+    {
+        _socket = socket;
+        _invoker = invoker;
+    }
 
     public ClientWebSocket Socket => _socket;
 
@@ -23,6 +28,64 @@ public sealed class TestRelayClient : IAsyncDisposable
         configure?.Invoke(socket.Options);
         await socket.ConnectAsync(uri, CancellationToken.None).WithTimeout();
         return new TestRelayClient(socket);
+    }
+
+    /// <summary>
+    /// Connects from <paramref name="localAddress"/> (e.g. 127.0.0.2: every 127.x address is loopback on Linux), so a
+    /// test can tell clients apart by address, as a relay behind a proxy must.
+    /// </summary>
+    /// <param name="uri">The ws:// or wss:// address.</param>
+    /// <param name="localAddress">The address the TCP connection comes from.</param>
+    /// <param name="validateCertificate">For wss://: accepts the server's certificate, or null for the system's checks.</param>
+    /// <param name="headers">Extra handshake headers, or null.</param>
+    /// <returns>The connected client.</returns>
+    public static async Task<TestRelayClient> ConnectFromAsync(
+        Uri uri,
+        System.Net.IPAddress localAddress,
+        System.Net.Security.RemoteCertificateValidationCallback? validateCertificate = null,
+        IReadOnlyDictionary<string, string>? headers = null)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var tcp = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                try
+                {
+                    tcp.Bind(new System.Net.IPEndPoint(localAddress, 0));
+                    await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(tcp, ownsSocket: true);
+                }
+                catch
+                {
+                    tcp.Dispose();
+                    throw;
+                }
+            },
+        };
+        handler.SslOptions.RemoteCertificateValidationCallback = validateCertificate;
+        var invoker = new HttpMessageInvoker(handler);
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        socket.Options.HttpVersion = System.Net.HttpVersion.Version11;
+        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            socket.Options.SetRequestHeader(name, value);
+        }
+
+        try
+        {
+            await socket.ConnectAsync(uri, invoker, CancellationToken.None).WithTimeout();
+        }
+        catch
+        {
+            socket.Dispose();
+            invoker.Dispose();
+            throw;
+        }
+
+        return new TestRelayClient(socket, invoker);
     }
 
     public static string Registration(Guid uuid, string name = "test") =>
@@ -137,6 +200,7 @@ public sealed class TestRelayClient : IAsyncDisposable
     {
         _socket.Abort();
         _socket.Dispose();
+        _invoker?.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -54,7 +55,7 @@ public static class PeerRelayServiceCollectionExtensions
     /// <typeparam name="T">The authenticator type.</typeparam>
     /// <param name="builder">The relay builder.</param>
     /// <returns>The builder.</returns>
-    public static IPeerRelayBuilder UseAuthenticator<T>(this IPeerRelayBuilder builder)
+    public static IPeerRelayBuilder UseAuthenticator<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] T>(this IPeerRelayBuilder builder)
         where T : class, IRelayAuthenticator
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -2,6 +2,8 @@ using System.Globalization;
 using PeerRelay.Server.Authentication;
 using PeerRelay.Server.Redis;
 using Tomlyn;
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
 using Tomlyn.Model;
 
 namespace PeerRelay.Configuration;
@@ -132,14 +134,21 @@ internal static class RelayConfigLoader
         if (toml is not null)
         {
             var name = sourceName ?? "config";
+            // The syntax first, on its own: every syntax error in the file at once, each with its line and column.
+            var syntax = SyntaxParser.Parse(toml, name, validate: true);
+            if (syntax.HasErrors)
+            {
+                throw new RelayConfigException(SyntaxProblems(syntax.Diagnostics, name), []);
+            }
+
             TomlTable table;
             try
             {
-                table = TomlSerializer.Deserialize<TomlTable>(toml, new TomlSerializerOptions { SourceName = name })!;
+                table = TomlSerializer.Deserialize(toml, new RelayTomlContext(new TomlSerializerOptions { SourceName = name }).TomlTable)!;
             }
             catch (TomlException ex)
             {
-                throw new RelayConfigException(SyntaxProblems(ex, name), []);
+                throw new RelayConfigException(SyntaxProblems(ex.Diagnostics, name), []);
             }
 
             var context = new ConfigReadContext(config, name);
@@ -229,12 +238,19 @@ internal static class RelayConfigLoader
         }
     }
 
-    /// <summary>Every syntax error Tomlyn found, as "FILE:LINE:COLUMN: message (the file is not valid TOML)".</summary>
-    private static List<string> SyntaxProblems(TomlException error, string name)
+    /// <summary>The syntax errors Tomlyn found, one per line, as "FILE:LINE:COLUMN: message (the file is not valid TOML)".</summary>
+    private static List<string> SyntaxProblems(DiagnosticsBag diagnostics, string name)
     {
         var problems = new List<string>();
-        foreach (var diagnostic in error.Diagnostics)
+        var lines = new HashSet<int>();
+        foreach (var diagnostic in diagnostics)
         {
+            // The first error of each line: the ones after it on the same line follow from it.
+            if (diagnostic.Kind != DiagnosticMessageKind.Error || !lines.Add(diagnostic.Span.Start.Line))
+            {
+                continue;
+            }
+
             var start = diagnostic.Span.Start;
             problems.Add(string.Create(CultureInfo.InvariantCulture,
                 $"{name}:{start.Line + 1}:{start.Column + 1}: {diagnostic.Message.TrimEnd('.')} (the file is not valid TOML)"));
@@ -242,7 +258,7 @@ internal static class RelayConfigLoader
 
         if (problems.Count == 0)
         {
-            problems.Add($"{FirstLine(error.Message)} (the file is not valid TOML)");
+            problems.Add($"{name}: {FirstLine(diagnostics.ToString())} (the file is not valid TOML)");
         }
 
         return problems;

@@ -1,14 +1,13 @@
 using System.Diagnostics;
 using System.Text;
-using PeerRelay.Testing;
 
-namespace PeerRelay.Interop.Tests;
+namespace PeerRelay.Testing;
 
 /// <summary>
-/// A real child process (a Python peer, the Chromium driver) whose output lines a test can await. Killed with its
+/// A real child process (a Python peer, the Chromium driver, nginx) whose output lines a test can await. Killed with its
 /// children on dispose, so a failed test leaves nothing running.
 /// </summary>
-internal sealed class ExternalProcess : IAsyncDisposable
+public sealed class ExternalProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Lock _lock = new();
@@ -73,7 +72,7 @@ internal sealed class ExternalProcess : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? InteropPaths.RepositoryRoot,
+            WorkingDirectory = workingDirectory ?? RepositoryPaths.Root,
         };
         foreach (var argument in arguments)
         {

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the relay as binaries that need no .NET on the server (docs/install.md, "Single-file binary"):
+#
+#   scripts/publish.sh                          trimmed self-contained single files for linux-x64 and linux-arm64
+#   scripts/publish.sh --rid linux-x64          one runtime only (repeat --rid for more)
+#   scripts/publish.sh --aot                    also the Native AOT binary for this machine's architecture
+#   scripts/publish.sh --test                   then run every test that starts the relay process against each
+#                                               binary this machine can run (PEERRELAY_EXE, tests/PeerRelay.Testing)
+#   scripts/publish.sh --out DIR                where to put them (default artifacts/publish)
+#
+# Output: DIR/<rid>/peerrelay (single file, trimmed), DIR/<rid>-aot/peerrelay (Native AOT), each beside its symbols.
+# Warnings are errors here too, trimming and AOT analysis included: a build that trimming could break fails.
+# Native AOT links with gcc (Debian's build-essential); clang is not needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rids=()
+aot=false
+test=false
+out=artifacts/publish
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rid) rids+=("$2"); shift 2 ;;
+    --aot) aot=true; shift ;;
+    --test) test=true; shift ;;
+    --out) out="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "publish.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ "${#rids[@]}" -gt 0 ] || rids=(linux-x64 linux-arm64)
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+case "$(uname -m)" in
+  x86_64) host_rid=linux-x64 ;;
+  aarch64) host_rid=linux-arm64 ;;
+  *) host_rid=unknown ;;
+esac
+
+publish() { # publish NAME RID PROPERTIES...
+  local name=$1 rid=$2
+  shift 2
+  echo "publish.sh: $name ($rid)"
+  rm -rf "${out:?}/$name"
+  dotnet publish src/PeerRelay -c Release -r "$rid" -nologo -v quiet -warnaserror -p:IsPackable=false \
+    -o "$out/$name" "$@"
+  # Documentation files and the static web assets manifest are build by-products, not part of the binary.
+  rm -f "$out/$name"/*.xml "$out/$name"/*.staticwebassets.endpoints.json
+  ls -l "$out/$name/peerrelay"
+}
+
+runnable=()
+for rid in "${rids[@]}"; do
+  publish "$rid" "$rid" --self-contained -p:PublishSingleFile=true -p:PublishTrimmed=true
+  [ "$rid" = "$host_rid" ] && runnable+=("$out/$rid/peerrelay")
+done
+if $aot; then
+  publish "$host_rid-aot" "$host_rid" -p:PublishAot=true -p:CppCompilerAndLinker=gcc
+  runnable+=("$out/$host_rid-aot/peerrelay")
+fi
+
+if $test; then
+  # The in-process tests do not start the relay; these projects hold every test that does (plus their in-process
+  # neighbours, which pass either way). Results land beside the suite's in .test-output/.
+  for exe in "${runnable[@]}"; do
+    name=$(basename "$(dirname "$exe")")
+    echo "publish.sh: the process tests against $exe"
+    "$exe" --version
+    for project in PeerRelay.Tests PeerRelay.Server.Authentication.Tests PeerRelay.Install.Tests PeerRelay.Interop.Tests; do
+      PEERRELAY_EXE="$exe" dotnet test "tests/$project" -c Release --no-build --nologo \
+        --results-directory .test-output --logger "trx;LogFileName=publish-$name-$project.trx" \
+        --filter "FullyQualifiedName!~ToolPackageTests&FullyQualifiedName!~LibraryPackageTests"
+    done
+  done
+fi
