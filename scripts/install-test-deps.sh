@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Install tests (tests/PeerRelay.Install.Tests, scripts/publish.sh): Debian's nginx in front of the relay, systemd for
+# systemd-analyze (verify, security), gcc and zlib1g-dev to link the Native AOT binary. The container check
+# (scripts/container-check.sh, not run by test.sh) also needs debootstrap, buildah and podman; it says so itself.
 # Interop tests (tests/PeerRelay.Interop.Tests): Debian's Python with aiortc for real WebRTC peers, Node.js and
 # Chromium for the browser tests. ProxyStore's own RelayClient and PeerManager (vendored in ../shared/vendor/python)
 # import pydantic, cryptography, requests, cloudpickle, msgpack, click and psutil; the JWT token issuer of the
@@ -15,7 +18,7 @@ need_apt=()
 for pkg in python3 python3-websockets python3-aiortc chromium nodejs npm \
   python3-pydantic python3-cryptography python3-requests python3-cloudpickle python3-msgpack python3-click \
   python3-psutil python3-jwt python3-pytest python3-pytest-asyncio python3-aiosqlite python3-tomli-w \
-  redis-server redis-tools nginx; do
+  redis-server redis-tools nginx systemd gcc zlib1g-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # An image may ship its own node/npm outside Debian's packages: keep those rather than install Debian's.

@@ -6,6 +6,8 @@
 #   scripts/publish.sh --aot                    also the Native AOT binary for this machine's architecture
 #   scripts/publish.sh --test                   then run every test that starts the relay process against each
 #                                               binary this machine can run (PEERRELAY_EXE, tests/PeerRelay.Testing)
+#   scripts/publish.sh --projects "A B"         with --test: only these test projects (default: the four that
+#                                               start the relay process; test.sh runs a quick pair)
 #   scripts/publish.sh --out DIR                where to put them (default artifacts/publish)
 #
 # Output: DIR/<rid>/peerrelay (single file, trimmed), DIR/<rid>-aot/peerrelay (Native AOT), each beside its symbols.
@@ -18,13 +20,15 @@ rids=()
 aot=false
 test=false
 out=artifacts/publish
+projects="PeerRelay.Tests PeerRelay.Server.Authentication.Tests PeerRelay.Install.Tests PeerRelay.Interop.Tests"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rid) rids+=("$2"); shift 2 ;;
     --aot) aot=true; shift ;;
     --test) test=true; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --projects) projects="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "publish.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,10 +54,19 @@ publish() { # publish NAME RID PROPERTIES...
   ls -l "$out/$name/peerrelay"
 }
 
+failed=0
 runnable=()
 for rid in "${rids[@]}"; do
   publish "$rid" "$rid" --self-contained -p:PublishSingleFile=true -p:PublishTrimmed=true
-  [ "$rid" = "$host_rid" ] && runnable+=("$out/$rid/peerrelay")
+  if [ "$rid" = "$host_rid" ]; then
+    runnable+=("$out/$rid/peerrelay")
+  fi
+  # A binary for another architecture cannot be run here: check at least that it is one (ELF e_machine).
+  machine=$(od -An -t u2 -j 18 -N 2 "$out/$rid/peerrelay" | tr -d ' ')
+  case "$rid:$machine" in
+    linux-x64:62|linux-arm64:183) echo "publish.sh: $rid/peerrelay is an ELF executable for $rid (e_machine $machine)" ;;
+    *) echo "publish.sh: $rid/peerrelay has ELF e_machine $machine, not $rid's" >&2; exit 1 ;;
+  esac
 done
 if $aot; then
   publish "$host_rid-aot" "$host_rid" -p:PublishAot=true -p:CppCompilerAndLinker=gcc
@@ -62,15 +75,18 @@ fi
 
 if $test; then
   # The in-process tests do not start the relay; these projects hold every test that does (plus their in-process
-  # neighbours, which pass either way). Results land beside the suite's in .test-output/.
+  # neighbours, which pass either way). Results land beside the suite's in .test-output/ (summarize-trx counts them).
+  # The package tests are left out: they pack and install the tool, not the binary under test.
+  mkdir -p .test-output
   for exe in "${runnable[@]}"; do
     name=$(basename "$(dirname "$exe")")
     echo "publish.sh: the process tests against $exe"
     "$exe" --version
-    for project in PeerRelay.Tests PeerRelay.Server.Authentication.Tests PeerRelay.Install.Tests PeerRelay.Interop.Tests; do
+    for project in $projects; do
       PEERRELAY_EXE="$exe" dotnet test "tests/$project" -c Release --no-build --nologo \
         --results-directory .test-output --logger "trx;LogFileName=publish-$name-$project.trx" \
-        --filter "FullyQualifiedName!~ToolPackageTests&FullyQualifiedName!~LibraryPackageTests"
+        --filter "FullyQualifiedName!~ToolPackageTests&FullyQualifiedName!~LibraryPackageTests" || failed=1
     done
   done
 fi
+exit "$failed"

@@ -35,7 +35,7 @@ public sealed partial class DocsConsistencyTests
             }
         }
 
-        Assert.True(checkedLines >= 3, $"only {checkedLines} peerrelay command lines found in the docs");
+        Assert.True(checkedLines >= 8, $"only {checkedLines} peerrelay command lines found in the docs");
     }
 
     [Fact]
