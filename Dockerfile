@@ -3,7 +3,7 @@
 #   docker build -t peerrelay .
 #   docker run -d -p 8700:8700 -v ./relay.toml:/etc/peerrelay/relay.toml:ro peerrelay
 #
-# Two stages: the .NET SDK publishes the trimmed self-contained single file (as scripts/publish.sh does), and a
+# Two stages: the .NET SDK publishes the self-contained single file (as scripts/publish.sh does), and a
 # runtime-deps image (glibc, OpenSSL, CA certificates: no .NET) runs it as an unprivileged user. The base images are
 # build arguments: scripts/container-check.sh builds this same file with podman from a Debian base made locally with
 # debootstrap, since the machine it runs on cannot pull images.
@@ -29,7 +29,7 @@ RUN case "${TARGETARCH:-amd64}" in amd64) rid=linux-x64 ;; arm64) rid=linux-arm6
  && dotnet restore src/PeerRelay/PeerRelay.csproj -r "$rid"
 COPY src/ src/
 RUN dotnet publish src/PeerRelay/PeerRelay.csproj -c Release -r "$(cat /rid)" --no-restore --self-contained \
-      -p:PublishSingleFile=true -p:PublishTrimmed=true -p:IsPackable=false -warnaserror -nologo -o /out \
+      -p:PublishSingleFile=true -p:IsPackable=false -warnaserror -nologo -o /out \
  && rm -f /out/*.xml /out/*.staticwebassets.endpoints.json
 
 FROM ${RUNTIME_IMAGE}

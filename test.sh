@@ -19,7 +19,7 @@ dotnet test PeerRelay.slnx -c Release --no-build --nologo --blame \
   --results-directory "$out" --logger "trx" --logger "console;verbosity=normal" \
   -- RunConfiguration.TestSessionTimeout=1500000 || status=$?
 
-# The single-file binary as users install it (trimmed, self-contained, linux-x64): built by scripts/publish.sh and
+# The single-file binary as users install it (self-contained, linux-x64): built by scripts/publish.sh and
 # put through the tests that start the relay process and the install tests (nginx, systemd drain). The Native AOT
 # and linux-arm64 builds and the container image take longer: scripts/publish.sh --aot --test and
 # scripts/container-check.sh, run before a release (docs/install.md).
