@@ -14,21 +14,11 @@ ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0
 FROM ${SDK_IMAGE} AS build
 ARG TARGETARCH
 WORKDIR /src
-# The projects first, so that the restore is cached until a project file changes.
 COPY global.json Directory.Build.props Directory.Packages.props ./
-COPY src/Directory.Build.props src/Directory.Build.targets src/
-COPY src/PeerRelay/PeerRelay.csproj src/PeerRelay/
-COPY src/PeerRelay.Protocol/PeerRelay.Protocol.csproj src/PeerRelay.Protocol/
-COPY src/PeerRelay.Transport/PeerRelay.Transport.csproj src/PeerRelay.Transport/
-COPY src/PeerRelay.Server/PeerRelay.Server.csproj src/PeerRelay.Server/
-COPY src/PeerRelay.Server.Authentication/PeerRelay.Server.Authentication.csproj src/PeerRelay.Server.Authentication/
-COPY src/PeerRelay.Server.Prometheus/PeerRelay.Server.Prometheus.csproj src/PeerRelay.Server.Prometheus/
-COPY src/PeerRelay.Client/PeerRelay.Client.csproj src/PeerRelay.Client/
-RUN case "${TARGETARCH:-amd64}" in amd64) rid=linux-x64 ;; arm64) rid=linux-arm64 ;; *) echo "unsupported TARGETARCH ${TARGETARCH}" >&2; exit 1 ;; esac \
- && echo "$rid" > /rid \
- && dotnet restore src/PeerRelay/PeerRelay.csproj -r "$rid"
 COPY src/ src/
-RUN dotnet publish src/PeerRelay/PeerRelay.csproj -c Release -r "$(cat /rid)" --no-restore --self-contained \
+RUN case "${TARGETARCH:-amd64}" in amd64) rid=linux-x64 ;; arm64) rid=linux-arm64 ;; *) echo "unsupported TARGETARCH ${TARGETARCH}" >&2; exit 1 ;; esac \
+ && dotnet restore src/PeerRelay/PeerRelay.csproj -r "$rid" \
+ && dotnet publish src/PeerRelay/PeerRelay.csproj -c Release -r "$rid" --no-restore --self-contained \
       -p:PublishSingleFile=true -p:IsPackable=false -warnaserror -nologo -o /out \
  && rm -f /out/*.xml /out/*.staticwebassets.endpoints.json
 

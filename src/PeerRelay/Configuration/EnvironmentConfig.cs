@@ -19,7 +19,7 @@ internal static class EnvironmentConfig
     public const string SourceName = "environment";
 
     // PEERRELAY_* variables that are not settings: the check command's token, and the test suite's own.
-    private static readonly string[] NotSettings = ["TOKEN", "DLL", "TEST_", "FUZZ_", "SOAK_"];
+    private static readonly string[] NotSettings = ["TOKEN", "DLL", "EXE", "TEST_", "FUZZ_", "SOAK_"];
 
     /// <summary>Reads the process's environment.</summary>
     /// <returns>The <c>PEERRELAY_*</c> variables.</returns>
@@ -84,7 +84,7 @@ internal static class EnvironmentConfig
     {
         try
         {
-            if (TomlSerializer.Deserialize<TomlTable>($"v = {raw}\n") is { } parsed && parsed.TryGetValue("v", out var value) && value is not null)
+            if (TomlSerializer.Deserialize($"v = {raw}\n", RelayTomlContext.Default.TomlTable) is { } parsed && parsed.TryGetValue("v", out var value) && value is not null)
             {
                 return value;
             }
