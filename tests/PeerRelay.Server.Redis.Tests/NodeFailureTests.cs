@@ -92,6 +92,11 @@ public sealed class NodeFailureTests : IAsyncLifetime
         // Redis comes back empty, within node_timeout: every node claims its clients again; routing across nodes works.
         await _fleet!.Redis.RestartAsync();
         await TaskTimeoutExtensions.WaitUntilAsync(async () => await _fleet!.Redis.CliAsync("EXISTS", $"{{peerrelay}}:c:{c}") == "1");
+
+        // Each node's subscription to its channel comes back on its own reconnect: until then a forward to it is
+        // answered with an error (never lost), so wait for all three before expecting delivery.
+        await TaskTimeoutExtensions.WaitUntilAsync(async () =>
+            (await _fleet!.Redis.CliAsync("PUBSUB", "CHANNELS", "{peerrelay}:ch:*")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 3);
         await alice.SendToAsync(a, c, "back");
         Assert.Equal("back", (await carol.ReceiveJsonAsync()).Str("description"));
         await TaskTimeoutExtensions.WaitUntilAsync(async () => await http.GetStringAsync(readyz) == "ready\n");
