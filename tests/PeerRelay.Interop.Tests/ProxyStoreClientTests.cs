@@ -38,24 +38,8 @@ public sealed class ProxyStoreClientTests
     }
 
     [Fact]
-    public async Task RelayRestart_ClientReRegistersByItself()
-    {
-        var port = FreePort();
-        var relay = await StartOnPortAsync(port);
-        try
-        {
-            await using var client = StartStep(relay.Uri!, "restart");
-            await client.WaitForLineAsync(l => l.Contains("\"ready\"", StringComparison.Ordinal), "registration", StepTimeout);
-            await relay.StopAsync();
-            await relay.DisposeAsync();
-            relay = await StartOnPortAsync(port);
-            await ExpectPassedAsync(client);
-        }
-        finally
-        {
-            await relay.DisposeAsync();
-        }
-    }
+    public Task RelayRestart_ClientReRegistersByItself() =>
+        RunAcrossRestartAsync("restart", async (relay, _) => await relay.StopAsync());
 
     /// <summary>A second endpoint over <c>max_connections_per_ip</c> is closed with 1013, retries, and gets in by itself.</summary>
     [Fact]
@@ -73,28 +57,14 @@ public sealed class ProxyStoreClientTests
     /// connects during the drain is closed with 1013 (not an HTTP 503), and both register by themselves afterwards.
     /// </summary>
     [Fact]
-    public async Task DrainAndRestart_EndpointsReRegisterByThemselves()
+    public Task DrainAndRestart_EndpointsReRegisterByThemselves() => RunAcrossRestartAsync("drain", async (relay, client) =>
     {
-        var port = FreePort();
-        var relay = await StartOnPortAsync(port);
-        try
-        {
-            await using var client = StartStep(relay.Uri!, "drain");
-            await client.WaitForLineAsync(l => l.Contains("\"ready\"", StringComparison.Ordinal), "registration", StepTimeout);
-            relay.Terminate();
+        relay.Terminate();
 
-            // The drain lasts until the silent socket is cut at close_timeout; the second endpoint is refused meanwhile.
-            await client.WaitForLineAsync(l => l.Contains("\"draining\"", StringComparison.Ordinal), "a 1013 refusal during the drain", StepTimeout);
-            Assert.Equal(0, await relay.WaitForExitAsync(StepTimeout));
-            await relay.DisposeAsync();
-            relay = await StartOnPortAsync(port);
-            await ExpectPassedAsync(client);
-        }
-        finally
-        {
-            await relay.DisposeAsync();
-        }
-    }
+        // The drain lasts until the silent socket is cut at close_timeout; the second endpoint is refused meanwhile.
+        await client.WaitForLineAsync(l => l.Contains("\"draining\"", StringComparison.Ordinal), "a 1013 refusal during the drain", StepTimeout);
+        Assert.Equal(0, await relay.WaitForExitAsync(StepTimeout));
+    });
 
     /// <summary>2,000 messages back to back with the default rate limit: slowed if anything, never refused or lost.</summary>
     [Fact]
@@ -197,6 +167,29 @@ public sealed class ProxyStoreClientTests
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             throw new XunitException($"{ex.Message}\nRelay output:\n{relay.Output}");
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="step"/>: once it is registered (prints <c>ready</c>), <paramref name="stop"/> ends the
+    /// relay; a new relay then starts on the same port, and the step must pass.
+    /// </summary>
+    private static async Task RunAcrossRestartAsync(string step, Func<RelayProcess, ExternalProcess, Task> stop)
+    {
+        var port = FreePort();
+        var relay = await StartOnPortAsync(port);
+        try
+        {
+            await using var client = StartStep(relay.Uri!, step);
+            await client.WaitForLineAsync(l => l.Contains("\"ready\"", StringComparison.Ordinal), "registration", StepTimeout);
+            await stop(relay, client);
+            await relay.DisposeAsync();
+            relay = await StartOnPortAsync(port);
+            await ExpectPassedAsync(client);
+        }
+        finally
+        {
+            await relay.DisposeAsync();
         }
     }
 
