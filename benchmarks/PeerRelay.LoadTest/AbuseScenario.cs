@@ -86,7 +86,7 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
         var rssPeak = probe.RssKiB();
         _phase = Phase.After;
         var attackLine = await attacker.StandardOutput.ReadLineAsync(cancellationToken);
-        await attacker.WaitForExitAsync(cancellationToken);
+        await attacker.StandardOutput.ReadToEndAsync(cancellationToken); // Its end: the attacker has exited.
         var counts = JsonSerializer.Deserialize<AttackCounts>(attackLine ?? "null", JsonOptions)
             ?? throw new InvalidOperationException("the attacker process reported nothing");
         _abuserIds.AddRange(counts.LastIds);
@@ -257,12 +257,7 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
         await Console.Out.FlushAsync(cancellationToken);
     }
 
-    private static Process StartAttacker()
-    {
-        var process = SelfProcess.Start(redirectInput: false, "--attacker");
-        process.PriorityClass = ProcessPriorityClass.BelowNormal;
-        return process;
-    }
+    private static Process StartAttacker() => SelfProcess.Start(redirectInput: false, niceness: 10, "--attacker");
 
     private async Task<List<Task>> StartAttackAsync(CancellationToken stop)
     {
