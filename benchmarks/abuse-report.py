@@ -45,7 +45,7 @@ lines = [
     "its default settings, pinned to one CPU, the load generator to the other. Medians of the runs, (min–max) beside.",
     "",
     f"- commit: `{a.commit}`; {a.reps} repetitions, attacks interleaved; {a.started} to {a.finished}",
-    f"- machine: {os.cpu_count()} CPUs, shared with other work; load average {a.load}",
+    f"- machine: {os.cpu_count()} CPUs; load average {a.load} (the benchmark's own relay and load generator count: about 2)",
     f"- relay: `{a.relay_cmd}`",
     f"- load: `{a.load_cmd}`",
 ]

@@ -62,7 +62,7 @@ internal sealed partial class RegistrationDeadline(
                 Log.DeadlinePassed(logger, connection.Id, connection.Remote, timeout.TotalSeconds, skipped);
             }
 
-            connection.Close(RelayCloseCodes.PolicyViolation, Reason);
+            connection.CloseForAbuse(Reason);
             closed++;
         }
 

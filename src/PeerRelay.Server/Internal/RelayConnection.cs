@@ -61,7 +61,7 @@ internal sealed partial class RelayConnection : IRelayClient
     private int _dropped;
     private List<Outbound>? _undelivered; // Forwards dropped from the queue, for their senders (under _sendLock).
     private int _ended;
-    private bool _limitNotAbuse; // Closed with 1008 by a limit an honest client can reach: no abuse_penalty.
+    private bool _abusive; // Closed for abuse (CloseForAbuse): its address is put under abuse_penalty.
 
     public RelayConnection(
         IDuplexPipe transport,
@@ -192,13 +192,15 @@ internal sealed partial class RelayConnection : IRelayClient
     }
 
     /// <summary>
-    /// Closes with 1008 for a limit an honest client can reach (too many clients for its user): the close does not
-    /// put the client's address under <c>abuse_penalty</c>, which would refuse everyone else behind that address.
+    /// Closes with 1008 for abuse (a sustained flood, a send queue that stays full, no registration in time): the only
+    /// close that puts the client's address under <c>abuse_penalty</c>. Every other close, including other 1008s (a
+    /// per-user limit an honest client can reach, an operator's kick), leaves the address alone, so the clients behind
+    /// the same address (a NAT, a proxy) are not refused for it.
     /// </summary>
-    public void CloseForLimit(string reason)
+    public void CloseForAbuse(string reason, bool dropQueued = false)
     {
-        _limitNotAbuse = true;
-        Close(RelayCloseCodes.PolicyViolation, reason);
+        _abusive = true;
+        Close(RelayCloseCodes.PolicyViolation, reason, dropQueued);
     }
 
     /// <summary>
@@ -599,7 +601,7 @@ internal sealed partial class RelayConnection : IRelayClient
         }
 
         _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
-        _admittedBy?.Release(_clientAddress, abusive: _closeCode == RelayCloseCodes.PolicyViolation && !_limitNotAbuse);
+        _admittedBy?.Release(_clientAddress, abusive: _abusive);
         Volatile.Read(ref _endedSignal)?.TrySetResult();
         if (_aborted is { } aborted)
         {

@@ -69,7 +69,7 @@ internal sealed partial class RelayLimits(
                     Log.RateAbuse(logger, connection.Id, connection.Remote, _options.MessageRateSustained.TotalSeconds, abuseSkipped);
                 }
 
-                connection.Close(RelayCloseCodes.PolicyViolation, RateAbuseReason, dropQueued: true);
+                connection.CloseForAbuse(RateAbuseReason, dropQueued: true);
                 return null;
         }
     }

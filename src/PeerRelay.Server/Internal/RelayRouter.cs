@@ -48,6 +48,14 @@ internal sealed partial class RelayRouter(
     private readonly LogThrottle _slowReaderLog = new();
     private readonly LogThrottle _droppedOnCloseLog = new();
 
+    // Registration and unregistration lines are per connection, not per message, but a client that reconnects at will
+    // could still write them as fast as new_connection_rate lets it: a generous budget per second.
+    private readonly LogThrottle _registeredLog = new(TimeSpan.FromSeconds(1), ConnectionLinesPerSecond);
+    private readonly LogThrottle _unregisteredLog = new(TimeSpan.FromSeconds(1), ConnectionLinesPerSecond);
+
+    /// <summary>How many registration and unregistration lines (each) are logged per second at most.</summary>
+    internal const int ConnectionLinesPerSecond = 50;
+
     public ClientRegistry Registry => connections;
 
     public RelayMetrics Metrics => metrics;
@@ -197,7 +205,10 @@ internal sealed partial class RelayRouter(
         if (released is not null)
         {
             metrics.ClientUnregistered();
-            Log.Unregistered(logger, released.Uuid, released.Name, closeCode);
+            if (_unregisteredLog.ShouldLog(out var skipped))
+            {
+                Log.Unregistered(logger, released.Uuid, released.Name, closeCode, skipped);
+            }
         }
     }
 
@@ -281,7 +292,7 @@ internal sealed partial class RelayRouter(
             case RelayRegistrationStatus.TooManyClients:
                 connection.Release(null);
                 ReplyJson(connection, limits.RefuseTooManyClients(auth.User, uuid, start));
-                connection.CloseForLimit(RelayLimits.TooManyClientsReason);
+                connection.Close(RelayCloseCodes.PolicyViolation, RelayLimits.TooManyClientsReason);
                 return;
             case RelayRegistrationStatus.Unavailable:
                 connection.Release(null);
@@ -326,7 +337,10 @@ internal sealed partial class RelayRouter(
                 break;
         }
 
-        Log.Registered(logger, uuid, name, auth.User, connection.Remote);
+        if (_registeredLog.ShouldLog(out var skippedLines))
+        {
+            Log.Registered(logger, uuid, name, auth.User, connection.Remote, skippedLines);
+        }
         var writer = PooledBufferWriter.ForCurrentThread;
         writer.Start(128);
         RelayCodec.WriteResponse(writer, success: true, message: null, error: false);
@@ -500,7 +514,7 @@ internal sealed partial class RelayRouter(
             Log.SlowReader(logger, connection.Id, connection.Remote, connection.Registration?.Uuid, skipped);
         }
 
-        connection.Close(RelayCloseCodes.PolicyViolation, QueueFullReason, dropQueued: true);
+        connection.CloseForAbuse(QueueFullReason, dropQueued: true);
 
         // Release its UUID now: messages for it fail at once rather than wait out the close timeout.
         OnReleased(registry.Release(connection), RelayCloseCodes.PolicyViolation);
@@ -514,11 +528,11 @@ internal sealed partial class RelayRouter(
         [LoggerMessage(2, LogLevel.Debug, "Connection {ConnectionId} from {Remote} closed with code {CloseCode}")]
         public static partial void ConnectionClosed(ILogger logger, long connectionId, string remote, int closeCode);
 
-        [LoggerMessage(3, LogLevel.Information, "Registered client {Uuid} ({Name}) of user {User} from {Remote}")]
-        public static partial void Registered(ILogger logger, Guid uuid, string name, RelayUser user, string remote);
+        [LoggerMessage(3, LogLevel.Information, "Registered client {Uuid} ({Name}) of user {User} from {Remote} ({Skipped} more registrations not logged)")]
+        public static partial void Registered(ILogger logger, Guid uuid, string name, RelayUser user, string remote, int skipped);
 
-        [LoggerMessage(4, LogLevel.Information, "Unregistered client {Uuid} ({Name}); connection closed with code {CloseCode}")]
-        public static partial void Unregistered(ILogger logger, Guid uuid, string name, int closeCode);
+        [LoggerMessage(4, LogLevel.Information, "Unregistered client {Uuid} ({Name}); connection closed with code {CloseCode} ({Skipped} more unregistrations not logged)")]
+        public static partial void Unregistered(ILogger logger, Guid uuid, string name, int closeCode, int skipped);
 
         [LoggerMessage(5, LogLevel.Information, "Client {Uuid} registered again on connection {NewConnection}; closing connection {OldConnection} with 4004")]
         public static partial void TakenOver(ILogger logger, Guid uuid, long oldConnection, long newConnection);

@@ -2,9 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Hosting;
+using PeerRelay.Server.Internal;
 using PeerRelay.Testing;
 
 namespace PeerRelay.Server.Tests.Admin;
@@ -141,6 +143,13 @@ public sealed class AdminApiTests
         await b.SendTextAsync(TestRelayClient.PeerConnection(bId, bId));
         Assert.Equal(bId.ToString(), (string)(await b.ReceiveJsonAsync())["peer_uuid"]!);
         Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync(new Uri($"admin/api/clients/{aId}", UriKind.Relative)).WithTimeout()).StatusCode);
+
+        // An operator's kick is not abuse: once the kicked connection has ended, its address is not under
+        // abuse_penalty (5 s by default), so a client from it connects and registers at once.
+        var limiter = server.Services.GetRequiredService<ConnectionLimiter>();
+        await TaskTimeoutExtensions.WaitUntil(() => limiter.Count == 1);
+        var (back, _) = await ConnectAsync(server, "back", "alice");
+        await using var _back = back;
     }
 
     [Fact]

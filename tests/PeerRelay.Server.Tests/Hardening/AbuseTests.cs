@@ -116,3 +116,28 @@ public sealed class AbuseTests
         await reading.WithTimeout();
     }
 }
+
+/// <summary>The throttle every client-caused log line goes through.</summary>
+public sealed class LogThrottleTests
+{
+    [Fact]
+    public void ABudgetOfLines_PerInterval_ThenTheSkippedAreCountedOnTheNextLine()
+    {
+        long now = 1_000;
+        var throttle = new LogThrottle(TimeSpan.FromSeconds(1), linesPerInterval: 2, clockMs: () => now);
+        Assert.True(throttle.ShouldLog(out var first));
+        Assert.True(throttle.ShouldLog(out var second));
+        Assert.Equal(0, first + second);
+        Assert.False(throttle.ShouldLog(out _));
+        now += 999;
+        Assert.False(throttle.ShouldLog(out _));
+        Assert.False(throttle.ShouldLog(out _));
+
+        now += 1; // The next interval: two lines again, the first with the three skipped.
+        Assert.True(throttle.ShouldLog(out var reported));
+        Assert.Equal(3, reported);
+        Assert.True(throttle.ShouldLog(out reported));
+        Assert.Equal(0, reported);
+        Assert.False(throttle.ShouldLog(out _));
+    }
+}
