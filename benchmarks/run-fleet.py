@@ -1,36 +1,34 @@
 #!/usr/bin/env python3
-"""Fleet benchmark (issue 14): cross-node forwarding beside same-node forwarding on this machine, and churn across
-nodes. One redis-server and the relay nodes are pinned to CPU 0, the load generator to CPU 1 (as run-loopback.sh).
+"""Fleet benchmark (issue 14): cross-node forwarding beside same-node forwarding on this machine, and registrations
+(churn) on one node and across nodes. One redis-server and the relay nodes are pinned to CPU 0, the load generator to
+CPU 1 (as run-loopback.sh).
 
-  benchmarks/run-fleet.py [--reps N] [--seconds S] [--out FILE]
+  benchmarks/run-fleet.py [--reps N] [--seconds S] [--variant NAME=DIR ...] [--out FILE] [--no-build]
+
+--variant compares relay builds (DIR holds a built peerrelay.dll, e.g. a copy of src/PeerRelay/bin/Release/net10.0
+made before a change): every repetition runs every variant, in an order rotated each repetition, and the report gives
+each variant's medians side by side. Without --variant: this checkout's build, named "this".
 
 Forwarding: 10 pairs ping-pong 200-byte offers (one message in flight per pair); 'same' has both ends of every pair on
-node-1, 'cross' the answering end on node-2. Cases interleaved (same, cross, same, ...), medians reported. CPU per
-message is read from /proc for node-1, node-2 and Redis around each run's measured window (the load generator's
-window for node-1; the whole run for node-2 and Redis, so their figures include set-up and warm-up: an upper bound).
-Churn: connect, register, close cycles; one node without [cluster] against three nodes of a fleet (one load process
-per node, run at once); afterwards Redis must hold no registration and no node set (none left behind), and each UUID
-was held by one socket at a time (the relay refuses a second holder; the load generator counts errors).
+node-1, 'cross' the answering end on node-2. CPU per message is read from /proc for node-1, node-2 and Redis over the
+load generator's measured window (--server-pid, --also-pid).
+Churn: cycles of connect, register, send one message to a partner on the same node, close; 3 load processes of 4
+parallel cycles each (the same offered load in every case) against: one node without [cluster]; one node of a fleet
+(with Redis); three nodes of a fleet (one load process per node). Afterwards Redis must hold no registration and no
+node set (none left behind); the load generator counts errors (a UUID refused or a message lost).
 Writes benchmarks/results/YYYY-MM-DD-fleet.md and .jsonl. Needs: .NET SDK, redis-server, taskset.
 """
 import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-relay_dll = f"{root}/src/PeerRelay/bin/Release/net10.0/peerrelay.dll"
 load_dll = f"{root}/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
-TICKS = os.sysconf("SC_CLK_TCK")
+LOADERS, LOADER_CONCURRENCY = 3, 4
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def cpu_ms(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / TICKS
 
 
 def wait_line(proc, text, timeout=60):
@@ -45,7 +43,9 @@ def wait_line(proc, text, timeout=60):
 
 
 class Fleet:
-    def __init__(self, nodes, cluster=True):
+    """Redis (when cluster) and N relay nodes of one build, all pinned to CPU 0."""
+
+    def __init__(self, relay_dll, nodes, cluster=True):
         self.dir = tempfile.mkdtemp(prefix="peerrelay-fleet-bench-")
         self.procs = []
         self.redis_port = free_port()
@@ -68,6 +68,14 @@ class Fleet:
             wait_line(p, "PeerRelay listening on")
             self.procs.append(p)
             self.ports.append(port)
+        if cluster:
+            # Every node holds its lease and listens on its channel (its log is at WARNING: poll Redis instead).
+            deadline = time.time() + 60
+            while any(self.redis_cli("EXISTS", f"{{peerrelay}}:n:node-{i}") != "1"
+                      or self.redis_cli("PUBSUB", "NUMSUB", f"{{peerrelay}}:ch:node-{i}").split()[-1] != "1" for i in range(1, nodes + 1)):
+                if time.time() > deadline:
+                    raise RuntimeError("the nodes did not join the fleet within 60 s")
+                time.sleep(0.1)
 
     def url(self, i):
         return f"ws://127.0.0.1:{self.ports[i]}/"
@@ -75,105 +83,144 @@ class Fleet:
     def redis_cli(self, *args):
         return subprocess.run(["redis-cli", "-p", str(self.redis_port), *args], capture_output=True, text=True).stdout.strip()
 
+    def left_in_redis(self):
+        count = "return #redis.call('KEYS', ARGV[1])"
+        return {"client_keys": int(self.redis_cli("EVAL", count, "0", "{peerrelay}:c:*")),
+                "node_sets": int(self.redis_cli("EVAL", count, "0", "{peerrelay}:nc:*"))}
+
     def stop(self):
         for p in self.procs + ([self.redis] if self.redis else []):
             p.kill()
             p.wait()
 
 
-def load(args, pid):
-    cmd = ["taskset", "-c", "1", "dotnet", load_dll, *args, "--server-pid", str(pid), "--json-only"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def load_cmd(scenario, url, pid, also, seconds, extra):
+    cmd = ["taskset", "-c", "1", "dotnet", load_dll, scenario, "--url", url, "--warmup", "2", "--seconds", str(seconds),
+           "--server-pid", str(pid), "--json-only", *extra]
+    for p in also:
+        cmd += ["--also-pid", str(p)]
+    return cmd
 
 
 def forward(fleet, cross, seconds):
-    pids = [fleet.procs[0].pid, fleet.procs[1].pid, fleet.redis.pid]
-    before = [cpu_ms(p) for p in pids]
-    r = load(["forward", "--url", fleet.url(0), "--peer-url", fleet.url(1 if cross else 0), "--pairs", "10", "--size", "200",
-              "--warmup", "2", "--seconds", str(seconds)], pids[0])
-    after = [cpu_ms(p) for p in pids]
-    r["case"] = "cross" if cross else "same"
-    r["node2_cpu_per_msg_us_run"] = round((after[1] - before[1]) * 1000 / r["units"], 2)
-    r["redis_cpu_per_msg_us_run"] = round((after[2] - before[2]) * 1000 / r["units"], 2)
+    node1, node2, redis = fleet.procs[0].pid, fleet.procs[1].pid, fleet.redis.pid
+    cmd = load_cmd("forward", fleet.url(0), node1, [node2, redis], seconds,
+                   ["--peer-url", fleet.url(1 if cross else 0), "--pairs", "10", "--size", "200"])
+    r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    r["node1_cpu_per_msg_us"] = r["serverCpuPerUnitUs"]
+    r["node2_cpu_per_msg_us"], r["redis_cpu_per_msg_us"] = r["alsoCpuPerUnitUs"]
+    r["relay_cpu_per_msg_us"] = round(r["node1_cpu_per_msg_us"] + r["node2_cpu_per_msg_us"], 2)
     return r
 
 
-def churn(urls, pids, seconds):
+def churn(fleet, seconds):
+    """LOADERS load processes, spread over the fleet's nodes; each reads its own node's CPU and Redis's."""
     procs = []
-    for url, pid in zip(urls, pids):
-        cmd = ["taskset", "-c", "1", "dotnet", load_dll, "churn", "--url", url, "--warmup", "2", "--seconds", str(seconds),
-               "--server-pid", str(pid), "--json-only"]
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
+    for i in range(LOADERS):
+        node = i % len(fleet.procs)
+        also = [fleet.redis.pid] if fleet.redis else []
+        procs.append(subprocess.Popen(load_cmd("churn", fleet.url(node), fleet.procs[node].pid, also, seconds,
+                                               ["--concurrency", str(LOADER_CONCURRENCY)]), stdout=subprocess.PIPE, text=True))
     results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
-    return results
+    units = sum(r["units"] for r in results)
+    # Each node's CPU once (loaders on the same node read the same process), over the window.
+    node_cpu_ms = {}
+    for i, r in enumerate(results):
+        node_cpu_ms[i % len(fleet.procs)] = r["serverCpuMs"]
+    redis_ms = statistics.median(r["alsoCpuPerUnitUs"][0] * r["units"] / 1000 for r in results) if fleet.redis else 0
+    return {"cycles_per_s": round(sum(r["unitsPerSecond"] for r in results), 1), "errors": sum(r["errors"] for r in results),
+            "first_error": next((r.get("firstError") for r in results if r.get("firstError")), None),
+            "relay_cpu_per_cycle_us": round(sum(node_cpu_ms.values()) * 1000 / units, 2) if units else None,
+            "redis_cpu_per_cycle_us": round(redis_ms * 1000 / units, 2) if units and fleet.redis else None}
+
+
+def run_variant(name, dll, rep, seconds, rows):
+    fleet = Fleet(dll, 3)
+    try:
+        for cross in ((False, True) if rep % 2 == 0 else (True, False)):
+            r = forward(fleet, cross, seconds)
+            r.update(case="cross" if cross else "same", variant=name, rep=rep)
+            rows.append(r)
+            print(json.dumps(r), file=sys.stderr)
+        r = churn(fleet, seconds)
+        time.sleep(3)  # let the last closes' releases reach Redis before looking (a measurement, not a test)
+        r.update(case="churn-fleet-3", variant=name, rep=rep, left=fleet.left_in_redis())
+        rows.append(r)
+        print(json.dumps(r), file=sys.stderr)
+    finally:
+        fleet.stop()
+    for case, nodes, cluster in (("churn-fleet-1", 1, True), ("churn-single", 1, False)):
+        fleet = Fleet(dll, nodes, cluster=cluster)
+        try:
+            r = churn(fleet, seconds)
+            r.update(case=case, variant=name, rep=rep)
+            rows.append(r)
+            print(json.dumps(r), file=sys.stderr)
+        finally:
+            fleet.stop()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--variant", action="append", default=[], help="NAME=DIR with a built peerrelay.dll")
+    ap.add_argument("--no-build", action="store_true", help="use the builds as they are")
     ap.add_argument("--out", default=f"{root}/benchmarks/results/{time.strftime('%Y-%m-%d', time.gmtime())}-fleet.md")
     a = ap.parse_args()
-    subprocess.run(["dotnet", "build", f"{root}/src/PeerRelay/PeerRelay.csproj", "-c", "Release", "-nologo", "-v", "quiet"], check=True)
-    subprocess.run(["dotnet", "build", f"{root}/benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj", "-c", "Release", "-nologo", "-v", "quiet"], check=True)
+    if not a.no_build:
+        subprocess.run(["dotnet", "build", f"{root}/src/PeerRelay/PeerRelay.csproj", "-c", "Release", "-nologo", "-v", "quiet"], check=True)
+        subprocess.run(["dotnet", "build", f"{root}/benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj", "-c", "Release", "-nologo", "-v", "quiet"], check=True)
+    variants = [tuple(v.split("=", 1)) for v in a.variant] or [("this", f"{root}/src/PeerRelay/bin/Release/net10.0")]
+    variants = [(n, os.path.join(d, "peerrelay.dll")) for n, d in variants]
     rows = []
-    fleet = Fleet(3)
-    try:
-        for rep in range(a.reps):
-            for cross in (False, True):
-                r = forward(fleet, cross, a.seconds)
-                r["rep"] = rep
-                rows.append(r)
-                print(json.dumps(r), file=sys.stderr)
-        # Churn across the three nodes at once, then what is left in Redis.
-        churn_fleet = churn([fleet.url(i) for i in range(3)], [p.pid for p in fleet.procs], a.seconds)
-        time.sleep(3)  # let the last closes' releases reach Redis before looking (a measurement, not a test)
-        left = {"client_keys": fleet.redis_cli("EVAL", "return #redis.call('KEYS', ARGV[1])", "0", "{peerrelay}:c:*"),
-                "node_sets": fleet.redis_cli("EVAL", "return #redis.call('KEYS', ARGV[1])", "0", "{peerrelay}:nc:*")}
-    finally:
-        fleet.stop()
-    single = Fleet(1, cluster=False)
-    try:
-        churn_single = churn([single.url(0)], [single.procs[0].pid], a.seconds)
-    finally:
-        single.stop()
+    for rep in range(a.reps):
+        order = variants[rep % len(variants):] + variants[:rep % len(variants)]
+        for name, dll in order:
+            run_variant(name, dll, rep, a.seconds, rows)
 
     with open(a.out.replace(".md", ".jsonl"), "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
-        for r in churn_fleet:
-            f.write(json.dumps({**r, "case": "churn-fleet"}) + "\n")
-        for r in churn_single:
-            f.write(json.dumps({**r, "case": "churn-single"}) + "\n")
 
-    def med(case, key):
-        return statistics.median(r[key] for r in rows if r["case"] == case)
+    def med(variant, case, key):
+        values = [r[key] for r in rows if r["variant"] == variant and r["case"] == case and r.get(key) is not None]
+        return statistics.median(values) if values else None
 
+    names = [n for n, _ in variants]
+    cpu = open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip()
+    redis_version = subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2]
+    variant_text = ", ".join(f"{n} = {d}" for n, d in variants)
     lines = [f"# Fleet benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
-             f"Command: `benchmarks/run-fleet.py --reps {a.reps} --seconds {a.seconds}` on {os.cpu_count()} cores "
-             f"({open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip()}); redis-server "
-             f"{subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2]}; "
-             "relay nodes and Redis on CPU 0, load generator on CPU 1; medians of interleaved runs. The machine is shared "
-             "with other work: compare ratios, not absolute figures.", "",
+             f"Command: `benchmarks/run-fleet.py {' '.join(sys.argv[1:])}` on {os.cpu_count()} cores ({cpu}); redis-server "
+             f"{redis_version}; load average before: {open('/proc/loadavg').read().split()[0]}. Relay nodes and Redis on CPU 0, load "
+             f"generator on CPU 1; {a.reps} repetitions, variants rotated each repetition, medians. Builds: {variant_text}.", "",
              "## Forwarding: 10 pairs, 200-byte messages, one in flight per pair", "",
-             "| case | msgs/s | one hop p50 µs | p99 µs | node-1 CPU µs/msg | node-2 CPU µs/msg (run) | Redis CPU µs/msg (run) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for case in ("same", "cross"):
-        lines.append(f"| {case}-node | {med(case, 'unitsPerSecond'):,.0f} | {med(case, 'latencyP50Us')} | {med(case, 'latencyP99Us')} | "
-                     f"{med(case, 'serverCpuPerUnitUs')} | {med(case, 'node2_cpu_per_msg_us_run')} | {med(case, 'redis_cpu_per_msg_us_run')} |")
-    same_relay = med("same", "serverCpuPerUnitUs")
-    cross_relay = med("cross", "serverCpuPerUnitUs") + med("cross", "node2_cpu_per_msg_us_run")
-    lines += ["", f"Relay CPU per message: same-node {same_relay} µs (node-1 does all); cross-node {cross_relay:.2f} µs "
-              f"(node-1 + node-2) = {cross_relay / same_relay:.2f}× (target ≤ 2×). Cross-node one-hop p50 "
-              f"{med('cross', 'latencyP50Us')} µs (target ≤ 250 µs).", "",
-              "## Churn (connect, register, close)", "",
-              "| case | cycles/s | p50 µs | p99 µs | errors |", "| --- | ---: | ---: | ---: | ---: |"]
-    lines.append(f"| one node, no [cluster] | {sum(r['unitsPerSecond'] for r in churn_single):,.0f} | {churn_single[0].get('latencyP50Us')} | {churn_single[0].get('latencyP99Us')} | {sum(r['errors'] for r in churn_single)} |")
-    lines.append(f"| three nodes of a fleet, at once | {sum(r['unitsPerSecond'] for r in churn_fleet):,.0f} | "
-                 f"{statistics.median(r.get('latencyP50Us') or 0 for r in churn_fleet)} | {max(r.get('latencyP99Us') or 0 for r in churn_fleet)} | {sum(r['errors'] for r in churn_fleet)} |")
-    lines += ["", f"Left in Redis after the fleet's churn: {left['client_keys']} registrations, {left['node_sets']} node sets with members "
-              "(a node's set of UUIDs is removed when empty)."]
+             "CPU per message over the load generator's measured window; relay = node-1 + node-2.", "",
+             "| build | case | msgs/s | one hop p50 µs | p99 µs | node-1 CPU µs/msg | node-2 CPU µs/msg | relay CPU µs/msg | Redis CPU µs/msg |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for n in names:
+        for case in ("same", "cross"):
+            lines.append(f"| {n} | {case}-node | {med(n, case, 'unitsPerSecond'):,.0f} | {med(n, case, 'latencyP50Us')} | {med(n, case, 'latencyP99Us')} | "
+                         f"{med(n, case, 'node1_cpu_per_msg_us')} | {med(n, case, 'node2_cpu_per_msg_us')} | {med(n, case, 'relay_cpu_per_msg_us')} | "
+                         f"{med(n, case, 'redis_cpu_per_msg_us')} |")
+    lines += ["", f"## Registrations (churn): connect, register, one message, close; {LOADERS} load processes × {LOADER_CONCURRENCY} cycles in flight", "",
+              "| build | case | cycles/s | relay CPU µs/cycle | Redis CPU µs/cycle | errors |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    labels = {"churn-single": "one node, no [cluster]", "churn-fleet-1": "one node of a fleet (Redis)", "churn-fleet-3": "three nodes of a fleet"}
+    for n in names:
+        for case in ("churn-single", "churn-fleet-1", "churn-fleet-3"):
+            errors = sum(r["errors"] for r in rows if r["variant"] == n and r["case"] == case)
+            lines.append(f"| {n} | {labels[case]} | {med(n, case, 'cycles_per_s'):,.0f} | {med(n, case, 'relay_cpu_per_cycle_us')} | "
+                         f"{med(n, case, 'redis_cpu_per_cycle_us')} | {errors} |")
+    lines += ["", "## Targets (issue 14), per build", "",
+              "| build | cross-node p50 (≤ 250 µs) | relay CPU cross / same (≤ 2×) | 3 fleet nodes / 1 fleet node (≥ 1×) | 3 fleet nodes / 1 node without [cluster] | left in Redis after churn |",
+              "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for n in names:
+        same, cross = med(n, "same", "relay_cpu_per_msg_us"), med(n, "cross", "relay_cpu_per_msg_us")
+        f3, f1, single = med(n, "churn-fleet-3", "cycles_per_s"), med(n, "churn-fleet-1", "cycles_per_s"), med(n, "churn-single", "cycles_per_s")
+        left = [r["left"] for r in rows if r["variant"] == n and r["case"] == "churn-fleet-3"]
+        left_text = "none" if all(l["client_keys"] == 0 and l["node_sets"] == 0 for l in left) else json.dumps(left)
+        lines.append(f"| {n} | {med(n, 'cross', 'latencyP50Us')} µs | {cross / same:.2f}× | {f3 / f1:.2f}× | {f3 / single:.2f}× | {left_text} |")
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

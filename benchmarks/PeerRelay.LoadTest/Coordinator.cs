@@ -12,7 +12,7 @@ internal static class Coordinator
 {
     public static async Task<LoadReport> RunAsync(LoadOptions options, CancellationToken cancellationToken = default)
     {
-        var probe = new ServerProbe(options.ServerPid);
+        var probe = new ServerProbe(options.ServerPid, options.AlsoPids);
         return options.Procs <= 1
             ? await RunInProcessAsync(options, probe, cancellationToken)
             : await RunChildrenAsync(options, probe, cancellationToken);
@@ -43,11 +43,16 @@ internal static class Coordinator
             {
                 rssBefore = probe.RssKiB();
                 start = probe.Cpu();
+                probe.StartAlso();
             },
-            () => end = probe.Cpu(),
+            () =>
+            {
+                end = probe.Cpu();
+                probe.EndAlso();
+            },
             cancellationToken);
         var rss = await HoldAndMeasureAsync(options, probe, rssBefore, cancellationToken);
-        return LoadReport.Create(options, result, result.WindowSeconds, probe.Enabled ? (end.User - start.User, end.System - start.System) : null, rss);
+        return LoadReport.Create(options, result, result.WindowSeconds, probe.Enabled ? (end.User - start.User, end.System - start.System) : null, rss, probe.AlsoCpuMs);
     }
 
     private static async Task<LoadReport> RunChildrenAsync(LoadOptions options, ServerProbe probe, CancellationToken cancellationToken)
@@ -87,9 +92,11 @@ internal static class Coordinator
             {
                 await Task.Delay(TimeSpan.FromSeconds(options.Warmup), cancellationToken);
                 start = probe.Cpu();
+                probe.StartAlso();
                 started = Stopwatch.GetTimestamp();
                 await Task.Delay(TimeSpan.FromSeconds(options.Seconds), cancellationToken);
                 end = probe.Cpu();
+                probe.EndAlso();
                 window = Stopwatch.GetElapsedTime(started).TotalSeconds;
             }
 
@@ -112,7 +119,7 @@ internal static class Coordinator
             }
 
             var total = WorkerResult.Combine(results);
-            return LoadReport.Create(options, total, window, probe.Enabled ? (end.User - start.User, end.System - start.System) : null, rss);
+            return LoadReport.Create(options, total, window, probe.Enabled ? (end.User - start.User, end.System - start.System) : null, rss, probe.AlsoCpuMs);
         }
         finally
         {

@@ -12,6 +12,8 @@ internal sealed class LoadOptions
           --url ws://HOST:PORT/   server address (default ws://127.0.0.1:8700/); PeerJS uses /peerjs on it
           --peer-url ws://H:P/    forward: the answering end of each pair connects here (another node of a fleet)
           --server-pid PID        read the server's CPU time and memory from /proc/PID (optional)
+          --also-pid PID          also read this process's CPU time over the measured window (repeatable: a fleet's
+                                  other nodes, Redis); reported per unit in alsoCpuPerUnitUs, in the order given
           --clients N             connect: clients to register (default 1000)
           --concurrency C         connect: connections in flight; churn: parallel cycles (default 64 / 4)
           --hold S                connect: seconds to hold the clients before measuring memory (default 3)
@@ -40,6 +42,9 @@ internal sealed class LoadOptions
     public Uri? PeerUrl { get; set; }
 
     public int? ServerPid { get; set; }
+
+    /// <summary>Gets the other processes whose CPU time is read over the measured window (<c>--also-pid</c>).</summary>
+    public List<int> AlsoPids { get; } = [];
 
     public int Clients { get; set; } = 1000;
 
@@ -142,6 +147,9 @@ internal sealed class LoadOptions
                     break;
                 case "--server-pid":
                     o.ServerPid = Int(name, value, 1);
+                    break;
+                case "--also-pid":
+                    o.AlsoPids.Add(Int(name, value, 1));
                     break;
                 case "--clients":
                     o.Clients = Int(name, value, 1);

@@ -60,6 +60,9 @@ internal sealed class LoadReport
 
     public double? ServerSystemPerUnitUs { get; init; }
 
+    /// <summary>Gets the CPU time per unit (µs) of each <c>--also-pid</c> process over the same window.</summary>
+    public double[]? AlsoCpuPerUnitUs { get; init; }
+
     public long? RssBeforeKiB { get; init; }
 
     public long? RssAfterKiB { get; init; }
@@ -73,7 +76,8 @@ internal sealed class LoadReport
         WorkerResult r,
         double windowSeconds,
         (double User, double System)? cpu,
-        (long Before, long After)? rss)
+        (long Before, long After)? rss,
+        double[]? alsoCpuMs = null)
     {
         var unit = o.Scenario switch { "connect" => "registration", "forward" => "message", _ => "cycle" };
         var latency = r.Latency;
@@ -103,6 +107,7 @@ internal sealed class LoadReport
             ServerSystemMs = cpu?.System,
             ServerCpuPerUnitUs = cpuMs is { } ms && r.Units > 0 ? Math.Round(ms * 1000 / r.Units, 2) : null,
             ServerSystemPerUnitUs = cpu is { } s && r.Units > 0 ? Math.Round(s.System * 1000 / r.Units, 2) : null,
+            AlsoCpuPerUnitUs = alsoCpuMs is not null && r.Units > 0 ? alsoCpuMs.Select(ms => Math.Round(ms * 1000 / r.Units, 2)).ToArray() : null,
             RssBeforeKiB = rss?.Before,
             RssAfterKiB = rss?.After,
             RssPerClientKiB = rss is { } m && r.Units > 0 ? Math.Round((m.After - m.Before) / (double)r.Units, 2) : null,
@@ -141,6 +146,7 @@ internal sealed class LoadReport
         Row("  of which system (ms)", ServerSystemMs);
         Row($"server CPU per {Unit} (us)", ServerCpuPerUnitUs);
         Row($"  of which system (us)", ServerSystemPerUnitUs);
+        Row($"other processes' CPU per {Unit} (us)", AlsoCpuPerUnitUs is null ? null : string.Join(", ", AlsoCpuPerUnitUs));
         Row("server RSS before (KiB)", RssBeforeKiB);
         Row("server RSS after (KiB)", RssAfterKiB);
         Row("server RSS per client (KiB)", RssPerClientKiB);

@@ -2,22 +2,39 @@ using System.Globalization;
 
 namespace PeerRelay.LoadTest;
 
-/// <summary>Reads a server process's CPU time (<c>/proc/PID/stat</c>) and resident memory (<c>/proc/PID/status</c>).</summary>
-internal sealed class ServerProbe(int? pid)
+/// <summary>
+/// Reads a server process's CPU time (<c>/proc/PID/stat</c>) and resident memory (<c>/proc/PID/status</c>), and the CPU
+/// time of other processes over the same window (<c>--also-pid</c>: a fleet's other nodes, Redis).
+/// </summary>
+internal sealed class ServerProbe(int? pid, IReadOnlyList<int>? alsoPids = null)
 {
     /// <summary>Linux reports utime and stime in clock ticks of 1/100 s (USER_HZ).</summary>
     private const double TicksPerSecond = 100;
 
+    private double[] _alsoStart = [];
+
     public bool Enabled => pid is not null;
 
-    /// <summary>Returns user and system CPU time in milliseconds (0, 0 without a pid).</summary>
-    public (double User, double System) Cpu()
-    {
-        if (pid is null)
-        {
-            return (0, 0);
-        }
+    /// <summary>Gets the CPU time (ms) of each <c>--also-pid</c> process between <see cref="StartAlso"/> and <see cref="EndAlso"/>.</summary>
+    public double[]? AlsoCpuMs { get; private set; }
 
+    /// <summary>Returns user and system CPU time in milliseconds (0, 0 without a pid).</summary>
+    public (double User, double System) Cpu() => pid is null ? (0, 0) : CpuOf(pid.Value);
+
+    public void StartAlso() => _alsoStart = alsoPids is null ? [] : alsoPids.Select(p => Total(CpuOf(p))).ToArray();
+
+    public void EndAlso()
+    {
+        if (alsoPids is { Count: > 0 })
+        {
+            AlsoCpuMs = alsoPids.Select((p, i) => Total(CpuOf(p)) - _alsoStart[i]).ToArray();
+        }
+    }
+
+    private static double Total((double User, double System) cpu) => cpu.User + cpu.System;
+
+    private static (double User, double System) CpuOf(int pid)
+    {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
 
         // The command name may hold spaces; fields are counted after its closing parenthesis.

@@ -82,26 +82,29 @@ public sealed class ProxyStoreClientTests
     }
 
     /// <summary>
-    /// Issue 14: ProxyStore's RelayClient and PeerManager with their two ends on different nodes of a fleet (a real
-    /// redis-server and two peerrelay processes): exchange, unknown peer and take-over across nodes, ProxyStore's
-    /// duplicate-registration test 20 times across nodes, and a WebRTC connection over aiortc set up across nodes.
+    /// Issue 14: ProxyStore's RelayClient and PeerManager with their ends on different nodes of a fleet (a real
+    /// redis-server and three peerrelay processes): exchange, unknown peer, the third node reaching the other two, and
+    /// take-overs from node to node; ProxyStore's duplicate-registration test 21 times over the three pairs of nodes;
+    /// WebRTC connections over aiortc set up across nodes (node-1 with node-2, node-3 with node-2).
     /// </summary>
     [Theory]
     [InlineData("exchange")]
-    [InlineData("takeover-loop", "--count", "20")]
+    [InlineData("takeover-loop", "--count", "21")]
     [InlineData("manager")]
     public async Task Fleet_EndpointsOnDifferentNodes(string step, params string[] extra)
     {
         await InteropPeers.RequirePythonAsync();
-        await using var fleet = await RelayFleet.StartAsync(2);
-        await using var driver = StartStep(fleet.Nodes[0].Uri!, step, ["--relay-b", fleet.Nodes[1].Uri!.ToString(), .. extra]);
+        await using var fleet = await RelayFleet.StartAsync(3);
+        await using var driver = StartStep(
+            fleet.Nodes[0].Uri!, step, ["--relay-b", fleet.Nodes[1].Uri!.ToString(), "--relay-c", fleet.Nodes[2].Uri!.ToString(), .. extra]);
         try
         {
             await ExpectPassedAsync(driver);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            throw new XunitException($"{ex.Message}\nnode-1:\n{fleet.Nodes[0].Output}\nnode-2:\n{fleet.Nodes[1].Output}");
+            var nodes = string.Concat(fleet.Nodes.Select((node, i) => $"\nnode-{i + 1}:\n{node.Output}"));
+            throw new XunitException(ex.Message + nodes);
         }
     }
 

@@ -52,4 +52,28 @@ internal static class FleetClients
             return null;
         }
     }
+
+    /// <summary>Registers, retrying while the node answers 1013 (its lease not renewed yet), as ProxyStore's client does.</summary>
+    public static async Task<TestRelayClient> RegisterWhenReadyAsync(RelayProcess node, Guid uuid)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var client = await TestRelayClient.ConnectAsync(node.Uri!);
+            await client.SendTextAsync(TestRelayClient.Registration(uuid));
+            var text = await client.ReceiveAsyncOrClose();
+            if (text is not null && text.Contains("\"success\": true", StringComparison.Ordinal))
+            {
+                return client;
+            }
+
+            await client.DisposeAsync();
+            if (deadline.Elapsed > TaskTimeoutExtensions.DefaultTimeout)
+            {
+                throw new TimeoutException($"{uuid} could not register on {node.Uri}: {text ?? "closed"}");
+            }
+
+            await Task.Delay(50); // Back-off between attempts, as a client's retry policy.
+        }
+    }
 }

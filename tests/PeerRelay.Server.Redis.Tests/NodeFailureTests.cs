@@ -123,8 +123,8 @@ public sealed class NodeFailureTests : IAsyncLifetime
         _fleet!.Redis.Thaw();
 
         // Back: the nodes renew their leases and clients register again and reach each other.
-        await using var aliceAgain = await RegisterWhenReadyAsync(Node(1), a);
-        await using var carolAgain = await RegisterWhenReadyAsync(Node(3), c);
+        await using var aliceAgain = await FleetClients.RegisterWhenReadyAsync(Node(1), a);
+        await using var carolAgain = await FleetClients.RegisterWhenReadyAsync(Node(3), c);
         await aliceAgain.SendToAsync(a, c, "again");
         Assert.Equal("again", (await carolAgain.ReceiveJsonAsync()).Str("description"));
     }
@@ -169,28 +169,4 @@ public sealed class NodeFailureTests : IAsyncLifetime
 
     private static string RelayDeliveryErrorsText(Guid peer) =>
         $"Cannot forward peer connection message to peer {peer} because this peer is not registered with this relay server.";
-
-    /// <summary>Registers, retrying while the node answers 1013 (its lease not renewed yet), as ProxyStore's client does.</summary>
-    private static async Task<TestRelayClient> RegisterWhenReadyAsync(RelayProcess node, Guid uuid)
-    {
-        var deadline = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            var client = await TestRelayClient.ConnectAsync(node.Uri!);
-            await client.SendTextAsync(TestRelayClient.Registration(uuid));
-            var text = await client.ReceiveAsyncOrClose();
-            if (text is not null && text.Contains("\"success\": true", StringComparison.Ordinal))
-            {
-                return client;
-            }
-
-            await client.DisposeAsync();
-            if (deadline.Elapsed > TaskTimeoutExtensions.DefaultTimeout)
-            {
-                throw new TimeoutException($"{uuid} could not register on {node.Uri}: {text ?? "closed"}");
-            }
-
-            await Task.Delay(50); // Back-off between attempts, as a client's retry policy.
-        }
-    }
 }

@@ -22,9 +22,14 @@ public sealed class RedisServer : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly StringBuilder _output = new();
     private Process? _process;
+    private readonly string[] _extraArguments;
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private RedisServer(int port) => Port = port;
+    private RedisServer(int port, string[] extraArguments)
+    {
+        Port = port;
+        _extraArguments = extraArguments;
+    }
 
     /// <summary>Gets the TCP port.</summary>
     public int Port { get; }
@@ -45,10 +50,11 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>Starts a server on a free port and waits until it accepts connections.</summary>
+    /// <param name="extraArguments">More <c>redis-server</c> options (e.g. <c>--cluster-enabled yes</c>).</param>
     /// <returns>The running server.</returns>
-    public static async Task<RedisServer> StartAsync()
+    public static async Task<RedisServer> StartAsync(params string[] extraArguments)
     {
-        var server = new RedisServer(FreePort());
+        var server = new RedisServer(FreePort(), extraArguments);
         try
         {
             await server.StartProcessAsync();
@@ -130,7 +136,7 @@ public sealed class RedisServer : IAsyncDisposable
         };
         foreach (var argument in (string[])[
             "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty,
-            "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "notice"])
+            "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "notice", .. _extraArguments])
         {
             start.ArgumentList.Add(argument);
         }

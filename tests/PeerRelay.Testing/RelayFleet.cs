@@ -11,16 +11,21 @@ public sealed class RelayFleet : IAsyncDisposable
     private readonly TempDirectory _directory = new();
     private readonly List<RelayProcess> _nodes = [];
     private readonly Dictionary<RelayProcess, string> _ids = [];
+    private readonly RedisServer? _redis;
 
-    private RelayFleet(RedisServer redis, string extraToml, string clusterToml)
+    private RelayFleet(RedisServer? redis, string redisConfiguration, string extraToml, string clusterToml)
     {
-        Redis = redis;
+        _redis = redis;
+        RedisConfiguration = redisConfiguration;
         ExtraToml = extraToml;
         ClusterToml = clusterToml;
     }
 
-    /// <summary>Gets the Redis the nodes share.</summary>
-    public RedisServer Redis { get; }
+    /// <summary>Gets the Redis the nodes share (started and owned by this fleet; not for a fleet on a Redis Cluster).</summary>
+    public RedisServer Redis => _redis ?? throw new InvalidOperationException("This fleet runs on a Redis Cluster of the test's own.");
+
+    /// <summary>Gets the StackExchange.Redis configuration string the nodes get.</summary>
+    public string RedisConfiguration { get; }
 
     /// <summary>Gets the nodes started so far, in order (node-1, node-2, ...); killed ones stay listed.</summary>
     public IReadOnlyList<RelayProcess> Nodes => _nodes;
@@ -41,7 +46,23 @@ public sealed class RelayFleet : IAsyncDisposable
     /// <returns>The running fleet.</returns>
     public static async Task<RelayFleet> StartAsync(int nodes = 3, string extraToml = "", string clusterToml = "")
     {
-        var fleet = new RelayFleet(await RedisServer.StartAsync(), extraToml, clusterToml);
+        var redis = await RedisServer.StartAsync();
+        return await StartNodesAsync(new RelayFleet(redis, redis.Configuration, extraToml, clusterToml), nodes);
+    }
+
+    /// <summary>Starts <paramref name="nodes"/> nodes on a Redis Cluster the caller owns (and disposes).</summary>
+    /// <param name="cluster">The Redis Cluster.</param>
+    /// <param name="nodes">How many nodes.</param>
+    /// <param name="clusterToml">Extra <c>[cluster]</c> keys, replacing the defaults named the same.</param>
+    /// <returns>The running fleet.</returns>
+    public static Task<RelayFleet> StartOnClusterAsync(RedisCluster cluster, int nodes = 3, string clusterToml = "")
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        return StartNodesAsync(new RelayFleet(null, cluster.Configuration, string.Empty, clusterToml), nodes);
+    }
+
+    private static async Task<RelayFleet> StartNodesAsync(RelayFleet fleet, int nodes)
+    {
         try
         {
             await Task.WhenAll(Enumerable.Range(1, nodes).Select(i => fleet.StartNodeAsync($"node-{i}")));
@@ -68,7 +89,7 @@ public sealed class RelayFleet : IAsyncDisposable
     {
         var cluster = new Dictionary<string, string>
         {
-            ["redis"] = $"\"{Redis.Configuration}\"",
+            ["redis"] = $"\"{RedisConfiguration}\"",
             ["node_id"] = $"\"{nodeId}\"",
             ["heartbeat_interval"] = "0.5",
             ["node_timeout"] = "4",
@@ -103,7 +124,7 @@ public sealed class RelayFleet : IAsyncDisposable
         return node;
     }
 
-    /// <summary>Kills every node, then Redis.</summary>
+    /// <summary>Kills every node, then the Redis this fleet started.</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var node in _nodes)
@@ -111,7 +132,11 @@ public sealed class RelayFleet : IAsyncDisposable
             await node.DisposeAsync();
         }
 
-        await Redis.DisposeAsync();
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+
         _directory.Dispose();
     }
 

@@ -16,6 +16,8 @@ public sealed partial class RelayProcess : IAsyncDisposable
     private const int SigInt = 2;
     private const int SigKill = 9;
     private const int SigTerm = 15;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
 
     private readonly Process _process;
     private readonly Lock _lock = new();
@@ -262,6 +264,12 @@ public sealed partial class RelayProcess : IAsyncDisposable
 
     /// <summary>Sends SIGINT, as Ctrl+C does.</summary>
     public void Interrupt() => Signal(SigInt);
+
+    /// <summary>Freezes the process (SIGSTOP): its sockets stay open, nothing is read or answered.</summary>
+    public void Freeze() => Signal(SigStop);
+
+    /// <summary>Thaws a frozen process (SIGCONT).</summary>
+    public void Thaw() => Signal(SigCont);
 
     /// <summary>Sends SIGTERM and waits for the process to exit.</summary>
     /// <param name="timeout">The deadline; <see cref="TaskTimeoutExtensions.DefaultTimeout"/> when null.</param>

@@ -79,17 +79,5 @@ public sealed class MetricsEndpointTests
 
     internal static async Task<string> ScrapeAsync(Uri http) => await Http.GetStringAsync(new Uri(http, "/metrics")).WithTimeout();
 
-    /// <summary>The value of one series (name with its labels, as written), or NaN when it is not there.</summary>
-    internal static double Value(string text, string series)
-    {
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
-            {
-                return double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-
-        return double.NaN;
-    }
+    internal static double Value(string text, string series) => PrometheusText.Value(text, series);
 }

@@ -23,7 +23,7 @@ internal sealed class ClusterMetrics
         var meter = meterFactory.Create(MeterName);
         meter.CreateObservableGauge("peerrelay.cluster.nodes", () => Volatile.Read(ref _nodes), "{node}", "Nodes with a live lease, as this node last saw them.");
         _publishes = meter.CreateCounter<long>("peerrelay.cluster.publishes", "{message}", "Messages sent to another node, by result (delivered, unknown_peer, no_receiver, failed).");
-        _received = meter.CreateCounter<long>("peerrelay.cluster.received", "{message}", "Messages received from other nodes, by kind (message, echo, kick, ack).");
+        _received = meter.CreateCounter<long>("peerrelay.cluster.received", "{message}", "Messages received from other nodes, by kind (message, echo, close, ack).");
         _takeovers = meter.CreateCounter<long>("peerrelay.cluster.takeovers", "{registration}", "Registrations that closed the same UUID's socket on another node with 4004.");
         _leaseLost = meter.CreateCounter<long>("peerrelay.cluster.lease_lost", "{event}", "Times this node could not renew its lease in time and closed its clients with 1013.");
         _swept = meter.CreateCounter<long>("peerrelay.cluster.swept", "{registration}", "Registrations of dead nodes removed by this node.");

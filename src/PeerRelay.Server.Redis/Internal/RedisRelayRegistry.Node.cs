@@ -25,12 +25,14 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private ConnectionMultiplexer? _redis;
     private IDatabase? _database;
     private ISubscriber? _subscriber;
-    private ChannelMessageQueue? _subscription;
+    private ConfigurationOptions? _configuration;
+    private NodeChannelListener? _listener;
     private string _publishCommand = "PUBLISH";
     private bool _sharded;
     private Task? _loop;
     private volatile bool _leaseHeld;
     private volatile bool _needsReconcile = true;
+    private volatile bool _lastBeatOk;
     private long _leaseValidUntil;
     private string? _problem = "not connected to Redis yet";
 
@@ -59,6 +61,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
 
         // The node directory hands this node's figures to the heartbeat (RedisNodeDirectory); create it now.
         _ = _services.GetService(typeof(Cluster.IRelayNodeDirectory));
+        _configuration = configuration;
         _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
         _database = _redis.GetDatabase();
         _subscriber = _redis.GetSubscriber();
@@ -84,7 +87,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
 
         try
         {
-            await database.ScriptEvaluateAsync(RedisScripts.Leave, [LeaseKey(_nodeId)], [_prefix, _incarnation]).ConfigureAwait(false);
+            await database.EvaluateAsync(RedisScripts.Leave, [LeaseKey(_nodeId)], [_prefix, _incarnation]).ConfigureAwait(false);
             await PruneAsync(keepLive: false).ConfigureAwait(false);
             Log.Left(_logger, _nodeId);
         }
@@ -97,6 +100,11 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     public async ValueTask DisposeAsync()
     {
         await StopLoopAsync().ConfigureAwait(false);
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_redis is not null)
         {
             await _redis.DisposeAsync().ConfigureAwait(false);
@@ -150,10 +158,9 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     {
         try
         {
-            await EnsureSubscribedAsync().ConfigureAwait(false);
             var info = LocalNodeInfo is { } local ? await local().ConfigureAwait(false) : null;
             var sent = _timeProvider.GetTimestamp();
-            var renewed = (long)await _database!.ScriptEvaluateAsync(
+            var renewed = (long)await _database!.EvaluateAsync(
                 RedisScripts.Heartbeat,
                 [LeaseKey(_nodeId)],
                 [
@@ -162,8 +169,10 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
                     _timeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
                 ]).ConfigureAwait(false);
             _metrics.RedisRoundTrip(_timeProvider.GetElapsedTime(sent));
+            EnsureListening();
             if (renewed == 0)
             {
+                _lastBeatOk = false;
                 SetProblem($"another process holds the node id {_nodeId}");
                 Log.NodeIdTaken(_logger, _nodeId);
                 GiveUpClients();
@@ -179,7 +188,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
                 await ReconcileAsync().ConfigureAwait(false);
             }
 
-            var swept = (RedisResult[])(await _database.ScriptEvaluateAsync(RedisScripts.Sweep, [(RedisKey)(_prefix + "nodes")], [_prefix, SweepBatch]).ConfigureAwait(false))!;
+            var swept = (RedisResult[])(await _database!.EvaluateAsync(RedisScripts.Sweep, [(RedisKey)(_prefix + "nodes")], [_prefix, SweepBatch]).ConfigureAwait(false))!;
             _metrics.Nodes((int)swept[0]);
             if ((long)swept[1] > 0)
             {
@@ -187,10 +196,12 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
                 Log.Swept(_logger, (long)swept[1]);
             }
 
-            SetProblem(_subscription is null ? "not subscribed to this node's channel" : null);
+            _lastBeatOk = true;
+            UpdateProblem();
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            _lastBeatOk = false;
             _metrics.RedisError("heartbeat");
             SetProblem($"Redis unreachable: {ex.GetType().Name}");
             if (_leaseHeld)
@@ -200,19 +211,34 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         }
     }
 
-    private async Task EnsureSubscribedAsync()
+    /// <summary>
+    /// Starts listening on this node's channel once Redis has answered (then the multiplexer knows whether it is a
+    /// Redis Cluster: sharded pub/sub there). The listener hands each message to <see cref="OnEnvelope"/> on its read
+    /// loop, one at a time, in order.
+    /// </summary>
+    private void EnsureListening()
     {
-        if (_subscription is not null)
+        if (_listener is not null)
         {
             return;
         }
 
         _sharded = _redis!.GetServers().Any(server => server.ServerType == ServerType.Cluster);
         _publishCommand = _sharded ? "SPUBLISH" : "PUBLISH";
-        var subscription = await _subscriber!.SubscribeAsync(ChannelOf(_nodeId)).ConfigureAwait(false);
-        subscription.OnMessage(OnEnvelope); // One message at a time, in order.
-        _subscription = subscription;
+        _listener = new NodeChannelListener(_redis, _configuration!, _prefix + "ch:" + _nodeId, _sharded, OnEnvelope, OnSubscribed, _logger);
+        _listener.Start();
     }
+
+    /// <summary>The channel's subscription is (again) confirmed: a full member once the lease is renewed too.</summary>
+    private void OnSubscribed()
+    {
+        if (_lastBeatOk && _leaseHeld)
+        {
+            UpdateProblem();
+        }
+    }
+
+    private void UpdateProblem() => SetProblem(_listener is { Subscribed: true } ? null : "not subscribed to this node's channel");
 
     /// <summary>Gives the clients up once the lease may have run out in Redis: they reconnect and register elsewhere.</summary>
     private void CheckLease()
@@ -278,7 +304,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
             return;
         }
 
-        var reply = (RedisResult[])(await _database!.ScriptEvaluateAsync(
+        var reply = (RedisResult[])(await _database!.EvaluateAsync(
             RedisScripts.Register,
             [ClientKey(registration.Uuid)],
             [_prefix, registration.Uuid.ToString(), registration.User.Id, _nodeId, _incarnation, client.Id, 0, string.Empty, "reclaim"]).ConfigureAwait(false))!;
@@ -305,7 +331,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
             var live = keepLive && Guid.TryParse(uuid, out var parsed) && _local.Find(parsed) is { } client
                 ? client.Id.ToString(CultureInfo.InvariantCulture)
                 : string.Empty;
-            batch.Add(database.ScriptEvaluateAsync(RedisScripts.Release, [_prefix + "c:" + uuid], [_prefix, uuid, _nodeId, _incarnation, live, "prune"]));
+            batch.Add(database.EvaluateAsync(RedisScripts.Release, [_prefix + "c:" + uuid], [_prefix, uuid, _nodeId, _incarnation, live, "prune"]));
             if (batch.Count == ReconcileBatch)
             {
                 await Task.WhenAll(batch).ConfigureAwait(false);
@@ -338,7 +364,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
             return list;
         }
 
-        var flat = (RedisResult[])(await database.ScriptEvaluateAsync(RedisScripts.Nodes, [(RedisKey)(_prefix + "nodes")], [_prefix]).ConfigureAwait(false))!;
+        var flat = (RedisResult[])(await database.EvaluateAsync(RedisScripts.Nodes, [(RedisKey)(_prefix + "nodes")], [_prefix]).ConfigureAwait(false))!;
         for (var i = 0; i + 4 < flat.Length; i += 5)
         {
             list.Add(((string)flat[i]!, (int)flat[i + 1], (int)flat[i + 2], (int)flat[i + 3] != 0, DateTimeOffset.FromUnixTimeMilliseconds((long)flat[i + 4])));

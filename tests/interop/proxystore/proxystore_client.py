@@ -4,10 +4,13 @@ a running PeerRelay. The xunit tests in tests/PeerRelay.Interop.Tests/ProxyStore
 step each and restart or drain the relay when a step asks for it.
 
 Usage: proxystore_client.py --relay ws://127.0.0.1:PORT/ --step STEP [options]
+       (--relay-b and --relay-c: a fleet's second and third nodes, where exchange, takeover-loop and manager put
+       their other ends)
 
 Steps (each prints one JSON line per check and exits 0 only if every check passed):
-  exchange       two clients register, swap offer/answer, unknown peer comes back with the error prefix,
-                 the same UUID on a second client takes over (4004) and the first gives up
+  exchange       three clients register, swap offer/answer, unknown peer comes back with the error prefix, the
+                 third reaches both others, the same UUID on a second client takes over (4004) and the first gives
+                 up, then on a third client (the second gives up)
   takeover-loop  ProxyStore's test_relay_server_duplicate_registration, --count times (fresh UUID each time)
   restart        one client registers, prints {"ready": ...}; the caller restarts the relay; the client re-registers
   refused        (relay with max_connections_per_ip = 1) a second endpoint is refused with 1013 while the first holds
@@ -15,7 +18,8 @@ Steps (each prints one JSON line per check and exits 0 only if every check passe
   drain          one endpoint registered and one silent socket; prints {"ready": ...}; the caller drains (SIGTERM) and
                  restarts the relay; a second endpoint started during the drain and the first both end up registered
   burst          --count messages back to back from one client all arrive at the other, in order
-  manager        two PeerManagers connect over real WebRTC (aiortc) through the relay and swap data both ways
+  manager        two PeerManagers connect over real WebRTC (aiortc) through the relay and swap data both ways; a
+                 third connects to the second
   auth           against a relay with JWT auth: no token gives up on 4001; user B taking user A's UUID gives up on 4002
 
 PYTHONPATH must put ../shared/vendor/python (ProxyStore and the websockets it needs) first.
@@ -79,15 +83,18 @@ async def recv(client, timeout=5.0):
     return await asyncio.wait_for(client.recv(), timeout)
 
 
-async def step_exchange(relay: str, relay_b: str) -> None:
-    """relay_b: where beta and the take-over's second client connect (another node of a fleet, or the same relay)."""
+async def step_exchange(relay: str, relay_b: str, relay_c: str) -> None:
+    """relay_b, relay_c: where beta, gamma and the take-overs' later clients connect (other nodes of a fleet, or the
+    same relay)."""
     client_mod, exc, msg = import_proxystore()
     RelayClient = client_mod.RelayClient
     a = RelayClient(relay, client_name="alpha", reconnect_task=False)
     b = RelayClient(relay_b, client_name="beta", reconnect_task=False)
+    g = RelayClient(relay_c, client_name="gamma", reconnect_task=False)
     await a.connect()
     await b.connect()
-    check("register_two_clients", True)
+    await g.connect()
+    check("register_three_clients", True)
 
     offer = msg.PeerConnectionRequest(a.uuid, a.name, b.uuid, "offer", json.dumps({"sdp": "v=0\r\n...", "type": "offer"}))
     await a.send(offer)
@@ -112,6 +119,13 @@ async def step_exchange(relay: str, relay_b: str) -> None:
     got = await recv(b)
     check("usable_after_unknown_peer", got == offer, got)
 
+    # The third endpoint reaches both others (on a fleet: from the third node to the first and the second).
+    for target in (a, b):
+        hello = msg.PeerConnectionRequest(g.uuid, g.name, target.uuid, "offer", f"from gamma to {target.name}")
+        await g.send(hello)
+        got = await recv(target)
+        check(f"gamma_reaches_{target.name}", got == hello, got)
+
     # Take-over, as ProxyStore's test_relay_server_duplicate_registration does it.
     shared = uuid.uuid4()
     c1 = RelayClient(relay, client_uuid=shared, reconnect_task=False)
@@ -129,7 +143,19 @@ async def step_exchange(relay: str, relay_b: str) -> None:
     got = await recv(c2)
     check("takeover_new_client_receives", isinstance(got, msg.PeerConnectionRequest) and got.description == "to-new", got)
 
-    for c in (a, b, c1, c2):
+    # Taken over once more, from the third relay: the second client gives up in turn, the third receives.
+    c3 = RelayClient(relay_c, client_uuid=shared, reconnect_task=False)
+    await c3.connect()
+    try:
+        await c2.connect()
+        check("second_takeover_old_client_gives_up", False, f"connect() returned; state={c2._websocket.state!r}")
+    except exc.RelayRegistrationError as e:
+        check("second_takeover_old_client_gives_up", "Relay received a registration with the same ID" in str(e), e)
+    await b.send(msg.PeerConnectionRequest(b.uuid, b.name, shared, "offer", "to-third"))
+    got = await recv(c3)
+    check("second_takeover_new_client_receives", isinstance(got, msg.PeerConnectionRequest) and got.description == "to-third", got)
+
+    for c in (a, b, g, c1, c2, c3):
         await c.close()
 
 
@@ -221,11 +247,13 @@ async def takeover_once(RelayClient, exc, relay: str, relay_b: str) -> str | Non
         await client2.close()
 
 
-async def step_takeover_loop(relay: str, relay_b: str, count: int) -> None:
+async def step_takeover_loop(relay: str, relay_b: str, relay_c: str, count: int) -> None:
+    """Each run's two clients on one of the pairs (relay, relay_b), (relay_b, relay_c), (relay_c, relay), in turn."""
     client_mod, exc, _ = import_proxystore()
     failures = []
+    pairs = [(relay, relay_b), (relay_b, relay_c), (relay_c, relay)]
     for i in range(count):
-        problem = await takeover_once(client_mod.RelayClient, exc, relay, relay_b)
+        problem = await takeover_once(client_mod.RelayClient, exc, *pairs[i % len(pairs)])
         if problem is not None:
             failures.append(f"run {i + 1}: {problem}")
     check(f"duplicate_registration_{count}_runs", not failures, "; ".join(failures[:5]) or f"{count} of {count} passed")
@@ -332,13 +360,14 @@ async def step_burst(relay: str, count: int) -> None:
     await receiver.close()
 
 
-async def step_manager(relay: str, relay_b: str) -> None:
+async def step_manager(relay: str, relay_b: str, relay_c: str) -> None:
     client_mod, _, _ = import_proxystore()
     from proxystore.p2p.manager import PeerManager
 
     RelayClient = client_mod.RelayClient
     a = await PeerManager(RelayClient(relay, client_name="manager-a"))
     b = await PeerManager(RelayClient(relay_b, client_name="manager-b"))
+    c = await PeerManager(RelayClient(relay_c, client_name="manager-c"))
     payload = bytes(range(256)) * 4096  # 1 MiB, chunked by ProxyStore over its data channel
     await a.send(b.uuid, payload, timeout=60)
     source, got = await asyncio.wait_for(b.recv(), 60)
@@ -347,14 +376,20 @@ async def step_manager(relay: str, relay_b: str) -> None:
     await b.send(a.uuid, "pong", timeout=60)
     source, got = await asyncio.wait_for(a.recv(), 60)
     check("b_to_a_over_webrtc", source == b.uuid and got == "pong", got)
+    # A third manager (on a fleet: the third node) sets up its own connection to the second.
+    await c.send(b.uuid, "hello from c", timeout=60)
+    source, got = await asyncio.wait_for(b.recv(), 60)
+    check("c_to_b_over_webrtc", source == c.uuid and got == "hello from c", got)
     await a.close()
     await b.close()
+    await c.close()
 
 
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--relay", required=True)
     p.add_argument("--relay-b", help="second relay node (a fleet): exchange, takeover-loop and manager put one end there")
+    p.add_argument("--relay-c", help="third relay node (a fleet): exchange, takeover-loop and manager put a third end there")
     p.add_argument("--step", required=True,
                    choices=["exchange", "takeover-loop", "restart", "refused", "drain", "burst", "manager", "auth"])
     p.add_argument("--count", type=int, default=50)
@@ -362,17 +397,18 @@ def main() -> int:
     p.add_argument("--token-b")
     args = p.parse_args()
     relay_b = args.relay_b or args.relay
+    relay_c = args.relay_c or relay_b
     import websockets
 
     event(websockets=websockets.__version__)
     steps = {
-        "exchange": lambda: step_exchange(args.relay, relay_b),
-        "takeover-loop": lambda: step_takeover_loop(args.relay, relay_b, args.count),
+        "exchange": lambda: step_exchange(args.relay, relay_b, relay_c),
+        "takeover-loop": lambda: step_takeover_loop(args.relay, relay_b, relay_c, args.count),
         "restart": lambda: step_restart(args.relay),
         "refused": lambda: step_refused(args.relay),
         "drain": lambda: step_drain(args.relay),
         "burst": lambda: step_burst(args.relay, args.count),
-        "manager": lambda: step_manager(args.relay, relay_b),
+        "manager": lambda: step_manager(args.relay, relay_b, relay_c),
         "auth": lambda: step_auth(args.relay, args.token_a, args.token_b),
     }
     asyncio.run(steps[args.step]())
