@@ -5,24 +5,8 @@ using PeerRelay.Testing;
 namespace PeerRelay.Server.Redis.Tests;
 
 /// <summary>Issue 14: a node killed, Redis stopped or frozen, a node drained; each with real processes.</summary>
-public sealed class NodeFailureTests : IAsyncLifetime
+public sealed class NodeFailureTests : FleetTest
 {
-    private RelayFleet? _fleet;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_fleet is not null)
-        {
-            await _fleet.DisposeAsync();
-        }
-    }
-
-    private async Task StartFleetAsync(string clusterToml = "") => _fleet = await RelayFleet.StartAsync(3, clusterToml: clusterToml);
-
-    private RelayProcess Node(int i) => _fleet!.Nodes[i - 1];
-
     [Fact]
     public async Task NodeKilled_ForwardsToItsUuidsFailAtOnce_ItsClientsRegisterElsewhere_AndItsEntriesAreSwept()
     {
@@ -49,16 +33,16 @@ public sealed class NodeFailureTests : IAsyncLifetime
 
         // Within node_timeout (+ a heartbeat) the live nodes sweep what node-2 left; nothing of it stays in Redis.
         await TaskTimeoutExtensions.WaitUntilAsync(async () =>
-            await _fleet!.Redis.CliAsync("EXISTS", "{peerrelay}:nc:node-2", "{peerrelay}:n:node-2") == "0"
-            && await _fleet!.Redis.CliAsync("SISMEMBER", "{peerrelay}:nodes", "node-2") == "0");
-        Assert.Equal("node-3", await _fleet!.Redis.CliAsync("HGET", $"{{peerrelay}}:c:{b}", "n"));
+            await Fleet.Redis.CliAsync("EXISTS", "{peerrelay}:nc:node-2", "{peerrelay}:n:node-2") == "0"
+            && await Fleet.Redis.CliAsync("SISMEMBER", "{peerrelay}:nodes", "node-2") == "0");
+        Assert.Equal("node-3", await Fleet.Redis.CliAsync("HGET", $"{{peerrelay}}:c:{b}", "n"));
     }
 
     [Fact]
     public async Task RedisStopped_NodesKeepRoutingTheirOwn_CrossNodeFails_ReadyzDegraded_ThenAllRecovers()
     {
         // Redis is away for less than node_timeout here: the nodes keep their clients and claim them again.
-        await StartFleetAsync("node_timeout = 30");
+        await StartFleetAsync(clusterToml: "node_timeout = 30");
         Guid a = Guid.NewGuid(), b = Guid.NewGuid(), c = Guid.NewGuid();
         await using var alice = await FleetClients.RegisteredAsync(Node(1), a, "alice");
         await using var bob = await FleetClients.RegisteredAsync(Node(1), b, "bob");
@@ -67,7 +51,7 @@ public sealed class NodeFailureTests : IAsyncLifetime
         var readyz = new Uri($"http://127.0.0.1:{Node(1).Port}/readyz");
         Assert.Equal("ready\n", await http.GetStringAsync(readyz));
 
-        await _fleet!.Redis.StopAsync();
+        await Fleet.Redis.StopAsync();
 
         // No crash; same-node routing goes on.
         await alice.SendToAsync(a, b, "local");
@@ -90,13 +74,13 @@ public sealed class NodeFailureTests : IAsyncLifetime
         Assert.True((await http.GetAsync(new Uri($"http://127.0.0.1:{Node(1).Port}/healthz"))).IsSuccessStatusCode);
 
         // Redis comes back empty, within node_timeout: every node claims its clients again; routing across nodes works.
-        await _fleet!.Redis.RestartAsync();
-        await TaskTimeoutExtensions.WaitUntilAsync(async () => await _fleet!.Redis.CliAsync("EXISTS", $"{{peerrelay}}:c:{c}") == "1");
+        await Fleet.Redis.RestartAsync();
+        await TaskTimeoutExtensions.WaitUntilAsync(async () => await Fleet.Redis.CliAsync("EXISTS", $"{{peerrelay}}:c:{c}") == "1");
 
         // Each node's subscription to its channel comes back on its own reconnect: until then a forward to it is
         // answered with an error (never lost), so wait for all three before expecting delivery.
         await TaskTimeoutExtensions.WaitUntilAsync(async () =>
-            (await _fleet!.Redis.CliAsync("PUBSUB", "CHANNELS", "{peerrelay}:ch:*")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 3);
+            (await Fleet.Redis.CliAsync("PUBSUB", "CHANNELS", "{peerrelay}:ch:*")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 3);
         await alice.SendToAsync(a, c, "back");
         Assert.Equal("back", (await carol.ReceiveJsonAsync()).Str("description"));
         await TaskTimeoutExtensions.WaitUntilAsync(async () => await http.GetStringAsync(readyz) == "ready\n");
@@ -110,7 +94,7 @@ public sealed class NodeFailureTests : IAsyncLifetime
         await using var alice = await FleetClients.RegisteredAsync(Node(1), a, "alice");
         await using var carol = await FleetClients.RegisteredAsync(Node(2), c, "carol");
 
-        _fleet!.Redis.Freeze(); // SIGSTOP: connections stay open, nothing is answered.
+        Fleet.Redis.Freeze(); // SIGSTOP: connections stay open, nothing is answered.
 
         // No lease can be renewed: before it may have run out in Redis, each node gives its clients up with 1013
         // (never 4004, which ProxyStore's client treats as final), so they can register again elsewhere.
@@ -120,7 +104,7 @@ public sealed class NodeFailureTests : IAsyncLifetime
         Assert.Equal(RelayCloseCodes.TryAgainLater, carolCode);
         Assert.Contains("lease", aliceReason, StringComparison.Ordinal);
 
-        _fleet!.Redis.Thaw();
+        Fleet.Redis.Thaw();
 
         // Back: the nodes renew their leases and clients register again and reach each other.
         await using var aliceAgain = await FleetClients.RegisterWhenReadyAsync(Node(1), a);
@@ -164,7 +148,7 @@ public sealed class NodeFailureTests : IAsyncLifetime
         Assert.Equal("found", (await daveAgain.ReceiveJsonAsync()).Str("description"));
 
         // The drained node left the fleet: its lease and registrations are gone at once, not after node_timeout.
-        Assert.Equal("0", await _fleet!.Redis.CliAsync("EXISTS", "{peerrelay}:n:node-1", "{peerrelay}:nc:node-1"));
+        Assert.Equal("0", await Fleet.Redis.CliAsync("EXISTS", "{peerrelay}:n:node-1", "{peerrelay}:nc:node-1"));
     }
 
     private static string RelayDeliveryErrorsText(Guid peer) =>

@@ -9,22 +9,8 @@ namespace PeerRelay.Server.Redis.Tests;
 /// Issue 14, ownership across nodes: a late close request never closes a newer socket (the connection-id guard), and
 /// after Redis returns a conflicting re-claim is settled by the 4004 rule, so that no UUID is held on two nodes.
 /// </summary>
-public sealed class OwnershipGuardTests : IAsyncLifetime
+public sealed class OwnershipGuardTests : FleetTest
 {
-    private RelayFleet? _fleet;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_fleet is not null)
-        {
-            await _fleet.DisposeAsync();
-        }
-    }
-
-    private RelayProcess Node(int i) => _fleet!.Nodes[i - 1];
-
     /// <summary>
     /// A take-over's close request that reaches node-1 only after the UUID was registered there again by a newer socket
     /// (the request was published for the old socket): the newer socket stays. The same request naming the newer
@@ -33,7 +19,7 @@ public sealed class OwnershipGuardTests : IAsyncLifetime
     [Fact]
     public async Task LateKick_NamingTheOldConnection_NeverClosesTheNewerSocket()
     {
-        _fleet = await RelayFleet.StartAsync(2);
+        await StartFleetAsync(2);
         var x = Guid.NewGuid();
         await using var first = await FleetClients.RegisteredAsync(Node(1), x, "first");
         var oldConnection = await ConnectionIdAsync(x);
@@ -45,9 +31,9 @@ public sealed class OwnershipGuardTests : IAsyncLifetime
         Assert.NotEqual(oldConnection, newConnection);
 
         // node-2's late request for the old socket, then one for the newer socket; node-1 reads its channel in order.
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_fleet.Redis.Configuration);
-        var channel = RedisChannel.Literal("{peerrelay}:ch:" + _fleet.NodeIdOf(Node(1)));
-        var replyNode = System.Text.Encoding.UTF8.GetBytes(_fleet.NodeIdOf(Node(2)));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Fleet.Redis.Configuration);
+        var channel = RedisChannel.Literal("{peerrelay}:ch:" + Fleet.NodeIdOf(Node(1)));
+        var replyNode = System.Text.Encoding.UTF8.GetBytes(Fleet.NodeIdOf(Node(2)));
         Assert.Equal(1, await redis.GetSubscriber().PublishAsync(
             channel, NodeEnvelope.Close(x, oldConnection, requestId: 1, RelayCloseCodes.DuplicateRegistration, replyNode, "late")));
         Assert.Equal(1, await redis.GetSubscriber().PublishAsync(
@@ -66,17 +52,17 @@ public sealed class OwnershipGuardTests : IAsyncLifetime
     [Fact]
     public async Task ReclaimConflict_AfterRedisReturns_TheOtherNodesHolderWins_WithA4004()
     {
-        _fleet = await RelayFleet.StartAsync(2, clusterToml: "node_timeout = 30");
+        await StartFleetAsync(2, clusterToml: "node_timeout = 30");
         Guid x = Guid.NewGuid(), d = Guid.NewGuid();
         await using var onNode1 = await FleetClients.RegisteredAsync(Node(1), x, "x");
 
-        await _fleet.Redis.StopAsync();
+        await Fleet.Redis.StopAsync();
         Node(1).Freeze();
-        await _fleet.Redis.RestartAsync();
-        var node2 = _fleet.NodeIdOf(Node(2));
+        await Fleet.Redis.RestartAsync();
+        var node2 = Fleet.NodeIdOf(Node(2));
         await TaskTimeoutExtensions.WaitUntilAsync(async () =>
-            await _fleet.Redis.CliAsync("EXISTS", "{peerrelay}:n:" + node2) == "1"
-            && (await _fleet.Redis.CliAsync("PUBSUB", "NUMSUB", "{peerrelay}:ch:" + node2)).EndsWith("\n1", StringComparison.Ordinal));
+            await Fleet.Redis.CliAsync("EXISTS", "{peerrelay}:n:" + node2) == "1"
+            && (await Fleet.Redis.CliAsync("PUBSUB", "NUMSUB", "{peerrelay}:ch:" + node2)).EndsWith("\n1", StringComparison.Ordinal));
 
         // Redis knows nothing of node-1's socket: the same UUID registers on node-2 without a take-over.
         await using var onNode2 = await FleetClients.RegisteredAsync(Node(2), x, "x");
@@ -84,7 +70,7 @@ public sealed class OwnershipGuardTests : IAsyncLifetime
         Node(1).Thaw();
         var (code, _) = await onNode1.ReceiveUntilCloseAsync();
         Assert.Equal(RelayCloseCodes.DuplicateRegistration, code);
-        Assert.Equal(node2, await _fleet.Redis.CliAsync("HGET", $"{{peerrelay}}:c:{x}", "n"));
+        Assert.Equal(node2, await Fleet.Redis.CliAsync("HGET", $"{{peerrelay}}:c:{x}", "n"));
 
         // A client of node-1 reaches the UUID on node-2.
         await using var dave = await FleetClients.RegisterWhenReadyAsync(Node(1), d);
@@ -93,5 +79,5 @@ public sealed class OwnershipGuardTests : IAsyncLifetime
     }
 
     private async Task<long> ConnectionIdAsync(Guid uuid) =>
-        long.Parse(await _fleet!.Redis.CliAsync("HGET", $"{{peerrelay}}:c:{uuid}", "c"), System.Globalization.CultureInfo.InvariantCulture);
+        long.Parse(await Fleet.Redis.CliAsync("HGET", $"{{peerrelay}}:c:{uuid}", "c"), System.Globalization.CultureInfo.InvariantCulture);
 }

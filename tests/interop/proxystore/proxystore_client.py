@@ -83,6 +83,15 @@ async def recv(client, timeout=5.0):
     return await asyncio.wait_for(client.recv(), timeout)
 
 
+async def expect_gives_up(exc, name: str, client) -> None:
+    """A client whose UUID was taken over: connecting again raises ProxyStore's registration error (the 4004)."""
+    try:
+        await client.connect()
+        check(name, False, f"connect() returned; state={client._websocket.state!r}")
+    except exc.RelayRegistrationError as e:
+        check(name, "Relay received a registration with the same ID" in str(e), e)
+
+
 async def step_exchange(relay: str, relay_b: str, relay_c: str) -> None:
     """relay_b, relay_c: where beta, gamma and the take-overs' later clients connect (other nodes of a fleet, or the
     same relay)."""
@@ -132,11 +141,7 @@ async def step_exchange(relay: str, relay_b: str, relay_c: str) -> None:
     c2 = RelayClient(relay_b, client_uuid=shared, reconnect_task=False)
     await c1.connect()
     await c2.connect()
-    try:
-        await c1.connect()
-        check("takeover_old_client_gives_up", False, f"connect() returned; state={c1._websocket.state!r}")
-    except exc.RelayRegistrationError as e:
-        check("takeover_old_client_gives_up", "Relay received a registration with the same ID" in str(e), e)
+    await expect_gives_up(exc, "takeover_old_client_gives_up", c1)
     check("takeover_old_close_code_4004", c1._websocket.close_code == 4004, c1._websocket.close_code)
     # The new one owns the UUID: a message to it arrives there.
     await a.send(msg.PeerConnectionRequest(a.uuid, a.name, shared, "offer", "to-new"))
@@ -146,11 +151,7 @@ async def step_exchange(relay: str, relay_b: str, relay_c: str) -> None:
     # Taken over once more, from the third relay: the second client gives up in turn, the third receives.
     c3 = RelayClient(relay_c, client_uuid=shared, reconnect_task=False)
     await c3.connect()
-    try:
-        await c2.connect()
-        check("second_takeover_old_client_gives_up", False, f"connect() returned; state={c2._websocket.state!r}")
-    except exc.RelayRegistrationError as e:
-        check("second_takeover_old_client_gives_up", "Relay received a registration with the same ID" in str(e), e)
+    await expect_gives_up(exc, "second_takeover_old_client_gives_up", c2)
     await b.send(msg.PeerConnectionRequest(b.uuid, b.name, shared, "offer", "to-third"))
     got = await recv(c3)
     check("second_takeover_new_client_receives", isinstance(got, msg.PeerConnectionRequest) and got.description == "to-third", got)
