@@ -32,4 +32,10 @@ public sealed class RelaySocketTransportOptions
 
     /// <summary>Gets or sets a value indicating whether Nagle's algorithm is off (<c>TCP_NODELAY</c>). Default true.</summary>
     public bool NoDelay { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how many event loops the epoll transport runs (<see cref="RelaySocketTransportWebHostBuilderExtensions.UseRelayEpoll"/>);
+    /// 0, the default, means one per processor the process may run on (<see cref="Environment.ProcessorCount"/>).
+    /// </summary>
+    public int EventLoops { get; set; }
 }

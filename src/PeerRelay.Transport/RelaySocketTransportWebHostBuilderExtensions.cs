@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PeerRelay.Transport.Internal;
+using PeerRelay.Transport.Internal.Epoll;
 
 namespace PeerRelay.Transport;
 
@@ -34,6 +35,42 @@ public static class RelaySocketTransportWebHostBuilderExtensions
 
             // Kestrel asks the factories registered last first; this one binds IP endpoints only.
             services.AddSingleton<IConnectionListenerFactory, RelaySocketTransportFactory>();
+        });
+    }
+
+    /// <summary>
+    /// Makes Kestrel accept TCP connections (IP endpoints) with the PeerRelay epoll transport (Linux only): the same
+    /// connections as <see cref="UseRelaySockets"/> (no pipes, pumps or buffers while idle), but on event loops of the
+    /// transport's own (<see cref="RelaySocketTransportOptions.EventLoops"/>, one per processor by default) that wait in
+    /// <c>epoll_wait</c> and run every ready connection inline, with each descriptor registered once, edge-triggered:
+    /// one <c>recv</c> per message, no wait to start, no .NET <c>Socket</c> per connection. Endpoints marked with
+    /// <see cref="RelayEventLoopListenOptionsExtensions.UseEventLoop"/> serve connections on the loop without Kestrel's
+    /// per-connection dispatch. HTTP/1, HTTP/2, TLS and connection middleware work on it unchanged.
+    /// </summary>
+    /// <param name="builder">The web host builder.</param>
+    /// <param name="configure">Sets <see cref="RelaySocketTransportOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux.</exception>
+    public static IWebHostBuilder UseRelayEpoll(this IWebHostBuilder builder, Action<RelaySocketTransportOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("The PeerRelay epoll transport runs on Linux only.");
+        }
+
+        return builder.ConfigureServices(services =>
+        {
+            var options = services.AddOptions<RelaySocketTransportOptions>();
+            if (configure is not null)
+            {
+                options.Configure(configure);
+            }
+
+            services.AddMetrics();
+            services.TryAddSingleton<TransportMetrics>();
+            services.TryAddSingleton<EventLoopEndpoints>();
+            services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
         });
     }
 }

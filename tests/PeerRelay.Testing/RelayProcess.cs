@@ -182,6 +182,11 @@ public sealed partial class RelayProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
+        if (TestTransport.IsEpoll && !start.Environment.ContainsKey("PEERRELAY_SOCKET_TRANSPORT"))
+        {
+            start.Environment["PEERRELAY_SOCKET_TRANSPORT"] = "epoll";
+        }
+
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;

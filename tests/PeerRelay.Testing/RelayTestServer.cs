@@ -37,7 +37,8 @@ public sealed class RelayTestServer : IAsyncDisposable
     /// </param>
     /// <param name="relaySockets">
     /// Whether Kestrel accepts connections with the PeerRelay socket transport (<c>UseRelaySockets()</c>, what
-    /// <c>peerrelay serve</c> runs by default); false uses Kestrel's own socket transport.
+    /// <c>peerrelay serve</c> runs by default, or with <c>PEERRELAY_TEST_TRANSPORT=epoll</c> the epoll transport with
+    /// the relay on its event loop); false uses Kestrel's own socket transport.
     /// </param>
     /// <param name="map">Maps more endpoints after the relay's (e.g. <c>MapPeerRelayAdmin</c>).</param>
     /// <returns>The started server.</returns>
@@ -51,7 +52,12 @@ public sealed class RelayTestServer : IAsyncDisposable
         Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        if (relaySockets)
+        var epoll = relaySockets && TestTransport.IsEpoll;
+        if (epoll)
+        {
+            builder.WebHost.UseRelayEpoll();
+        }
+        else if (relaySockets)
         {
             builder.WebHost.UseRelaySockets();
         }
@@ -61,6 +67,12 @@ public sealed class RelayTestServer : IAsyncDisposable
             if (connectionMiddleware)
             {
                 l.UsePeerRelay();
+                if (epoll)
+                {
+                    var options = new RelayServerOptions();
+                    configure?.Invoke(options);
+                    l.UseEventLoop(b => b.UsePeerRelayOnEventLoop(), options.HandshakeTimeout);
+                }
             }
         }));
         builder.Logging.ClearProviders();

@@ -126,11 +126,12 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
-    public void SocketTransport_IsTheRelaysByDefault_AndKestrelsOnRequest()
+    public void SocketTransport_IsTheRelaysByDefault_AndKestrelsOrEpollOnRequest()
     {
-        Assert.True(Parse(string.Empty).RelaySockets);
-        Assert.False(Parse("socket_transport = \"kestrel\"").RelaySockets);
-        Assert.True(Parse("socket_transport = \"relay\"").RelaySockets);
+        Assert.Equal(SocketTransportKind.Relay, Parse(string.Empty).SocketTransport);
+        Assert.Equal(SocketTransportKind.Kestrel, Parse("socket_transport = \"kestrel\"").SocketTransport);
+        Assert.Equal(SocketTransportKind.Relay, Parse("socket_transport = \"relay\"").SocketTransport);
+        Assert.Equal(SocketTransportKind.Epoll, Parse("socket_transport = \"epoll\"").SocketTransport);
     }
 
     [Fact]

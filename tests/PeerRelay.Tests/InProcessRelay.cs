@@ -24,6 +24,11 @@ internal sealed class InProcessRelay : IAsyncDisposable
     {
         config.Host ??= "127.0.0.1";
         config.Port = 0;
+        if (PeerRelay.Testing.TestTransport.IsEpoll && config.SocketTransport == SocketTransportKind.Relay)
+        {
+            config.SocketTransport = SocketTransportKind.Epoll;
+        }
+
         var app = RelayHostBuilder.Build(config, builder =>
         {
             // Keep the test output readable: the console log is the one thing left out.

@@ -17,10 +17,12 @@ namespace PeerRelay.Transport.Tests;
 
 public sealed class KestrelTransportTests
 {
-    [Fact]
-    public async Task Kestrel_OnTheTransport_ServesHttp1KeepAliveAndLargeBodies()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Kestrel_OnTheTransport_ServesHttp1KeepAliveAndLargeBodies(bool epoll)
     {
-        await using var app = await StartAsync();
+        await using var app = await StartAsync(epoll);
         using var client = new HttpClient { BaseAddress = BaseAddress(app) };
 
         // Several requests on one kept-alive connection, one with a body larger than the kernel's socket buffers.
@@ -32,10 +34,12 @@ public sealed class KestrelTransportTests
         Assert.Single(connectionIds.Seen.Distinct());
     }
 
-    [Fact]
-    public async Task Kestrel_OnTheTransport_SeesTheClientsAddress()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Kestrel_OnTheTransport_SeesTheClientsAddress(bool epoll)
     {
-        await using var app = await StartAsync();
+        await using var app = await StartAsync(epoll);
         using var client = new HttpClient { BaseAddress = BaseAddress(app) };
         Assert.Equal("127.0.0.1", await client.GetStringAsync(new Uri("/remote", UriKind.Relative)).WithTimeout());
     }
@@ -139,17 +143,20 @@ public sealed class KestrelTransportTests
         Assert.True(error is SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted, $"the flooder's send ended with {error} after {sentBytes} bytes");
     }
 
-    [Fact]
-    public async Task AbortRacingReadsAndFlushes_EndsThemWithIOExceptionOrCompletion_NeverAnythingElse()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AbortRacingReadsAndFlushes_EndsThemWithIOExceptionOrCompletion_NeverAnythingElse(bool epoll)
     {
         // An abort (another thread closing the socket) racing a receive and a send: every outcome is a result, an
         // IOException or a completed flush; an ObjectDisposedException out of a socket callback would end the process.
+        await using var accepted = await AcceptedConnections.StartAsync(epoll, TimeSpan.Zero);
         for (var i = 0; i < 200; i++)
         {
-            using var pair = await SocketPair.ConnectAsync();
-            var connection = new RelaySocketConnection(pair.Server, 4096, TimeSpan.Zero);
+            var (client, connection) = await accepted.ConnectAsync();
+            using var _ = client;
             var read = connection.Transport.Input.ReadAsync().AsTask();
-            var sent = pair.Client.SendAsync(new byte[64]);
+            var sent = client.SendAsync(new byte[64]);
             var write = Task.Run(async () =>
             {
                 for (var j = 0; j < 50; j++)
@@ -186,7 +193,7 @@ public sealed class KestrelTransportTests
         }
     }
 
-    private static System.Diagnostics.Metrics.IMeterFactory MeterFactory() =>
+    internal static System.Diagnostics.Metrics.IMeterFactory MeterFactory() =>
         new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
 
     private static byte[] LargeBody()
@@ -199,10 +206,18 @@ public sealed class KestrelTransportTests
     private static Uri BaseAddress(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    private static async Task<WebApplication> StartAsync()
+    private static async Task<WebApplication> StartAsync(bool epoll)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseRelaySockets();
+        if (epoll)
+        {
+            builder.WebHost.UseRelayEpoll();
+        }
+        else
+        {
+            builder.WebHost.UseRelaySockets();
+        }
+
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<ConnectionIds>();

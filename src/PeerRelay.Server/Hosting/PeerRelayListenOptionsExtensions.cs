@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PeerRelay.Server.Internal;
 
@@ -19,5 +20,21 @@ public static class PeerRelayListenOptionsExtensions
         ArgumentNullException.ThrowIfNull(listenOptions);
         listenOptions.Use(next => new RelayConnectionMiddleware(next, listenOptions.ApplicationServices).OnConnectedAsync);
         return listenOptions;
+    }
+
+    /// <summary>
+    /// Adds the relay's connection middleware (what <see cref="UsePeerRelay(ListenOptions)"/> puts in front of HTTP/1)
+    /// to a pipeline that a transport runs on its event loop once a connection's first bytes have arrived, or when
+    /// <see cref="RelayServerOptions.HandshakeTimeout"/> has passed without any (the PeerRelay epoll transport's
+    /// <c>UseEventLoop</c>, with <c>firstBytesTimeout</c> set to the handshake time-out): a connection with nothing to
+    /// read when the pipeline starts has timed out. WebSocket upgrades are served there; anything else goes on, unread.
+    /// </summary>
+    /// <param name="builder">The event-loop pipeline.</param>
+    /// <returns>The pipeline.</returns>
+    public static IConnectionBuilder UsePeerRelayOnEventLoop(this IConnectionBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Use(next => new RelayConnectionMiddleware(next, builder.ApplicationServices, startedByFirstBytes: true).OnConnectedAsync);
+        return builder;
     }
 }

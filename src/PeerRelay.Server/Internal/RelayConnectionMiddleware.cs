@@ -43,10 +43,18 @@ internal sealed partial class RelayConnectionMiddleware
     private readonly ILogger<RelayConnectionMiddleware> _logger;
     private readonly LogThrottle _handshakeTimeoutLog = new();
     private readonly bool _authenticates;
+    private readonly bool _startedByFirstBytes;
 
-    public RelayConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
+    /// <param name="next">What serves a connection that is not a relay WebSocket upgrade.</param>
+    /// <param name="services">The application's services.</param>
+    /// <param name="startedByFirstBytes">
+    /// The transport runs the middleware once a connection's first bytes arrived, or when handshake_timeout passed
+    /// without any (an event-loop endpoint of the epoll transport): nothing to read at the start means timed out.
+    /// </param>
+    public RelayConnectionMiddleware(ConnectionDelegate next, IServiceProvider services, bool startedByFirstBytes = false)
     {
         _next = next;
+        _startedByFirstBytes = startedByFirstBytes;
         _router = services.GetRequiredService<RelayRouter>();
         _lifetime = services.GetRequiredService<RelayLifetime>();
         _limiter = services.GetRequiredService<ConnectionLimiter>();
@@ -98,6 +106,7 @@ internal sealed partial class RelayConnectionMiddleware
     {
         var input = context.Transport.Input;
         CancellationTokenSource? timeout = null;
+        var first = true;
         try
         {
             while (true)
@@ -105,6 +114,12 @@ internal sealed partial class RelayConnectionMiddleware
                 ReadResult result;
                 if (!input.TryRead(out result))
                 {
+                    if (first && _startedByFirstBytes)
+                    {
+                        TimedOut(context);
+                        return null;
+                    }
+
                     // Only a client that has not sent its whole head yet costs a timer.
                     timeout ??= new CancellationTokenSource(_options.HandshakeTimeout);
                     try
@@ -113,16 +128,12 @@ internal sealed partial class RelayConnectionMiddleware
                     }
                     catch (OperationCanceledException) when (timeout.IsCancellationRequested)
                     {
-                        _metrics.LimitHit("handshake_timeout");
-                        if (_handshakeTimeoutLog.ShouldLog(out var skipped))
-                        {
-                            Log.HandshakeTimedOut(_logger, context.RemoteEndPoint?.ToString() ?? "?", _options.HandshakeTimeout.TotalSeconds, skipped);
-                        }
-
-                        context.Abort();
+                        TimedOut(context);
                         return null;
                     }
                 }
+
+                first = false;
 
                 var buffer = result.Buffer;
                 var parse = UpgradeRequest.TryParse(buffer, MaxHeadBytes, out var request, out var end);
@@ -154,6 +165,18 @@ internal sealed partial class RelayConnectionMiddleware
         {
             timeout?.Dispose();
         }
+    }
+
+    /// <summary>No complete request head within handshake_timeout: counted, logged (throttled) and aborted.</summary>
+    private void TimedOut(ConnectionContext context)
+    {
+        _metrics.LimitHit("handshake_timeout");
+        if (_handshakeTimeoutLog.ShouldLog(out var skipped))
+        {
+            Log.HandshakeTimedOut(_logger, context.RemoteEndPoint?.ToString() ?? "?", _options.HandshakeTimeout.TotalSeconds, skipped);
+        }
+
+        context.Abort();
     }
 
     /// <summary>

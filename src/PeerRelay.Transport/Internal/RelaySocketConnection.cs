@@ -28,12 +28,12 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
 
     private static long s_lastId = DateTime.UtcNow.Ticks;
 
-    private readonly Socket _socket;
+    private readonly TransportSocket _socket;
     private readonly long _id;
     private readonly TimeSpan _lingerTimeout;
     private readonly int _lingerMaxBytes;
     private readonly TransportMetrics? _metrics;
-    private readonly Lock _lock = new();
+    private readonly Lock _lock;
     private CancellationTokenSource? _closed;
     private string? _connectionId;
     private IDuplexPipe? _transport;
@@ -50,17 +50,31 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         TimeSpan lingerTimeout,
         TransportMetrics? metrics = null,
         int lingerMaxBytes = RelaySocketTransportOptions.DefaultCloseLingerMaxBytes)
+        : this(new NetSocket(socket), readBufferSize, lingerTimeout, metrics, lingerMaxBytes)
+    {
+    }
+
+    public RelaySocketConnection(
+        TransportSocket socket,
+        int readBufferSize,
+        TimeSpan lingerTimeout,
+        TransportMetrics? metrics,
+        int lingerMaxBytes,
+        Lock? sync = null)
     {
         _lingerMaxBytes = lingerMaxBytes;
         _metrics = metrics;
         _socket = socket;
         _lingerTimeout = lingerTimeout;
+        _lock = sync ?? new Lock();
         _id = Interlocked.Increment(ref s_lastId);
         RemoteEndPoint = socket.RemoteEndPoint;
-        socket.Blocking = false; // Reads and writes try the kernel first and never block a thread.
         Input = new SocketPipeReader(socket, readBufferSize, _lock);
         Output = new SocketPipeWriter(socket, _lock);
     }
+
+    /// <summary>Gets the socket under the connection.</summary>
+    internal TransportSocket Socket => _socket;
 
     public PipeReader Input { get; }
 
@@ -93,18 +107,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     {
         get
         {
-            if (_localEndPoint is null)
-            {
-                try
-                {
-                    _localEndPoint = _socket.LocalEndPoint;
-                }
-                catch (ObjectDisposedException)
-                {
-                }
-            }
-
-            return _localEndPoint;
+            return _localEndPoint ??= _socket.LocalEndPoint;
         }
 
         set => _localEndPoint = value;
@@ -231,7 +234,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         {
             _socket.Shutdown(SocketShutdown.Send);
             int n;
-            while ((n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false)) > 0)
+            while ((n = await _socket.ReceiveAsync(buffer, timeout.Token).ConfigureAwait(false)) > 0)
             {
                 discarded += n;
                 if (discarded > _lingerMaxBytes)
@@ -266,15 +269,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     /// <summary>Closes with a reset (<c>SO_LINGER</c> 0): the kernel drops what is unread and tells the peer at once.</summary>
     private void Reset(string outcome)
     {
-        try
-        {
-            _socket.LingerState = new LingerOption(true, 0);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            // Already gone: closing below does what is left.
-        }
-
+        _socket.ResetOnClose();
         _metrics?.LingeringClose(outcome);
     }
 
@@ -292,16 +287,8 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             closed = _closed;
         }
 
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            // Already reset by the peer.
-        }
-
-        _socket.Dispose();
+        _socket.Shutdown(SocketShutdown.Both);
+        _socket.Close();
         try
         {
             closed?.Cancel();

@@ -23,6 +23,13 @@ internal sealed class RelaySocketTransportFactory(IOptions<RelaySocketTransportO
             throw new NotSupportedException($"The PeerRelay socket transport binds IP endpoints only, not {endpoint.GetType().Name}.");
         }
 
+        var socket = Listen(ip, _options.Backlog);
+        return ValueTask.FromResult<IConnectionListener>(new RelaySocketListener(socket, _options, _logger, metrics));
+    }
+
+    /// <summary>A socket bound to <paramref name="ip"/> (both IPv6 and IPv4 for <c>[::]</c>) and listening.</summary>
+    internal static Socket Listen(IPEndPoint ip, int backlog)
+    {
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -32,7 +39,7 @@ internal sealed class RelaySocketTransportFactory(IOptions<RelaySocketTransportO
             }
 
             socket.Bind(ip);
-            socket.Listen(_options.Backlog);
+            socket.Listen(backlog);
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
@@ -45,6 +52,6 @@ internal sealed class RelaySocketTransportFactory(IOptions<RelaySocketTransportO
             throw;
         }
 
-        return ValueTask.FromResult<IConnectionListener>(new RelaySocketListener(socket, _options, _logger, metrics));
+        return socket;
     }
 }

@@ -1,14 +1,13 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace PeerRelay.Transport.Internal;
 
 /// <summary>
 /// Reads a non-blocking socket as a <see cref="PipeReader"/>: a read first takes what the kernel already holds; only
-/// when there is nothing does it wait, with a zero-byte receive, for the socket to become readable. The buffer is
+/// when there is nothing does it wait for the socket to become readable (<see cref="TransportSocket.StartWaitReadable"/>). The buffer is
 /// rented when bytes arrive and returned as soon as the consumer has consumed them all, so an idle connection holds
 /// none. One contiguous buffer: it grows only when the consumer leaves more unconsumed than fits.
 /// </summary>
@@ -20,17 +19,15 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         reader._read.Cancel(reader._lock, token);
     };
 
-    private readonly Socket _socket;
+    private readonly TransportSocket _socket;
     private readonly int _bufferSize;
     private readonly Lock _lock;
     private PendingOperation<ReadResult> _read; // What a ReadAsync waits on.
-    private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _wait;
-    private Action? _onReadable;
     private byte[]? _buffer;
     private int _start; // First unconsumed byte.
     private int _end; // End of the received bytes.
     private bool _examinedAll; // The consumer has seen every byte: the next read must receive more.
-    private bool _waiting; // A zero-byte receive is outstanding on the socket.
+    private bool _waiting; // A wait for readability is outstanding on the socket.
     private bool _drained; // The last receive took less than it could: the kernel holds nothing more until a wait says so.
     private bool _cancelRequested; // CancelPendingRead with no read pending: the next read returns cancelled.
     private bool _finished; // The peer sent FIN.
@@ -38,10 +35,16 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private Exception? _error;
 
     public SocketPipeReader(Socket socket, int bufferSize, Lock sync)
+        : this(new NetSocket(socket), bufferSize, sync)
+    {
+    }
+
+    public SocketPipeReader(TransportSocket socket, int bufferSize, Lock sync)
     {
         _socket = socket;
         _bufferSize = bufferSize;
         _lock = sync;
+        socket.Reader = this;
     }
 
     /// <summary>Gets a value indicating whether the reader holds a buffer now (tests: an idle connection holds none).</summary>
@@ -192,17 +195,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         }
 
         var space = _buffer.Length - _end;
-        int received;
-        SocketError error;
-        try
-        {
-            received = _socket.Receive(_buffer.AsSpan(_end), SocketFlags.None, out error);
-        }
-        catch (ObjectDisposedException)
-        {
-            received = 0;
-            error = SocketError.OperationAborted; // Aborted meanwhile (another thread closed the socket).
-        }
+        var received = _socket.Receive(_buffer.AsSpan(_end), out var error);
 
         if (error == SocketError.Success)
         {
@@ -244,48 +237,30 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         _end = unconsumed;
     }
 
-    /// <summary>Starts a zero-byte receive, which completes when the socket is readable; false when it already has.</summary>
+    /// <summary>Starts waiting for the socket to become readable; false when it already is (or the wait failed: see <see cref="_error"/>).</summary>
     private bool StartWaitLocked()
     {
-        ValueTask<int> wait;
-        try
-        {
-            wait = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            _error ??= new IOException(ex.Message, ex);
-            return false;
-        }
-
-        _wait = wait.ConfigureAwait(false).GetAwaiter();
-        if (_wait.IsCompleted)
+        if (!_socket.StartWaitReadable())
         {
             ObserveWaitLocked();
             return false;
         }
 
         _waiting = true;
-        _wait.UnsafeOnCompleted(_onReadable ??= OnReadable);
         return true;
     }
 
     private void ObserveWaitLocked()
     {
         _drained = false;
-        try
+        if (_socket.EndWaitReadable() is { } error)
         {
-            _wait.GetResult();
+            _error ??= new IOException(error.Message, error);
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            _error ??= new IOException(ex.Message, ex);
-        }
-
-        _wait = default;
     }
 
-    private void OnReadable()
+    /// <summary>The wait <see cref="TransportSocket.StartWaitReadable"/> started has ended (any thread).</summary>
+    internal void OnReadable()
     {
         ReadResult result;
         Exception? error;
@@ -331,9 +306,6 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             _read.SetException(error);
         }
     }
-
-
-
     private ReadOnlySequence<byte> SequenceLocked() =>
         _buffer is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
 

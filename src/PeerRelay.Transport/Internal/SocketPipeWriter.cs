@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace PeerRelay.Transport.Internal;
@@ -21,11 +20,9 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         writer._flush.Cancel(writer._lock, token);
     };
 
-    private readonly Socket _socket;
+    private readonly TransportSocket _socket;
     private readonly Lock _lock;
     private PendingOperation<FlushResult> _flush; // What a FlushAsync waits on.
-    private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _send;
-    private Action? _onSent;
     private byte[]? _buffer; // Written, not yet flushed (the producer's).
     private int _written;
     private byte[]? _sending; // Handed to an asynchronous send.
@@ -36,9 +33,15 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private Exception? _error;
 
     public SocketPipeWriter(Socket socket, Lock sync)
+        : this(new NetSocket(socket), sync)
+    {
+    }
+
+    public SocketPipeWriter(TransportSocket socket, Lock sync)
     {
         _socket = socket;
         _lock = sync;
+        socket.Writer = this;
     }
 
     public override bool CanGetUnflushedBytes => true;
@@ -195,17 +198,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         var offset = 0;
         while (offset < count)
         {
-            int sent;
-            SocketError error;
-            try
-            {
-                sent = _socket.Send(buffer.AsSpan(offset, count - offset), SocketFlags.None, out error);
-            }
-            catch (ObjectDisposedException)
-            {
-                sent = 0;
-                error = SocketError.OperationAborted; // Aborted meanwhile (another thread closed the socket).
-            }
+            var sent = _socket.Send(buffer.AsSpan(offset, count - offset), out var error);
 
             if (error == SocketError.Success)
             {
@@ -229,35 +222,19 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private void StartSendLocked(byte[] buffer, int offset, int count)
     {
         _sending = buffer;
-        ValueTask<int> send;
-        try
-        {
-            send = _socket.SendAsync(buffer.AsMemory(offset, count), SocketFlags.None);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            send = ValueTask.FromException<int>(ex);
-        }
-
-        _send = send.ConfigureAwait(false).GetAwaiter();
-        _send.UnsafeOnCompleted(_onSent ??= OnSent);
+        _socket.StartSend(buffer, offset, count);
     }
 
-    private void OnSent()
+    /// <summary>The send <see cref="TransportSocket.StartSend"/> started has ended (any thread).</summary>
+    internal void OnSent()
     {
         bool gone;
         lock (_lock)
         {
-            try
+            if (_socket.EndSend() is { } failed)
             {
-                _send.GetResult();
+                _error ??= new IOException(failed.Message, failed);
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                _error ??= new IOException(ex.Message, ex);
-            }
-
-            _send = default;
             ReturnLocked(ref _sending);
             if (_next is { } next)
             {
@@ -288,9 +265,6 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         // Outside the lock: the flusher's continuation runs inline from here.
         _flush.SetResult(new FlushResult(isCanceled: false, isCompleted: gone));
     }
-
-    /// <summary>A cancelled flush ends; the bytes it flushed still go out.</summary>
-
 
     private static void ReturnLocked(ref byte[]? buffer)
     {

@@ -37,11 +37,12 @@ internal sealed class RelayConfig
     public bool InlineIo { get; set; } = true;
 
     /// <summary>
-    /// Gets or sets a value indicating whether Kestrel accepts TCP connections with the PeerRelay socket transport
-    /// (<c>socket_transport = "relay"</c>, the default: no pipes or buffers per idle connection) rather than Kestrel's
-    /// own (<c>"kestrel"</c>).
+    /// Gets or sets how Kestrel accepts TCP connections (<c>socket_transport</c>): the PeerRelay socket transport
+    /// (<c>"relay"</c>, the default: no pipes or buffers per idle connection), the same on event loops of its own
+    /// (<c>"epoll"</c>, Linux: relay WebSocket connections served on the loop, without Kestrel's per-connection
+    /// dispatch), or Kestrel's own (<c>"kestrel"</c>).
     /// </summary>
-    public bool RelaySockets { get; set; } = true;
+    public SocketTransportKind SocketTransport { get; set; } = SocketTransportKind.Relay;
 
     /// <summary>Gets or sets the listen backlog: connections the kernel holds before they are accepted (<c>listen_backlog</c>, default 512).</summary>
     public int ListenBacklog { get; set; } = 512;

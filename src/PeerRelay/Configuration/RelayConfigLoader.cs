@@ -58,7 +58,12 @@ internal static class RelayConfigLoader
         new("close_timeout", (c, v) => c.Config.Server.CloseTimeout = v.AsSeconds(allowZero: false)),
         new("slow_reader_timeout", (c, v) => c.Config.Server.SlowReaderTimeout = v.AsSeconds(allowZero: true)),
         new("inline_io", (c, v) => c.Config.InlineIo = v.AsBoolean()),
-        new("socket_transport", (c, v) => c.Config.RelaySockets = v.AsOneOf("relay", "kestrel") == "relay"),
+        new("socket_transport", (c, v) => c.Config.SocketTransport = v.AsOneOf("relay", "kestrel", "epoll") switch
+        {
+            "kestrel" => SocketTransportKind.Kestrel,
+            "epoll" => SocketTransportKind.Epoll,
+            _ => SocketTransportKind.Relay,
+        }),
         new("listen_backlog", (c, v) => c.Config.ListenBacklog = v.AsInt32(1, 65535, "connections")),
         new("allowed_origins", (c, v) => AddAll(v.AsStringList(), c.Config.Server.AllowedOrigins)),
 
@@ -167,6 +172,11 @@ internal static class RelayConfigLoader
         if (config.KeyFile is not null && config.CertFile is null)
         {
             problems.Add($"keyfile: \"{config.KeyFile}\" is set but certfile is not; set certfile too, or remove keyfile");
+        }
+
+        if (config.SocketTransport == SocketTransportKind.Epoll && !OperatingSystem.IsLinux())
+        {
+            problems.Add("socket_transport: \"epoll\" runs on Linux only; use \"relay\" here");
         }
 
         // Every problem at once, each naming the file: the values the file set, then how they fit together, then the

@@ -70,17 +70,26 @@ internal static partial class RelayHostBuilder
 
         RelayLogging.Configure(builder.Logging, config.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Server.CloseTimeout + ShutdownMargin);
-        if (config.RelaySockets)
+        if (config.SocketTransport != SocketTransportKind.Kestrel)
         {
             // Each connection reads and writes its socket directly: no pipes, pumps or buffers while idle.
-            builder.WebHost.UseRelaySockets(sockets =>
+            void Configure(RelaySocketTransportOptions sockets)
             {
                 sockets.Backlog = config.ListenBacklog;
 
                 // The rest of one message over the limit is still discarded so its sender reads the close frame;
                 // a client flooding past that is reset.
                 sockets.CloseLingerMaxBytes = (int)Math.Min(int.MaxValue, (long)config.Server.TransportMaxMessageBytes + (64 << 10));
-            });
+            }
+
+            if (config.SocketTransport == SocketTransportKind.Epoll)
+            {
+                builder.WebHost.UseRelayEpoll(Configure);
+            }
+            else
+            {
+                builder.WebHost.UseRelaySockets(Configure);
+            }
         }
         else
         {
@@ -96,7 +105,7 @@ internal static partial class RelayHostBuilder
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            Listen(kestrel, addresses, config.Port, tls);
+            Listen(kestrel, addresses, config, tls);
             ListenOperations(kestrel, addresses, config, tls);
         });
 
@@ -228,14 +237,20 @@ internal static partial class RelayHostBuilder
         return port == 0 ? [resolved[0]] : resolved.Distinct().ToArray();
     }
 
-    private static void Listen(KestrelServerOptions kestrel, IPAddress[]? addresses, int port, TlsCertificate? tls)
+    private static void Listen(KestrelServerOptions kestrel, IPAddress[]? addresses, RelayConfig config, TlsCertificate? tls)
     {
+        var port = config.Port;
         void Configure(ListenOptions listen)
         {
             UseTls(listen, tls);
 
             // WebSocket upgrades are served straight from the connection; everything else goes on to HTTP/1.
             listen.UsePeerRelay();
+            if (tls is null && config.SocketTransport == SocketTransportKind.Epoll)
+            {
+                // Plain ws: served on the epoll transport's event loop, without Kestrel's per-connection dispatch.
+                listen.UseEventLoop(b => b.UsePeerRelayOnEventLoop(), config.Server.HandshakeTimeout);
+            }
         }
 
         if (addresses is null)

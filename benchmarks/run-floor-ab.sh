@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# A/B of PeerRelay builds (or settings) against the floor (shared/floor-relay), interleaved: every case, every
+# repetition, runs the floor and each variant in turn on a fresh server pinned to CPU 0 (load generator on CPU 1), the
+# order rotated each repetition, as run-loopback.sh does; prints medians and each variant's ratio to the floor of the
+# same run, and writes the raw lines (JSON) to --raw.
+#
+#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
+#
+# e.g. the lead's before/after: main's build against this branch's on the epoll transport:
+#   benchmarks/run-floor-ab.sh --reps 3 main=/tmp/pr-main/src/PeerRelay/bin/Release/net10.0/peerrelay.dll \
+#     epoll=src/PeerRelay/bin/Release/net10.0/peerrelay.dll,PEERRELAY_SOCKET_TRANSPORT=epoll
+# Each variant runs `dotnet DLL serve --config benchmarks/loopback.toml` with its variables (PEERRELAY_* are settings).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+reps=3
+quick=0
+raw=""
+custom_cases=""
+variants=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --reps) reps=$2; shift 2 ;;
+    --quick) quick=1; shift ;;
+    --raw) raw=$2; shift 2 ;;
+    --cases) custom_cases=$2; shift 2 ;;
+    *=*) variants+=("$1"); shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ ${#variants[@]} -gt 0 ]] || { echo "name at least one variant: NAME=DLL[,VAR=VALUE...]" >&2; exit 2; }
+
+port=${BENCH_PORT:-18893}
+scratch=${BENCH_SCRATCH:-/tmp/peerrelay-bench}
+server_cpu=${BENCH_SERVER_CPU:-0}
+load_cpu=${BENCH_LOAD_CPU:-1}
+log="$scratch/logs"
+mkdir -p "$scratch" "$log"
+raw=${raw:-$scratch/floor-ab-$(date -u +%H%M%S).jsonl}
+
+floor_src=${BENCH_FLOOR_DIR:-}
+if [[ -z $floor_src ]]; then
+  dir=$root
+  while [[ $dir != / ]]; do
+    dir=$(dirname "$dir")
+    if [[ -f $dir/shared/floor-relay/floor_relay.c ]]; then floor_src=$dir/shared/floor-relay; break; fi
+  done
+fi
+[[ -n $floor_src ]] || { echo "no shared/floor-relay found (BENCH_FLOOR_DIR)" >&2; exit 1; }
+mkdir -p "$scratch/floor-relay"
+cp "$floor_src/floor_relay.c" "$floor_src/Makefile" "$scratch/floor-relay/"
+make -s -C "$scratch/floor-relay" floor_relay >"$log/floor-build.log" 2>&1
+
+dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release -nologo -v quiet >/dev/null
+load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
+
+servers=(floor)
+declare -A dll env_of
+for spec in "${variants[@]}"; do
+  name=${spec%%=*}
+  rest=${spec#*=}
+  IFS=, read -r -a parts <<<"$rest"
+  dll[$name]=$(realpath "${parts[0]}")
+  [[ -f ${dll[$name]} ]] || { echo "$name: no ${parts[0]}" >&2; exit 1; }
+  env_of[$name]="DOTNET_gcServer=0 ${parts[*]:1}"
+  servers+=("$name")
+done
+
+server_pid=""
+port_open() { (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+start_server() {
+  if port_open; then echo "port $port is in use; set BENCH_PORT" >&2; exit 1; fi
+  if [[ $1 == floor ]]; then
+    taskset -c "$server_cpu" "$scratch/floor-relay/floor_relay" "$port" >"$log/ab-$1.log" 2>&1 &
+  else
+    # shellcheck disable=SC2086
+    env ${env_of[$1]} taskset -c "$server_cpu" dotnet "${dll[$1]}" serve --config benchmarks/loopback.toml --port "$port" >"$log/ab-$1.log" 2>&1 &
+  fi
+  server_pid=$!
+  for _ in $(seq 100); do
+    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+    if port_open; then return 0; fi
+    sleep 0.1
+  done
+  echo "server $1 did not start; see $log/ab-$1.log" >&2
+  exit 1
+}
+stop_server() {
+  [[ -n $server_pid ]] || return 0
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  for _ in $(seq 100); do if ! port_open; then break; fi; sleep 0.1; done
+}
+trap 'stop_server' EXIT
+load() { taskset -c "$load_cpu" dotnet "$load_dll" "$@" --target relay --url "ws://127.0.0.1:$port/" --json-only; }
+
+if [[ -n $custom_cases ]]; then
+  IFS=';' read -r -a cases <<<"$custom_cases"
+  secs=5; warm=2
+elif [[ $quick == 1 ]]; then
+  secs=2; warm=1
+  cases=("connect-1000|connect --clients 1000 --hold 1" "forward-10x200|forward --pairs 10 --size 200" "churn|churn --concurrency 4")
+else
+  secs=5; warm=2
+  cases=(
+    "connect-10000|connect --clients 10000 --hold 3"
+    "connect-19000|connect --clients 19000 --procs 2 --sources 2 --hold 3"
+    "forward-1x200|forward --pairs 1 --size 200"
+    "forward-10x200|forward --pairs 10 --size 200"
+    "forward-100x200|forward --pairs 100 --size 200"
+    "churn|churn --concurrency 4"
+  )
+fi
+
+: >"$raw"
+for rep in $(seq "$reps"); do
+  for entry in "${cases[@]}"; do
+    name=${entry%%|*}
+    args=${entry#*|}
+    shift_by=$(( (rep - 1) % ${#servers[@]} ))
+    order=("${servers[@]:shift_by}" "${servers[@]:0:shift_by}")
+    for server in "${order[@]}"; do
+      start_server "$server"
+      load forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true # warm-up (JIT tier-up), same for all
+      # shellcheck disable=SC2086
+      if json=$(load $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/ab-load.log" | tail -1); then :; fi
+      stop_server
+      echo "{\"case\":\"$name\",\"rep\":$rep,\"server\":\"$server\",\"result\":${json:-null}}" >>"$raw"
+      echo "rep $rep $name $server: ${json:-failed}" >&2
+    done
+  done
+done
+
+python3 - "$raw" "${servers[@]}" <<'PY'
+import json, statistics, sys
+raw, servers = sys.argv[1], sys.argv[2:]
+rows = [json.loads(l) for l in open(raw) if l.strip()]
+cases = list(dict.fromkeys(r["case"] for r in rows))
+def med(case, server, key):
+    vals = [r["result"][key] for r in rows if r["case"] == case and r["server"] == server and r["result"] and r["result"].get(key) is not None]
+    return (statistics.median(vals), vals) if vals else (None, [])
+figures = [("serverCpuPerUnitUs", "CPU/unit µs"), ("serverSystemPerUnitUs", "kernel/unit µs"), ("latencyP99Us", "p99 µs"), ("rssPerClientKiB", "RSS/client KiB")]
+print(f"raw: {raw}")
+print("| case | figure | " + " | ".join(servers) + " | " + " | ".join(f"{s} ÷ floor" for s in servers[1:]) + " |")
+print("|---|---|" + "---|" * (2 * len(servers) - 1))
+for case in cases:
+    for key, label in figures:
+        meds = [med(case, s, key)[0] for s in servers]
+        if all(m is None for m in meds):
+            continue
+        if key == "latencyP99Us" and not case.startswith("forward"):
+            continue
+        if key == "rssPerClientKiB" and not case.startswith("connect"):
+            continue
+        cells = [("–" if m is None else f"{m:.2f}") for m in meds]
+        ratios = [("–" if m is None or not meds[0] else f"{m / meds[0]:.2f}×") for m in meds[1:]]
+        print(f"| {case} | {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+PY

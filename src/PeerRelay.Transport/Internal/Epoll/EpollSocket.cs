@@ -1,0 +1,385 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace PeerRelay.Transport.Internal.Epoll;
+
+/// <summary>
+/// An accepted connection's descriptor on an <see cref="EpollLoop"/>, registered once, edge-triggered, for input and
+/// output: no system call to start or end a wait. An edge that arrives while nobody waits is remembered
+/// (<see cref="_readEdge"/>), so a read after a short receive waits without trying the kernel again (the floor's one
+/// <c>recv</c> per message). Data-path members run under the connection's lock; the descriptor is closed on the loop's
+/// thread at the end of a turn, after pending operations were failed.
+/// </summary>
+internal sealed class EpollSocket : TransportSocket, IEpollHandler
+{
+    private readonly EpollLoop _loop;
+    private readonly Lock _lock;
+    private readonly int _fd;
+    private long _registration;
+    private bool _readEdge; // Readable (or closed) since the last receive.
+    private bool _waitRead; // The reader waits for an edge.
+    private bool _waitWrite; // An asynchronous send waits for room.
+    private bool _closing; // Close was asked: operations fail from now on.
+    private bool _closed; // The descriptor is closed.
+    private byte[]? _sendBuffer;
+    private int _sendOffset;
+    private int _sendCount;
+    private Exception? _sendError;
+    private TaskCompletionSource? _lingerWait;
+    private EpollListener? _pendingStart; // Runs the connection when its first bytes arrive.
+    private RelaySocketConnection? _pendingConnection;
+
+    public EpollSocket(int fd, EpollLoop loop, Lock sync, EndPoint? remote)
+    {
+        _fd = fd;
+        _loop = loop;
+        _lock = sync;
+        RemoteEndPoint = remote;
+    }
+
+    public override EndPoint? RemoteEndPoint { get; }
+
+    public override unsafe EndPoint? LocalEndPoint
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (_closed)
+                {
+                    return null;
+                }
+
+                byte* address = stackalloc byte[128];
+                uint length = 128;
+                return LibC.getsockname(_fd, address, &length) == 0 ? LibC.ToEndPoint(new ReadOnlySpan<byte>(address, (int)length)) : null;
+            }
+        }
+    }
+
+    public override unsafe int Available
+    {
+        get
+        {
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_closing, this);
+                int available;
+                if (LibC.ioctl(_fd, LibC.FionRead, &available) != 0)
+                {
+                    throw new SocketException((int)LibC.ToSocketError(Marshal.GetLastPInvokeError()));
+                }
+
+                return available;
+            }
+        }
+    }
+
+    /// <summary>Gets or sets a value indicating whether the connection was handed to Kestrel by its event-loop pipeline.</summary>
+    public bool HandedOff { get; set; }
+
+    /// <summary>Registers the descriptor with the loop (the loop's thread, right after accept).</summary>
+    public void Register() =>
+        _registration = _loop.Register(_fd, LibC.EpollIn | LibC.EpollOut | LibC.EpollRdHup | LibC.EpollEt, this);
+
+    /// <summary>Runs <paramref name="connection"/> through <paramref name="listener"/>'s pipeline when its first bytes arrive, or after <paramref name="timeout"/>.</summary>
+    public void StartOnFirstBytes(EpollListener listener, RelaySocketConnection connection, TimeSpan timeout)
+    {
+        _pendingStart = listener;
+        _pendingConnection = connection;
+        _loop.WatchFirstBytes(this, timeout);
+    }
+
+    /// <summary>Starts the connection if its first bytes have not done so (the loop's thread).</summary>
+    public void StartIfPending()
+    {
+        if (_pendingStart is { } listener)
+        {
+            var connection = _pendingConnection!;
+            _pendingStart = null;
+            _pendingConnection = null;
+            listener.Start(connection);
+        }
+    }
+
+    public override unsafe int Receive(Span<byte> buffer, out SocketError error)
+    {
+        if (_closing)
+        {
+            error = SocketError.OperationAborted;
+            return 0;
+        }
+
+        _readEdge = false;
+        nint received;
+        fixed (byte* p = buffer)
+        {
+            received = LibC.recv(_fd, p, buffer.Length, 0);
+        }
+
+        if (received >= 0)
+        {
+            error = SocketError.Success;
+            return (int)received;
+        }
+
+        error = LibC.ToSocketError(Marshal.GetLastPInvokeError());
+        return 0;
+    }
+
+    public override unsafe int Send(ReadOnlySpan<byte> buffer, out SocketError error)
+    {
+        if (_closing)
+        {
+            error = SocketError.OperationAborted;
+            return 0;
+        }
+
+        nint sent;
+        fixed (byte* p = buffer)
+        {
+            sent = LibC.send(_fd, p, buffer.Length, LibC.MsgNoSignal);
+        }
+
+        if (sent >= 0)
+        {
+            error = SocketError.Success;
+            return (int)sent;
+        }
+
+        error = LibC.ToSocketError(Marshal.GetLastPInvokeError());
+        return 0;
+    }
+
+    public override bool StartWaitReadable()
+    {
+        if (_closing || _readEdge)
+        {
+            return false; // The receive that follows says what happened.
+        }
+
+        _waitRead = true;
+        return true;
+    }
+
+    public override Exception? EndWaitReadable() => null;
+
+    public override void StartSend(byte[] buffer, int offset, int count)
+    {
+        _sendBuffer = buffer;
+        _sendOffset = offset;
+        _sendCount = count;
+        _sendError = null;
+        _waitWrite = true;
+        if (_closing)
+        {
+            _loop.CloseLater(this); // Fails the send at the end of the turn.
+        }
+    }
+
+    public override Exception? EndSend()
+    {
+        var error = _sendError;
+        _sendError = null;
+        return error;
+    }
+
+    public override async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            TaskCompletionSource wait;
+            lock (_lock)
+            {
+                var received = Receive(buffer.Span, out var error);
+                if (error == SocketError.Success)
+                {
+                    return received;
+                }
+
+                if (error is not (SocketError.WouldBlock or SocketError.Interrupted))
+                {
+                    throw new SocketException((int)error);
+                }
+
+                wait = _lingerWait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            await wait.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public override void Shutdown(SocketShutdown how)
+    {
+        lock (_lock)
+        {
+            if (!_closed)
+            {
+                _ = LibC.shutdown(_fd, how switch
+                {
+                    SocketShutdown.Receive => LibC.ShutRd,
+                    SocketShutdown.Send => LibC.ShutWr,
+                    _ => LibC.ShutRdWr,
+                });
+            }
+        }
+    }
+
+    public override unsafe void ResetOnClose()
+    {
+        lock (_lock)
+        {
+            if (!_closed)
+            {
+                int* linger = stackalloc int[2] { 1, 0 };
+                _ = LibC.setsockopt(_fd, LibC.SolSocket, LibC.SoLinger, linger, 8);
+            }
+        }
+    }
+
+    public override void Close()
+    {
+        lock (_lock)
+        {
+            if (_closing)
+            {
+                return;
+            }
+
+            _closing = true;
+        }
+
+        _loop.CloseLater(this);
+    }
+
+    /// <summary>Closes the descriptor and fails what waits (the loop's thread, at the end of a turn).</summary>
+    public void CloseNow()
+    {
+        bool failRead;
+        bool failSend;
+        TaskCompletionSource? linger;
+        lock (_lock)
+        {
+            if (!_closing)
+            {
+                return;
+            }
+
+            if (!_closed)
+            {
+                _closed = true;
+                _loop.Free(_registration);
+                _ = LibC.close(_fd);
+            }
+
+            failRead = _waitRead;
+            _waitRead = false;
+            failSend = _waitWrite;
+            _waitWrite = false;
+            _sendBuffer = null;
+            if (failSend)
+            {
+                _sendError = new SocketException((int)SocketError.OperationAborted);
+            }
+
+            linger = _lingerWait;
+            _lingerWait = null;
+        }
+
+        if (failSend)
+        {
+            Writer!.OnSent();
+        }
+
+        if (failRead)
+        {
+            Reader!.OnReadable();
+        }
+
+        linger?.TrySetResult();
+    }
+
+    public void OnEvents(EpollLoop loop, uint events)
+    {
+        const uint ReadEvents = LibC.EpollIn | LibC.EpollRdHup | LibC.EpollHup | LibC.EpollErr;
+        const uint WriteEvents = LibC.EpollOut | LibC.EpollHup | LibC.EpollErr;
+        var readable = false;
+        var writable = false;
+        TaskCompletionSource? linger = null;
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            if ((events & ReadEvents) != 0)
+            {
+                _readEdge = true;
+                readable = _waitRead;
+                _waitRead = false;
+                linger = _lingerWait;
+                _lingerWait = null;
+            }
+
+            writable = (events & WriteEvents) != 0 && _waitWrite;
+        }
+
+        if ((events & ReadEvents) != 0)
+        {
+            StartIfPending();
+        }
+
+        if (writable)
+        {
+            ContinueSend();
+        }
+
+        if (readable)
+        {
+            Reader!.OnReadable();
+        }
+
+        linger?.TrySetResult();
+    }
+
+    /// <summary>Sends what an asynchronous send still holds, now that there may be room; tells the writer when done.</summary>
+    private void ContinueSend()
+    {
+        lock (_lock)
+        {
+            if (!_waitWrite)
+            {
+                return;
+            }
+
+            while (_sendCount > 0)
+            {
+                var sent = Send(_sendBuffer.AsSpan(_sendOffset, _sendCount), out var error);
+                if (error == SocketError.Success)
+                {
+                    _sendOffset += sent;
+                    _sendCount -= sent;
+                }
+                else if (error is SocketError.WouldBlock or SocketError.Interrupted)
+                {
+                    if (error == SocketError.WouldBlock)
+                    {
+                        return; // Still full: the next edge tries again.
+                    }
+                }
+                else
+                {
+                    _sendError = new SocketException((int)error);
+                    break;
+                }
+            }
+
+            _waitWrite = false;
+            _sendBuffer = null;
+        }
+
+        Writer!.OnSent();
+    }
+}

@@ -1,0 +1,144 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PeerRelay.Testing;
+
+namespace PeerRelay.Transport.Tests;
+
+/// <summary>The epoll transport's own behaviour: event-loop pipelines, first-bytes time-out, data over a full socket buffer, closing with bytes unread.</summary>
+public sealed class EpollTransportTests
+{
+    [Fact]
+    public async Task EventLoopPipeline_ServesWhatItTakesOnTheLoop_AndHandsTheRestToKestrelUnread()
+    {
+        await using var app = await StartAsync(TimeSpan.FromSeconds(30));
+
+        // Taken by the pipeline: answered on the event loop's thread, no Kestrel connection.
+        using var raw = new TcpClient();
+        await raw.ConnectAsync(IPAddress.Loopback, Port(app)).WithTimeout();
+        await raw.GetStream().WriteAsync("PING\n"u8.ToArray()).AsTask().WithTimeout();
+        var answer = await ReadToEndAsync(raw.GetStream());
+        Assert.StartsWith("PONG PeerRelay epoll ", answer, StringComparison.Ordinal);
+
+        // Passed on: Kestrel reads the request from its first byte, on the same endpoint; keep-alive works.
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port(app)}/") };
+        Assert.Equal("pong", await http.GetStringAsync(new Uri("ping", UriKind.Relative)).WithTimeout());
+        Assert.Equal("pong", await http.GetStringAsync(new Uri("ping", UriKind.Relative)).WithTimeout());
+    }
+
+    [Fact]
+    public async Task EventLoopPipeline_ConnectionThatSendsNothing_RunsAfterTheTimeout_WithNothingToRead()
+    {
+        await using var app = await StartAsync(TimeSpan.FromMilliseconds(200));
+        using var raw = new TcpClient();
+        await raw.ConnectAsync(IPAddress.Loopback, Port(app)).WithTimeout();
+        Assert.Equal("SILENT\n", await ReadToEndAsync(raw.GetStream()));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Flush_LargerThanTheSocketBuffers_CompletesWhenTheClientHasReadIt(bool epoll)
+    {
+        await using var accepted = await AcceptedConnections.StartAsync(epoll, TimeSpan.FromSeconds(2));
+        var (client, connection) = await accepted.ConnectAsync();
+        using var _ = client;
+        await using var __ = connection;
+        var body = new byte[8 << 20];
+        new Random(3).NextBytes(body);
+        var flush = connection.Transport.Output.WriteAsync(body).AsTask();
+        var received = new byte[body.Length];
+        var read = 0;
+        while (read < received.Length)
+        {
+            var n = await client.ReceiveAsync(received.AsMemory(read)).WithTimeout();
+            Assert.NotEqual(0, n);
+            read += n;
+        }
+
+        Assert.False((await flush.WithTimeout()).IsCompleted);
+        Assert.Equal(body, received);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Reads_AfterAShortRead_WaitForTheNextBytes_AndSeeTheFin(bool epoll)
+    {
+        await using var accepted = await AcceptedConnections.StartAsync(epoll, TimeSpan.FromSeconds(2));
+        var (client, connection) = await accepted.ConnectAsync();
+        using var _ = client;
+        await using var __ = connection;
+        var input = connection.Transport.Input;
+        for (var i = 0; i < 50; i++)
+        {
+            var pending = input.ReadAsync();
+            await client.SendAsync(new[] { (byte)i }).WithTimeout();
+            var result = await pending.AsTask().WithTimeout();
+            Assert.Equal(new[] { (byte)i }, result.Buffer.ToArray());
+            input.AdvanceTo(result.Buffer.End);
+        }
+
+        client.Shutdown(SocketShutdown.Send);
+        var end = await input.ReadAsync().AsTask().WithTimeout();
+        Assert.True(end.IsCompleted);
+        Assert.True(end.Buffer.IsEmpty);
+    }
+
+    private static int Port(WebApplication app) =>
+        new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+
+    private static async Task<string> ReadToEndAsync(NetworkStream stream)
+    {
+        var text = new StringBuilder();
+        var buffer = new byte[256];
+        int n;
+        while ((n = await stream.ReadAsync(buffer).AsTask().WithTimeout()) > 0)
+        {
+            text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Kestrel on the epoll transport with one endpoint whose event-loop pipeline answers "PING" itself and passes anything else on.</summary>
+    private static async Task<WebApplication> StartAsync(TimeSpan firstBytesTimeout)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseRelayEpoll(o => o.EventLoops = 2);
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.UseEventLoop(
+            pipeline => pipeline.Use(next => async context =>
+            {
+                var input = context.Transport.Input;
+                if (!input.TryRead(out var result))
+                {
+                    await context.Transport.Output.WriteAsync("SILENT\n"u8.ToArray());
+                    return;
+                }
+
+                if (result.Buffer.FirstSpan.StartsWith("PING"u8))
+                {
+                    input.AdvanceTo(result.Buffer.End);
+                    await context.Transport.Output.WriteAsync(Encoding.ASCII.GetBytes($"PONG {Thread.CurrentThread.Name}\n"));
+                    return;
+                }
+
+                input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+                await next(context);
+            }),
+            firstBytesTimeout)));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapGet("/ping", () => "pong");
+        await app.StartAsync();
+        return app;
+    }
+}
