@@ -3,7 +3,7 @@
 (churn) on one node and across nodes. One redis-server and the relay nodes are pinned to CPU 0, the load generator to
 CPU 1 (as run-loopback.sh).
 
-  benchmarks/run-fleet.py [--reps N] [--seconds S] [--variant NAME=DIR ...] [--out FILE] [--no-build]
+  benchmarks/run-fleet.py [--reps N] [--seconds S] [--variant NAME=DIR ...] [--forward-only] [--out FILE] [--no-build]
 
 --variant compares relay builds (DIR holds a built peerrelay.dll, e.g. a copy of src/PeerRelay/bin/Release/net10.0
 made before a change): every repetition runs every variant, in an order rotated each repetition, and the report gives
@@ -134,7 +134,7 @@ def churn(fleet, seconds):
             "redis_cpu_per_cycle_us": round(redis_ms * 1000 / units, 2) if units and fleet.redis else None}
 
 
-def run_variant(name, dll, rep, seconds, rows):
+def run_variant(name, dll, rep, seconds, rows, forward_only):
     fleet = Fleet(dll, 3)
     try:
         for cross in ((False, True) if rep % 2 == 0 else (True, False)):
@@ -142,6 +142,8 @@ def run_variant(name, dll, rep, seconds, rows):
             r.update(case="cross" if cross else "same", variant=name, rep=rep)
             rows.append(r)
             print(json.dumps(r), file=sys.stderr)
+        if forward_only:
+            return
         r = churn(fleet, seconds)
         time.sleep(3)  # let the last closes' releases reach Redis before looking (a measurement, not a test)
         r.update(case="churn-fleet-3", variant=name, rep=rep, left=fleet.left_in_redis())
@@ -166,6 +168,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--variant", action="append", default=[], help="NAME=DIR with a built peerrelay.dll")
     ap.add_argument("--no-build", action="store_true", help="use the builds as they are")
+    ap.add_argument("--forward-only", action="store_true", help="skip the churn (registrations) cases")
     ap.add_argument("--out", default=f"{root}/benchmarks/results/{time.strftime('%Y-%m-%d', time.gmtime())}-fleet.md")
     a = ap.parse_args()
     if not a.no_build:
@@ -177,7 +180,7 @@ def main():
     for rep in range(a.reps):
         order = variants[rep % len(variants):] + variants[:rep % len(variants)]
         for name, dll in order:
-            run_variant(name, dll, rep, a.seconds, rows)
+            run_variant(name, dll, rep, a.seconds, rows, a.forward_only)
 
     with open(a.out.replace(".md", ".jsonl"), "w") as f:
         for r in rows:
@@ -204,10 +207,11 @@ def main():
             lines.append(f"| {n} | {case}-node | {med(n, case, 'unitsPerSecond'):,.0f} | {med(n, case, 'latencyP50Us')} | {med(n, case, 'latencyP99Us')} | "
                          f"{med(n, case, 'node1_cpu_per_msg_us')} | {med(n, case, 'node2_cpu_per_msg_us')} | {med(n, case, 'relay_cpu_per_msg_us')} | "
                          f"{med(n, case, 'redis_cpu_per_msg_us')} |")
-    lines += ["", f"## Registrations (churn): connect, register, one message, close; {LOADERS} load processes × {LOADER_CONCURRENCY} cycles in flight", "",
+    has_churn = any(r["case"].startswith("churn") for r in rows)
+    lines += [] if not has_churn else ["", f"## Registrations (churn): connect, register, one message, close; {LOADERS} load processes × {LOADER_CONCURRENCY} cycles in flight", "",
               "| build | case | cycles/s | relay CPU µs/cycle | Redis CPU µs/cycle | errors |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     labels = {"churn-single": "one node, no [cluster]", "churn-fleet-1": "one node of a fleet (Redis)", "churn-fleet-3": "three nodes of a fleet"}
-    for n in names:
+    for n in names if has_churn else []:
         for case in ("churn-single", "churn-fleet-1", "churn-fleet-3"):
             errors = sum(r["errors"] for r in rows if r["variant"] == n and r["case"] == case)
             lines.append(f"| {n} | {labels[case]} | {med(n, case, 'cycles_per_s'):,.0f} | {med(n, case, 'relay_cpu_per_cycle_us')} | "
@@ -220,7 +224,8 @@ def main():
         f3, f1, single = med(n, "churn-fleet-3", "cycles_per_s"), med(n, "churn-fleet-1", "cycles_per_s"), med(n, "churn-single", "cycles_per_s")
         left = [r["left"] for r in rows if r["variant"] == n and r["case"] == "churn-fleet-3"]
         left_text = "none" if all(l["client_keys"] == 0 and l["node_sets"] == 0 for l in left) else json.dumps(left)
-        lines.append(f"| {n} | {med(n, 'cross', 'latencyP50Us')} µs | {cross / same:.2f}× | {f3 / f1:.2f}× | {f3 / single:.2f}× | {left_text} |")
+        ratios = f"{f3 / f1:.2f}× | {f3 / single:.2f}×" if has_churn else "— | —"
+        lines.append(f"| {n} | {med(n, 'cross', 'latencyP50Us')} µs | {cross / same:.2f}× | {ratios} | {left_text if has_churn else '—'} |")
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
