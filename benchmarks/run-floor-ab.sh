@@ -13,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# shellcheck source=benchmarks/bench-servers.sh
+source benchmarks/bench-servers.sh
 
 reps=3
 quick=0
@@ -39,18 +41,9 @@ log="$scratch/logs"
 mkdir -p "$scratch" "$log"
 raw=${raw:-$scratch/floor-ab-$(date -u +%H%M%S).jsonl}
 
-floor_src=${BENCH_FLOOR_DIR:-}
-if [[ -z $floor_src ]]; then
-  dir=$root
-  while [[ $dir != / ]]; do
-    dir=$(dirname "$dir")
-    if [[ -f $dir/shared/floor-relay/floor_relay.c ]]; then floor_src=$dir/shared/floor-relay; break; fi
-  done
-fi
+floor_src=$(find_floor "$root")
 [[ -n $floor_src ]] || { echo "no shared/floor-relay found (BENCH_FLOOR_DIR)" >&2; exit 1; }
-mkdir -p "$scratch/floor-relay"
-cp "$floor_src/floor_relay.c" "$floor_src/Makefile" "$scratch/floor-relay/"
-make -s -C "$scratch/floor-relay" floor_relay >"$log/floor-build.log" 2>&1
+build_floor "$floor_src"
 
 dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release -nologo -v quiet >/dev/null
 load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
@@ -68,7 +61,6 @@ for spec in "${variants[@]}"; do
 done
 
 server_pid=""
-port_open() { (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 start_server() {
   if port_open; then echo "port $port is in use; set BENCH_PORT" >&2; exit 1; fi
   if [[ $1 == floor ]]; then
@@ -78,20 +70,7 @@ start_server() {
     env ${env_of[$1]} taskset -c "$server_cpu" dotnet "${dll[$1]}" serve --config benchmarks/loopback.toml --port "$port" >"$log/ab-$1.log" 2>&1 &
   fi
   server_pid=$!
-  for _ in $(seq 100); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-    if port_open; then return 0; fi
-    sleep 0.1
-  done
-  echo "server $1 did not start; see $log/ab-$1.log" >&2
-  exit 1
-}
-stop_server() {
-  [[ -n $server_pid ]] || return 0
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-  for _ in $(seq 100); do if ! port_open; then break; fi; sleep 0.1; done
+  wait_listening "$1" "$log/ab-$1.log"
 }
 trap 'stop_server' EXIT
 load() { taskset -c "$load_cpu" dotnet "$load_dll" "$@" --target relay --url "ws://127.0.0.1:$port/" --json-only; }

@@ -13,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# shellcheck source=benchmarks/bench-servers.sh
+source benchmarks/bench-servers.sh
 
 invocation="benchmarks/run-loopback.sh $*"
 reps=3
@@ -48,21 +50,11 @@ peerjs_bin="$scratch/peerjs/node_modules/peer/dist/bin/peerjs.js"
 
 # --- The floor: shared/floor-relay beside the repository (CI, a clean clone) or beside a folder above it (a git
 # worktree), built into the scratch folder (shared/ may be read-only) ---
-floor_src=${BENCH_FLOOR_DIR:-}
-if [[ -z $floor_src ]]; then
-  dir=$root
-  while [[ $dir != / ]]; do
-    dir=$(dirname "$dir")
-    if [[ -f $dir/shared/floor-relay/floor_relay.c ]]; then floor_src=$dir/shared/floor-relay; break; fi
-  done
-fi
+floor_src=$(find_floor "$root")
 servers=(relay peerjs)
 floor_status=""
 if [[ -n $floor_src && -f $floor_src/floor_relay.c ]]; then
-  mkdir -p "$scratch/floor-relay"
-  cp "$floor_src/floor_relay.c" "$floor_src/Makefile" "$scratch/floor-relay/"
-  make -s -C "$scratch/floor-relay" floor_relay >"$log/floor-build.log" 2>&1 \
-    || { echo "the floor did not build; see $log/floor-build.log" >&2; exit 1; }
+  build_floor "$floor_src"
   servers+=(floor)
   floor_status="built from $floor_src (floor_relay.c sha256 $(sha256sum "$floor_src/floor_relay.c" | cut -c1-12)) with $(cc --version | head -1)"
 else
@@ -87,7 +79,6 @@ peerjs_cmd=(node "$peerjs_bin" --port "$port" --concurrent_limit 1000000)
 floor_cmd=("$scratch/floor-relay/floor_relay" "$port")
 
 server_pid=""
-port_open() { (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 start_server() { # relay|peerjs|floor
   if port_open; then
     echo "port $port is already in use by another process; set BENCH_PORT" >&2
@@ -99,28 +90,10 @@ start_server() { # relay|peerjs|floor
     floor) taskset -c "$server_cpu" "${floor_cmd[@]}" >"$log/server-$1.log" 2>&1 & ;;
   esac
   server_pid=$!
-  for _ in $(seq 100); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-    if port_open; then return 0; fi
-    sleep 0.1
-  done
-  echo "server $1 did not start; see $log/server-$1.log" >&2
-  exit 1
+  wait_listening "$1" "$log/server-$1.log"
 }
 
 trap 'stop_server' EXIT
-
-stop_server() {
-  [[ -n $server_pid ]] || return 0
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-  # Let the port's connections drain before the next server binds it.
-  for _ in $(seq 100); do
-    if ! port_open; then break; fi
-    sleep 0.1
-  done
-}
 
 load() { # server args...
   local target=$1; shift

@@ -22,20 +22,7 @@ public static class RelaySocketTransportWebHostBuilderExtensions
     public static IWebHostBuilder UseRelaySockets(this IWebHostBuilder builder, Action<RelaySocketTransportOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.ConfigureServices(services =>
-        {
-            var options = services.AddOptions<RelaySocketTransportOptions>();
-            if (configure is not null)
-            {
-                options.Configure(configure);
-            }
-
-            services.AddMetrics();
-            services.TryAddSingleton<TransportMetrics>();
-
-            // Kestrel asks the factories registered last first; this one binds IP endpoints only.
-            services.AddSingleton<IConnectionListenerFactory, RelaySocketTransportFactory>();
-        });
+        return builder.UseTransport<RelaySocketTransportFactory>(configure);
     }
 
     /// <summary>
@@ -59,7 +46,13 @@ public static class RelaySocketTransportWebHostBuilderExtensions
             throw new PlatformNotSupportedException("The PeerRelay epoll transport runs on Linux only.");
         }
 
-        return builder.ConfigureServices(services =>
+        builder.ConfigureServices(services => services.TryAddSingleton<EventLoopEndpoints>());
+        return builder.UseTransport<EpollTransportFactory>(configure);
+    }
+
+    private static IWebHostBuilder UseTransport<TFactory>(this IWebHostBuilder builder, Action<RelaySocketTransportOptions>? configure)
+        where TFactory : class, IConnectionListenerFactory =>
+        builder.ConfigureServices(services =>
         {
             var options = services.AddOptions<RelaySocketTransportOptions>();
             if (configure is not null)
@@ -69,8 +62,8 @@ public static class RelaySocketTransportWebHostBuilderExtensions
 
             services.AddMetrics();
             services.TryAddSingleton<TransportMetrics>();
-            services.TryAddSingleton<EventLoopEndpoints>();
-            services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
+
+            // Kestrel asks the factories registered last first; these bind IP endpoints only.
+            services.AddSingleton<IConnectionListenerFactory, TFactory>();
         });
-    }
 }
