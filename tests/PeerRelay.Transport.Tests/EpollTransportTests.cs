@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Testing;
+using PeerRelay.Transport.Internal;
 
 namespace PeerRelay.Transport.Tests;
 
@@ -91,6 +92,52 @@ public sealed class EpollTransportTests
         var end = await input.ReadAsync().AsTask().WithTimeout();
         Assert.True(end.IsCompleted);
         Assert.True(end.Buffer.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Read_LastBytesAndFinReportedInOneEdge_SeesTheFinAfterTheBytes()
+    {
+        await using var accepted = await AcceptedConnections.StartAsync(epoll: true, TimeSpan.FromSeconds(2));
+        var (holderClient, holder) = await accepted.ConnectAsync();
+        var (client, connection) = await accepted.ConnectAsync();
+        using var _ = holderClient;
+        using var __ = client;
+        await using var ___ = holder;
+        await using var ____ = connection;
+
+        // Hold the (one) event loop: the holder's read continues inline on it and blocks there until released, so the
+        // last bytes and the FIN below arrive while the loop is busy and are reported together, in one edge.
+        using var release = new ManualResetEventSlim();
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = HoldLoopAsync(holder, held, release);
+        await holderClient.SendAsync(new byte[1]).WithTimeout();
+        await held.Task.WithTimeout();
+        await client.SendAsync(new byte[10]).WithTimeout();
+        client.Shutdown(SocketShutdown.Send);
+        release.Set();
+        await holding.WithTimeout();
+
+        // One more byte to the holder: once the loop has handled it, it has handled the earlier edge too (in order).
+        var marker = holder.Transport.Input.ReadAsync();
+        await holderClient.SendAsync(new byte[1]).WithTimeout();
+        await marker.AsTask().WithTimeout();
+
+        var input = connection.Transport.Input;
+        var bytes = await input.ReadAsync().AsTask().WithTimeout();
+        Assert.Equal(10, bytes.Buffer.Length);
+        input.AdvanceTo(bytes.Buffer.End);
+
+        // The short read of those bytes must not make the next read wait for an edge that will never come.
+        var end = await input.ReadAsync().AsTask().WithTimeout();
+        Assert.True(end.IsCompleted);
+    }
+
+    private static async Task HoldLoopAsync(RelaySocketConnection holder, TaskCompletionSource held, ManualResetEventSlim release)
+    {
+        var result = await holder.Transport.Input.ReadAsync().ConfigureAwait(false);
+        held.SetResult();
+        release.Wait();
+        holder.Transport.Input.AdvanceTo(result.Buffer.End);
     }
 
     private static int Port(WebApplication app) =>

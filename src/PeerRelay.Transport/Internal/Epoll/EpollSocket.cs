@@ -18,6 +18,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     private readonly int _fd;
     private long _registration;
     private bool _readEdge; // Readable (or closed) since the last receive.
+    private bool _hungUp; // The peer's FIN, a reset or an error was seen: reads no longer wait (sticky).
     private bool _waitRead; // The reader waits for an edge.
     private bool _waitWrite; // An asynchronous send waits for room.
     private bool _closing; // Close was asked: operations fail from now on.
@@ -154,7 +155,9 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
 
     public override bool StartWaitReadable()
     {
-        if (_closing || _readEdge)
+        // After a hang-up a receive never blocks, and no further edge may come: one edge can report the last bytes
+        // and the FIN or reset together, and the short read of those bytes must not make the next read wait.
+        if (_closing || _readEdge || _hungUp)
         {
             return false; // The receive that follows says what happened.
         }
@@ -317,6 +320,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
             if ((events & ReadEvents) != 0)
             {
                 _readEdge = true;
+                _hungUp |= (events & (LibC.EpollRdHup | LibC.EpollHup | LibC.EpollErr)) != 0;
                 readable = _waitRead;
                 _waitRead = false;
                 linger = _lingerWait;
