@@ -28,23 +28,31 @@ internal sealed class LogThrottle(TimeSpan interval, int linesPerInterval = 1, F
     public bool ShouldLog(out int suppressed)
     {
         var now = _clockMs();
+
+        // Under a flood almost every event is over the budget: count it without the lock.
+        if (now < Volatile.Read(ref _windowEnd) && Volatile.Read(ref _logged) >= linesPerInterval)
+        {
+            Interlocked.Increment(ref _suppressed);
+            suppressed = 0;
+            return false;
+        }
+
         lock (_lock)
         {
             if (now >= _windowEnd)
             {
-                _windowEnd = now + _intervalMs;
-                _logged = 0;
+                Volatile.Write(ref _logged, 0);
+                Volatile.Write(ref _windowEnd, now + _intervalMs);
             }
 
             if (_logged < linesPerInterval)
             {
-                _logged++;
-                suppressed = _suppressed;
-                _suppressed = 0;
+                Volatile.Write(ref _logged, _logged + 1);
+                suppressed = Interlocked.Exchange(ref _suppressed, 0);
                 return true;
             }
 
-            _suppressed++;
+            Interlocked.Increment(ref _suppressed);
             suppressed = 0;
             return false;
         }
