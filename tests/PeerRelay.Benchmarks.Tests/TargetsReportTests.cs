@@ -16,14 +16,14 @@ public sealed class TargetsReportTests : IDisposable
     [Fact]
     public async Task TargetsTable_SaysWhichTargetsAreMet_AndHowFarOffTheOthersAre()
     {
-        var raw = _directory.WriteFile("run.jsonl", string.Join('\n',
+        var raw = RawRun(
             Line("forward-10x200", "relay", """{"serverCpuPerUnitUs":25,"serverSystemPerUnitUs":18,"latencyP99Us":700}"""),
             Line("forward-10x200", "peerjs", """{"serverCpuPerUnitUs":40,"serverSystemPerUnitUs":20,"latencyP99Us":900}"""),
             Line("forward-1x200", "relay", """{"latencyP99Us":80,"latencyP50Us":60}"""),
             Line("forward-1x200", "peerjs", """{"latencyP99Us":150,"latencyP50Us":90}"""),
             Line("connect-19000", "relay", """{"serverCpuPerUnitUs":140,"serverSystemPerUnitUs":70,"rssPerClientKiB":5.5,"forwardCheck":true,"errors":0}"""),
-            Line("connect-19000", "peerjs", """{"serverCpuPerUnitUs":280,"serverSystemPerUnitUs":90,"rssPerClientKiB":5.6,"forwardCheck":true,"errors":0}""")));
-        var report = _directory.WriteFile("report.md", "# Results\n\n## Churn\n\ntable\n\n## Every run\n\nruns\n");
+            Line("connect-19000", "peerjs", """{"serverCpuPerUnitUs":280,"serverSystemPerUnitUs":90,"rssPerClientKiB":5.6,"forwardCheck":true,"errors":0}"""));
+        var report = ResultsWithSections();
 
         await RunAsync("loopback-targets.py", raw, report);
         await RunAsync("loopback-targets.py", raw, report); // Run again: the sections are replaced, not repeated.
@@ -49,7 +49,7 @@ public sealed class TargetsReportTests : IDisposable
     [Fact]
     public async Task FloorTargetsTable_JudgesEachFigureAsARatioToTheFloor_AndSaysHowFarOffItIs()
     {
-        var raw = _directory.WriteFile("run.jsonl", string.Join('\n',
+        var raw = RawRun(
             Served("forward-10x200", "relay", """{"serverCpuPerUnitUs":25,"serverSystemPerUnitUs":18,"latencyP99Us":700}"""),
             Served("forward-10x200", "peerjs", """{"serverCpuPerUnitUs":40,"serverSystemPerUnitUs":20,"latencyP99Us":900}"""),
             Served("forward-10x200", "floor", """{"serverCpuPerUnitUs":10,"serverSystemPerUnitUs":9,"latencyP99Us":600}"""),
@@ -63,8 +63,8 @@ public sealed class TargetsReportTests : IDisposable
             Served("connect-19000", "peerjs", """{"serverCpuPerUnitUs":280,"rssPerClientKiB":5.4,"forwardCheck":true,"errors":0}"""),
             Served("connect-19000", "floor", """{"serverCpuPerUnitUs":40,"rssPerClientKiB":0.18,"forwardCheck":true,"errors":0}"""),
             Served("churn", "relay", """{"serverCpuPerUnitUs":80,"serverSystemPerUnitUs":60}"""),
-            Served("churn", "floor", """{"serverCpuPerUnitUs":68,"serverSystemPerUnitUs":65}""")));
-        var report = _directory.WriteFile("report.md", "# Results\n\n## Churn\n\ntable\n\n## Every run\n\nruns\n");
+            Served("churn", "floor", """{"serverCpuPerUnitUs":68,"serverSystemPerUnitUs":65}"""));
+        var report = ResultsWithSections();
 
         await RunAsync("loopback-targets.py", raw, report);
 
@@ -88,12 +88,12 @@ public sealed class TargetsReportTests : IDisposable
     [Fact]
     public async Task Report_HasAFloorColumn_AndEveryPeerRelayAndPeerJsFigureAsARatioToTheFloor()
     {
-        var raw = _directory.WriteFile("run.jsonl", string.Join('\n',
+        var raw = RawRun(
             Served("forward-10x200", "relay", """{"serverCpuPerUnitUs":25,"serverSystemPerUnitUs":18,"unitsPerSecond":20000,"latencyP50Us":400,"latencyP99Us":700,"latencyMaxUs":5000,"errors":0}"""),
             Served("forward-10x200", "peerjs", """{"serverCpuPerUnitUs":40,"serverSystemPerUnitUs":20,"unitsPerSecond":16000,"latencyP50Us":500,"latencyP99Us":900,"latencyMaxUs":6000,"errors":0}"""),
             Served("forward-10x200", "floor", """{"serverCpuPerUnitUs":10,"serverSystemPerUnitUs":9,"unitsPerSecond":25000,"latencyP50Us":250,"latencyP99Us":500,"latencyMaxUs":4000,"errors":0}"""),
             Served("churn", "relay", """{"serverCpuPerUnitUs":80,"unitsPerSecond":3000,"errors":0}"""),
-            Served("churn", "floor", """{"serverCpuPerUnitUs":64,"unitsPerSecond":4000,"errors":2}""")));
+            Served("churn", "floor", """{"serverCpuPerUnitUs":64,"unitsPerSecond":4000,"errors":2}"""));
         var report = _directory.File("report.md");
 
         await RunAsync("loopback-report.py", raw, report, "--floor-status", "built from test");
@@ -111,9 +111,9 @@ public sealed class TargetsReportTests : IDisposable
     [Fact]
     public async Task Report_WithoutTheFloor_SaysSo_AndKeepsThePeerJsComparison()
     {
-        var raw = _directory.WriteFile("run.jsonl", string.Join('\n',
+        var raw = RawRun(
             Served("forward-10x200", "relay", """{"serverCpuPerUnitUs":25,"serverSystemPerUnitUs":18,"errors":0}"""),
-            Served("forward-10x200", "peerjs", """{"serverCpuPerUnitUs":40,"serverSystemPerUnitUs":20,"errors":0}""")));
+            Served("forward-10x200", "peerjs", """{"serverCpuPerUnitUs":40,"serverSystemPerUnitUs":20,"errors":0}"""));
         var report = _directory.File("report.md");
 
         await RunAsync("loopback-report.py", raw, report, "--floor-status", "not run: no floor_relay.c here");
@@ -132,12 +132,18 @@ public sealed class TargetsReportTests : IDisposable
     private static string Served(string @case, string server, string fields) =>
         $$"""{"case":"{{@case}}","rep":1,"server":"{{server}}","result":{"target":"{{(server == "peerjs" ? "peerjs" : "relay")}}",{{fields[1..]}}}""";
 
+    /// <summary>A raw output file of run-loopback.sh, one result a line.</summary>
+    private string RawRun(params string[] lines) => _directory.WriteFile("run.jsonl", string.Join('\n', lines));
+
+    /// <summary>A results file with the sections the targets tables go between.</summary>
+    private string ResultsWithSections() => _directory.WriteFile("report.md", "# Results\n\n## Churn\n\ntable\n\n## Every run\n\nruns\n");
+
     private static int CountOf(string text, string what) => text.Split(what).Length - 1;
 
     private static async Task RunAsync(string script, params string[] arguments)
     {
         var info = new ProcessStartInfo("python3") { RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(RepositoryRoot(), "benchmarks", script));
+        info.ArgumentList.Add(RepositoryPaths.Combine($"benchmarks/{script}"));
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
@@ -147,18 +153,5 @@ public sealed class TargetsReportTests : IDisposable
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WithTimeout();
         Assert.True(process.ExitCode == 0, $"{script} exited with {process.ExitCode}: {await stderr}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "PeerRelay.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No PeerRelay.slnx above {AppContext.BaseDirectory}.");
     }
 }

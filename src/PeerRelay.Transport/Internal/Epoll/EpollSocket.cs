@@ -366,14 +366,11 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
                     _sendOffset += sent;
                     _sendCount -= sent;
                 }
-                else if (error is SocketError.WouldBlock or SocketError.Interrupted)
+                else if (error == SocketError.WouldBlock)
                 {
-                    if (error == SocketError.WouldBlock)
-                    {
-                        return; // Still full: the next edge tries again.
-                    }
+                    return; // Still full: the next edge tries again.
                 }
-                else
+                else if (error != SocketError.Interrupted)
                 {
                     _sendError = new SocketException((int)error);
                     break;
