@@ -39,6 +39,17 @@ public sealed class IdentityServer : IAsyncDisposable
 
     public string Issuer => BaseUri.AbsoluteUri.TrimEnd('/');
 
+    /// <summary>Gets the <c>[auth]</c> section of a relay's TOML that accepts this server's JWTs (by its JWKS).</summary>
+    public string JwtAuthToml => $"""
+        [auth]
+        method = "jwt"
+
+        [auth.kwargs]
+        issuer = "{Issuer}"
+        audience = "{Audience}"
+        jwks_url = "{JwksUrl}"
+        """;
+
     /// <summary>Gets the published RSA key (generated once per test run: key generation is slow on small machines).</summary>
     public RsaSecurityKey RsaKey { get; } = SharedKeys.Rsa;
 

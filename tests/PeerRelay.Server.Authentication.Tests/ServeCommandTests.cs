@@ -28,13 +28,7 @@ public sealed class ServeCommandTests : IAsyncLifetime
         var file = _directory.WriteFile("jwt.toml", $"""
             allowed_origins = ["https://app.example.org"]
 
-            [auth]
-            method = "jwt"
-
-            [auth.kwargs]
-            issuer = "{_identity.Issuer}"
-            audience = "{IdentityServer.Audience}"
-            jwks_url = "{_identity.JwksUrl}"
+            {_identity.JwtAuthToml}
             clock_skew = 30
             """);
         await using var relay = await RelayProcess.StartServeAsync(["--config", file]);

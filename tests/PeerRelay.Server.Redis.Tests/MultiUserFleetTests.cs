@@ -16,13 +16,7 @@ public sealed class MultiUserFleetTests : IAsyncLifetime
         _fleet = await RelayFleet.StartAsync(3, extraToml: $"""
             max_clients_per_user = 2
 
-            [auth]
-            method = "jwt"
-
-            [auth.kwargs]
-            issuer = "{_identity.Issuer}"
-            audience = "{IdentityServer.Audience}"
-            jwks_url = "{_identity.JwksUrl}"
+            {_identity.JwtAuthToml}
             """);
     }
 
@@ -44,7 +38,7 @@ public sealed class MultiUserFleetTests : IAsyncLifetime
 
         foreach (var node in new[] { Node(1), Node(2), Node(3) })
         {
-            await using var mallory = await TestRelayClient.ConnectAsync(node.Uri!, o => o.SetRequestHeader("Authorization", "Bearer " + Token("mallory")));
+            await using var mallory = await Connect.WithBearerAsync(node.Uri!, Token("mallory"));
             await mallory.SendTextAsync(TestRelayClient.Registration(uuid));
             var (code, reason) = await mallory.ReceiveCloseAsync();
             Assert.Equal(RelayCloseCodes.Forbidden, code);
@@ -70,7 +64,7 @@ public sealed class MultiUserFleetTests : IAsyncLifetime
         await using var a2 = await FleetClients.RegisteredAsync(Node(2), second, "a2", Token("carol"));
 
         // A third UUID of the same user, on the third node: over the limit of 2 counted over the fleet.
-        await using (var a3 = await TestRelayClient.ConnectAsync(Node(3).Uri!, o => o.SetRequestHeader("Authorization", "Bearer " + Token("carol"))))
+        await using (var a3 = await Connect.WithBearerAsync(Node(3).Uri!, Token("carol")))
         {
             await a3.SendTextAsync(TestRelayClient.Registration(Guid.NewGuid()));
             var refusal = await a3.ReceiveJsonAsync();
@@ -83,7 +77,7 @@ public sealed class MultiUserFleetTests : IAsyncLifetime
         await using var d1 = await FleetClients.RegisteredAsync(Node(3), Guid.NewGuid(), "d1", Token("dan"));
 
         // Re-registering one of the two UUIDs on another node is a take-over, not a third client.
-        await using var a1Again = await TestRelayClient.ConnectAsync(Node(3).Uri!, o => o.SetRequestHeader("Authorization", "Bearer " + Token("carol")));
+        await using var a1Again = await Connect.WithBearerAsync(Node(3).Uri!, Token("carol"));
         var registering = a1Again.RegisterAsync(first, "a1-again");
         Assert.Equal(RelayCloseCodes.DuplicateRegistration, (await a1.ReceiveCloseAsync()).Code);
         await registering.WithTimeout();
