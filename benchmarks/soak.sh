@@ -18,6 +18,7 @@ out="benchmarks/results/soak-$(date -u +%Y%m%d-%H%M).md"
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
   echo "- .NET SDK $(dotnet --version); server and all clients in one process on 127.0.0.1, default limits except max_connections_per_ip"
+  echo "- socket transport: ${PEERRELAY_TEST_TRANSPORT:-the default (epoll on Linux)}"
   echo
 } > "$out"
 dotnet build tests/PeerRelay.Server.Tests -c Release -nologo -v quiet

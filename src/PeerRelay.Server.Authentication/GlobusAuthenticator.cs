@@ -65,6 +65,10 @@ public sealed partial class GlobusAuthenticator : IRelayAuthenticator, IDisposab
     internal int CacheCount => _cache.Count;
 
     /// <inheritdoc />
+    /// <value>Always true: a cached answer is returned at once and introspection is awaited asynchronously.</value>
+    public bool RunsInline => true;
+
+    /// <inheritdoc />
     public async ValueTask<RelayAuthResult> AuthenticateAsync(RelayHandshake handshake, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handshake);

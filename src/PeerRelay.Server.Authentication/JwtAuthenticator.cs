@@ -63,6 +63,10 @@ public sealed partial class JwtAuthenticator : IRelayAuthenticator
     }
 
     /// <inheritdoc />
+    /// <value>Always true: the signature is checked in memory and the key set is fetched asynchronously.</value>
+    public bool RunsInline => true;
+
+    /// <inheritdoc />
     public async ValueTask<RelayAuthResult> AuthenticateAsync(RelayHandshake handshake, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handshake);

@@ -182,9 +182,9 @@ public sealed partial class RelayProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
-        if (TestTransport.IsEpoll && !start.Environment.ContainsKey("PEERRELAY_SOCKET_TRANSPORT"))
+        if (!start.Environment.ContainsKey("PEERRELAY_SOCKET_TRANSPORT"))
         {
-            start.Environment["PEERRELAY_SOCKET_TRANSPORT"] = "epoll";
+            start.Environment["PEERRELAY_SOCKET_TRANSPORT"] = TestTransport.Name;
         }
 
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())

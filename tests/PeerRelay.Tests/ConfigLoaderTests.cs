@@ -128,7 +128,7 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void SocketTransport_IsTheRelaysByDefault_AndKestrelsOrEpollOnRequest()
     {
-        Assert.Equal(SocketTransportKind.Relay, Parse(string.Empty).SocketTransport);
+        Assert.Equal(OperatingSystem.IsLinux() ? SocketTransportKind.Epoll : SocketTransportKind.Relay, Parse(string.Empty).SocketTransport);
         Assert.Equal(SocketTransportKind.Kestrel, Parse("socket_transport = \"kestrel\"").SocketTransport);
         Assert.Equal(SocketTransportKind.Relay, Parse("socket_transport = \"relay\"").SocketTransport);
         Assert.Equal(SocketTransportKind.Epoll, Parse("socket_transport = \"epoll\"").SocketTransport);

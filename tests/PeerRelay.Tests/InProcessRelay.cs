@@ -24,9 +24,10 @@ internal sealed class InProcessRelay : IAsyncDisposable
     {
         config.Host ??= "127.0.0.1";
         config.Port = 0;
-        if (PeerRelay.Testing.TestTransport.IsEpoll && config.SocketTransport == SocketTransportKind.Relay)
+        if (config.SocketTransport == RelayConfig.DefaultSocketTransport)
         {
-            config.SocketTransport = SocketTransportKind.Epoll;
+            // The suite's transport (PEERRELAY_TEST_TRANSPORT); a test that chose another keeps it.
+            config.SocketTransport = PeerRelay.Testing.TestTransport.IsEpoll ? SocketTransportKind.Epoll : SocketTransportKind.Relay;
         }
 
         var app = RelayHostBuilder.Build(config, builder =>

@@ -41,6 +41,7 @@ public sealed class TlsTests : IDisposable
     [Theory]
     [InlineData("relay")]
     [InlineData("kestrel")]
+    [InlineData("epoll")]
     public async Task TwoTlsClients_ExchangeAnOffer_OnEitherSocketTransport(string transport)
     {
         await using var relay = await InProcessRelay.StartAsync($"certfile = \"{_certificate.CombinedPath}\"\nsocket_transport = \"{transport}\"");
@@ -59,6 +60,7 @@ public sealed class TlsTests : IDisposable
     [Theory]
     [InlineData("relay")]
     [InlineData("kestrel")]
+    [InlineData("epoll")]
     public async Task Http2OverTls_ServesPlainRequests_OnEitherSocketTransport(string transport)
     {
         // Browsers fetch /healthz, /peerrelay.js and /demo over HTTP/2 when TLS offers it (ALPN): Kestrel's HTTP/2

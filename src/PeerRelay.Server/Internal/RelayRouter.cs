@@ -212,6 +212,13 @@ internal sealed partial class RelayRouter(
         }
     }
 
+    /// <summary>
+    /// Runs an authenticator that may block (<see cref="IRelayAuthenticator.RunsInline"/> false) on the thread pool, so
+    /// that it never holds the event loop that read the registration (and every other connection on it).
+    /// </summary>
+    private Task<RelayAuthResult> AuthenticateOnThreadPoolAsync(RelayConnection connection) =>
+        Task.Run(() => authenticator.AuthenticateAsync(connection.Handshake, connection.Aborted).AsTask(), connection.Aborted);
+
     private void Reject(RelayConnection connection, string reason, string detail)
     {
         metrics.MessageRejected(reason);
@@ -232,7 +239,9 @@ internal sealed partial class RelayRouter(
             // Without authentication the handshake is not even looked at (nor rebuilt from the kept request head).
             auth = authenticator is NoAuthenticator
                 ? NoAuthenticator.Anonymous
-                : await authenticator.AuthenticateAsync(connection.Handshake, connection.Aborted);
+                : authenticator.RunsInline
+                    ? await authenticator.AuthenticateAsync(connection.Handshake, connection.Aborted)
+                    : await AuthenticateOnThreadPoolAsync(connection);
         }
         catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
         {

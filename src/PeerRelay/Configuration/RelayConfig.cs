@@ -37,12 +37,15 @@ internal sealed class RelayConfig
     public bool InlineIo { get; set; } = true;
 
     /// <summary>
-    /// Gets or sets how Kestrel accepts TCP connections (<c>socket_transport</c>): the PeerRelay socket transport
-    /// (<c>"relay"</c>, the default: no pipes or buffers per idle connection), the same on event loops of its own
-    /// (<c>"epoll"</c>, Linux: relay WebSocket connections served on the loop, without Kestrel's per-connection
-    /// dispatch), or Kestrel's own (<c>"kestrel"</c>).
+    /// Gets or sets how Kestrel accepts TCP connections (<c>socket_transport</c>): the PeerRelay socket transport on
+    /// event loops of its own (<c>"epoll"</c>, the default on Linux: relay WebSocket connections served on the loop,
+    /// without Kestrel's per-connection dispatch), the same connections over .NET sockets (<c>"relay"</c>, the default
+    /// elsewhere: no pipes or buffers per idle connection), or Kestrel's own (<c>"kestrel"</c>).
     /// </summary>
-    public SocketTransportKind SocketTransport { get; set; } = SocketTransportKind.Relay;
+    public SocketTransportKind SocketTransport { get; set; } = DefaultSocketTransport;
+
+    /// <summary>Gets the default <c>socket_transport</c>: <c>"epoll"</c> on Linux, <c>"relay"</c> elsewhere.</summary>
+    public static SocketTransportKind DefaultSocketTransport { get; } = OperatingSystem.IsLinux() ? SocketTransportKind.Epoll : SocketTransportKind.Relay;
 
     /// <summary>Gets or sets the listen backlog: connections the kernel holds before they are accepted (<c>listen_backlog</c>, default 512).</summary>
     public int ListenBacklog { get; set; } = 512;
