@@ -54,7 +54,7 @@ internal sealed class AbuseScenario(LoadContext context) : IDisposable
     public async Task<AbuseReport> RunAsync(CancellationToken cancellationToken = default)
     {
         var options = context.Options;
-        var probe = new ServerProbe(options.ServerPid);
+        var probe = new ServerProbe(options.ServerPids);
         for (var p = 0; p < options.Pairs; p++)
         {
             var a = await LoadClient.ConnectAndRegisterAsync(context, 2 * p, LoadContext.NewId(), cancellationToken);

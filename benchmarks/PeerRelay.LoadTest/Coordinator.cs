@@ -12,7 +12,7 @@ internal static class Coordinator
 {
     public static async Task<LoadReport> RunAsync(LoadOptions options, CancellationToken cancellationToken = default)
     {
-        var probe = new ServerProbe(options.ServerPid, options.AlsoPids);
+        var probe = new ServerProbe(options.ServerPids, options.AlsoPids);
         return options.Procs <= 1
             ? await RunInProcessAsync(options, probe, cancellationToken)
             : await RunChildrenAsync(options, probe, cancellationToken);
@@ -21,12 +21,14 @@ internal static class Coordinator
     /// <summary>The child side: set up, wait for GO, run, report, wait for EXIT.</summary>
     public static async Task RunChildAsync(LoadOptions options, CancellationToken cancellationToken = default)
     {
-        await using var scenario = ILoadScenario.Create(new LoadContext(options));
+        var context = new LoadContext(options);
+        await using var scenario = ILoadScenario.Create(context);
         await scenario.SetupAsync(cancellationToken);
         Console.Out.WriteLine("@READY");
         await Console.Out.FlushAsync(cancellationToken);
         await WaitForLineAsync("GO");
         var result = await scenario.RunAsync(() => { }, () => { }, cancellationToken);
+        result.Tls = context.NegotiatedTls;
         Console.Out.WriteLine("@DONE " + JsonSerializer.Serialize(result));
         await Console.Out.FlushAsync(cancellationToken);
         await WaitForLineAsync("EXIT");
@@ -34,7 +36,8 @@ internal static class Coordinator
 
     private static async Task<LoadReport> RunInProcessAsync(LoadOptions options, ServerProbe probe, CancellationToken cancellationToken)
     {
-        await using var scenario = ILoadScenario.Create(new LoadContext(options));
+        var context = new LoadContext(options);
+        await using var scenario = ILoadScenario.Create(context);
         await scenario.SetupAsync(cancellationToken);
         (double User, double System) start = default, end = default;
         long rssBefore = 0;
@@ -51,6 +54,7 @@ internal static class Coordinator
                 probe.EndAlso();
             },
             cancellationToken);
+        result.Tls = context.NegotiatedTls;
         var rss = await HoldAndMeasureAsync(options, probe, rssBefore, cancellationToken);
         return LoadReport.Create(options, result, result.WindowSeconds, probe.Enabled ? (end.User - start.User, end.System - start.System) : null, rss, probe.AlsoCpuMs);
     }

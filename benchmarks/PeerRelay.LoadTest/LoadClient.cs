@@ -9,6 +9,7 @@ namespace PeerRelay.LoadTest;
 /// <summary>
 /// One WebSocket client over a raw socket: a hand-written HTTP upgrade (cheaper on the load generator's CPU than
 /// <see cref="ClientWebSocket"/>) from a chosen loopback source address, then <see cref="WebSocket.CreateFromStream(Stream, WebSocketCreationOptions)"/>.
+/// For <c>wss://</c> a TLS handshake (<see cref="LoadTls"/>) comes first, over the same socket.
 /// </summary>
 internal sealed class LoadClient : IAsyncDisposable
 {
@@ -33,7 +34,7 @@ internal sealed class LoadClient : IAsyncDisposable
 
     public WebSocket Socket => _socket;
 
-    public static async Task<LoadClient> ConnectAsync(IPEndPoint server, IPAddress? source, string host, string pathAndQuery, string id, int receiveBufferSize = 0, CancellationToken cancellationToken = default)
+    public static async Task<LoadClient> ConnectAsync(IPEndPoint server, LoadTls? tls, IPAddress? source, string host, string pathAndQuery, string id, int receiveBufferSize = 0, CancellationToken cancellationToken = default)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -52,7 +53,12 @@ internal sealed class LoadClient : IAsyncDisposable
             }
 
             await socket.ConnectAsync(server, cancellationToken);
-            var stream = new NetworkStream(socket, ownsSocket: true);
+            Stream stream = new NetworkStream(socket, ownsSocket: true);
+            if (tls is not null)
+            {
+                stream = await tls.AuthenticateAsync(stream, cancellationToken);
+            }
+
             var request = Encoding.ASCII.GetBytes(
                 $"GET {pathAndQuery} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {Key}\r\nSec-WebSocket-Version: 13\r\n\r\n");
             await stream.WriteAsync(request, cancellationToken);
@@ -74,15 +80,15 @@ internal sealed class LoadClient : IAsyncDisposable
 
     /// <summary>Connects the answering end of a forward pair to <see cref="LoadContext.PeerServer"/> and registers it.</summary>
     public static Task<LoadClient> ConnectAndRegisterPeerAsync(LoadContext context, int index, string id, CancellationToken cancellationToken = default) =>
-        ConnectAndRegisterAsync(context, context.PeerServer, context.PeerHost, context.SourceFor(index), id, 0, cancellationToken);
+        ConnectAndRegisterAsync(context, context.PeerServer, context.PeerTls, context.PeerHost, context.SourceFor(index), id, 0, cancellationToken);
 
     /// <summary>Connects from <paramref name="source"/> and registers <paramref name="id"/>; throws when the server refuses.</summary>
     public static Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, IPAddress? source, string id, int receiveBufferSize = 0, CancellationToken cancellationToken = default) =>
-        ConnectAndRegisterAsync(context, context.Server, context.Host, source, id, receiveBufferSize, cancellationToken);
+        ConnectAndRegisterAsync(context, context.Server, context.Tls, context.Host, source, id, receiveBufferSize, cancellationToken);
 
-    private static async Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, IPEndPoint server, string host, IPAddress? source, string id, int receiveBufferSize, CancellationToken cancellationToken)
+    private static async Task<LoadClient> ConnectAndRegisterAsync(LoadContext context, IPEndPoint server, LoadTls? tls, string host, IPAddress? source, string id, int receiveBufferSize, CancellationToken cancellationToken)
     {
-        var client = await ConnectAsync(server, source, host, context.Protocol.PathAndQuery(context.BasePath, id), id, receiveBufferSize, cancellationToken);
+        var client = await ConnectAsync(server, tls, source, host, context.Protocol.PathAndQuery(context.BasePath, id), id, receiveBufferSize, cancellationToken);
         try
         {
             var registration = context.Protocol.Registration(id);

@@ -17,6 +17,8 @@ internal sealed class LoadContext
         var peer = options.PeerUrl ?? options.Url;
         PeerServer = new IPEndPoint(peer.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(peer.Host), peer.Port);
         PeerHost = $"{peer.Host}:{peer.Port}";
+        Tls = LoadTls.For(options.Url, options);
+        PeerTls = options.PeerUrl is null ? Tls : LoadTls.For(peer, options);
         var count = options.EffectiveSources;
 
         // Source addresses only help on loopback (all of 127.0.0.0/8 is local on Linux).
@@ -40,6 +42,15 @@ internal sealed class LoadContext
     public string PeerHost { get; }
 
     public string BasePath { get; }
+
+    /// <summary>Gets the TLS client settings for <see cref="Server"/>: null for <c>ws://</c>.</summary>
+    public LoadTls? Tls { get; }
+
+    /// <summary>Gets the TLS client settings for <see cref="PeerServer"/>: null for <c>ws://</c>.</summary>
+    public LoadTls? PeerTls { get; }
+
+    /// <summary>Gets the protocol and cipher suite of this process's first TLS handshake, or null (<c>ws://</c>, none yet).</summary>
+    public string? NegotiatedTls => Tls?.Negotiated ?? PeerTls?.Negotiated;
 
     /// <summary>Returns the source address for the client numbered <paramref name="index"/>, or null for the default.</summary>
     public IPAddress? SourceFor(int index) => _sources.Length == 0 ? null : _sources[(index + Math.Max(0, Options.ChildIndex)) % _sources.Length];

@@ -9,9 +9,14 @@ internal sealed class LoadOptions
     public const string Usage = """
         Usage: PeerRelay.LoadTest <connect|forward|churn|abuse> [options]
           --target relay|peerjs   protocol of the server under test (default relay)
-          --url ws://HOST:PORT/   server address (default ws://127.0.0.1:8700/); PeerJS uses /peerjs on it
+          --url ws://HOST:PORT/   server address (default ws://127.0.0.1:8700/); PeerJS uses /peerjs on it;
+                                  wss://HOST:PORT/ connects over TLS (a full handshake per connect, see --tls-resume)
           --peer-url ws://H:P/    forward: the answering end of each pair connects here (another node of a fleet)
-          --server-pid PID        read the server's CPU time and memory from /proc/PID (optional)
+          --ca FILE               wss: trust only the PEM certificates in FILE (a private CA, or a self-signed
+                                  certificate itself) instead of the system's roots; the host name is still checked
+          --tls-resume            wss: allow TLS session resumption (default off: every connect is a full handshake)
+          --server-pid PID        read the server's CPU time and memory from /proc/PID (optional; repeatable: the
+                                  processes of one deployment, e.g. nginx's worker and the relay, are summed)
           --also-pid PID          also read this process's CPU time over the measured window (repeatable: a fleet's
                                   other nodes, Redis); reported per unit in alsoCpuPerUnitUs, in the order given
           --clients N             connect: clients to register (default 1000)
@@ -41,7 +46,14 @@ internal sealed class LoadOptions
     /// <summary>Gets or sets where the answering end of each forward pair connects (another node); null: <see cref="Url"/>.</summary>
     public Uri? PeerUrl { get; set; }
 
-    public int? ServerPid { get; set; }
+    /// <summary>Gets the processes of the server under test (<c>--server-pid</c>): their CPU time and memory are summed.</summary>
+    public List<int> ServerPids { get; } = [];
+
+    /// <summary>Gets or sets the PEM file whose certificates are the only roots trusted for <c>wss://</c> (<c>--ca</c>); null: the system's.</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether TLS sessions may be resumed (<c>--tls-resume</c>; default: every connect is a full handshake).</summary>
+    public bool TlsResume { get; set; }
 
     /// <summary>Gets the other processes whose CPU time is read over the measured window (<c>--also-pid</c>).</summary>
     public List<int> AlsoPids { get; } = [];
@@ -128,6 +140,12 @@ internal sealed class LoadOptions
                 continue;
             }
 
+            if (name == "--tls-resume")
+            {
+                o.TlsResume = true;
+                continue;
+            }
+
             if (i + 1 >= args.Length)
             {
                 throw new ArgumentException($"Option {name} needs a value.");
@@ -140,13 +158,16 @@ internal sealed class LoadOptions
                     o.Target = value is "relay" or "peerjs" ? value : throw new ArgumentException("--target must be relay or peerjs.");
                     break;
                 case "--url":
-                    o.Url = new Uri(value);
+                    o.Url = WebSocketUrl(name, value);
                     break;
                 case "--peer-url":
-                    o.PeerUrl = new Uri(value);
+                    o.PeerUrl = WebSocketUrl(name, value);
                     break;
                 case "--server-pid":
-                    o.ServerPid = Int(name, value, 1);
+                    o.ServerPids.Add(Int(name, value, 1));
+                    break;
+                case "--ca":
+                    o.CaFile = File.Exists(value) ? value : throw new ArgumentException($"--ca: no file {value}.");
                     break;
                 case "--also-pid":
                     o.AlsoPids.Add(Int(name, value, 1));
@@ -229,6 +250,11 @@ internal sealed class LoadOptions
 
         return n;
     }
+
+    private static Uri WebSocketUrl(string name, string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var url) && url.Scheme is "ws" or "wss"
+            ? url
+            : throw new ArgumentException($"{name} must be a ws:// or wss:// URL, not '{value}'.");
 
     private static double Double(string name, string value)
     {

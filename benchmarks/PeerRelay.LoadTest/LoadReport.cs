@@ -20,6 +20,9 @@ internal sealed class LoadReport
 
     public int Procs { get; init; }
 
+    /// <summary>Gets the TLS protocol and cipher suite of the first handshake (<c>wss://</c> only).</summary>
+    public string? Tls { get; init; }
+
     public int? Clients { get; init; }
 
     public int? Pairs { get; init; }
@@ -88,6 +91,7 @@ internal sealed class LoadReport
             Scenario = o.Scenario,
             Target = o.Target,
             Procs = o.Procs,
+            Tls = r.Tls,
             Clients = o.Scenario == "connect" ? o.Clients : null,
             Pairs = o.Scenario == "forward" ? o.Pairs : null,
             Size = o.Scenario == "forward" ? o.Size : null,
@@ -129,6 +133,7 @@ internal sealed class LoadReport
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"{Scenario} against {Target} ({Procs} load process{(Procs == 1 ? "" : "es")})\n");
+        Row("TLS", Tls);
         Row("clients", Clients);
         Row("pairs", Pairs);
         Row("message bytes", Size);

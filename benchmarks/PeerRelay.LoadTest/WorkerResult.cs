@@ -19,6 +19,9 @@ internal sealed class WorkerResult
 
     public LatencyHistogram? Latency { get; set; }
 
+    /// <summary>Gets or sets the TLS protocol and cipher suite negotiated (<c>wss://</c>), e.g. <c>Tls13 TLS_AES_256_GCM_SHA384</c>.</summary>
+    public string? Tls { get; set; }
+
     public void AddUnits(long count) => Interlocked.Add(ref _units, count);
 
     public void Error(Exception ex) => Error(ex.GetType().Name + ": " + ex.Message);
@@ -41,6 +44,7 @@ internal sealed class WorkerResult
             total.WindowSeconds = Math.Max(total.WindowSeconds, r.WindowSeconds);
             total.Errors += r.Errors;
             total.FirstError ??= r.FirstError;
+            total.Tls ??= r.Tls;
             if (r.ForwardCheck is { } check)
             {
                 total.ForwardCheck = (total.ForwardCheck ?? true) && check;
