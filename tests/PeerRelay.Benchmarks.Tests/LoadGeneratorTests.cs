@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using PeerRelay.Testing;
 
@@ -65,6 +66,75 @@ public class LoadGeneratorTests
     }
 
     [Fact]
+    public async Task Wss_AgainstPeerRelayServingAPemCertificate_ConnectsAndForwardsOverTls13()
+    {
+        using var directory = new TempDirectory();
+        using var certificate = TestCertificate.Create(directory.Path);
+        await using var relay = await RelayProcess.StartServeAsync(["--config", LoadTestConfig(directory, $"certfile = '{certificate.CertPath}'\nkeyfile = '{certificate.KeyPath}'")]);
+        Assert.Equal("wss", relay.Uri!.Scheme);
+        var pid = relay.ProcessId.ToString(CultureInfo.InvariantCulture);
+
+        var connect = await RunAsync("connect", "--clients", "20", "--hold", "0", "--url", relay.Uri.ToString(), "--ca", certificate.CertPath, "--server-pid", pid);
+        Assert.Equal(20, connect.GetProperty("units").GetInt64());
+        Assert.Equal(0, connect.GetProperty("errors").GetInt64());
+        Assert.True(connect.GetProperty("forwardCheck").GetBoolean());
+        Assert.StartsWith("Tls13 TLS_", connect.GetProperty("tls").GetString(), StringComparison.Ordinal);
+        Assert.True(connect.GetProperty("rssAfterKiB").GetInt64() > 0);
+
+        var forward = await RunAsync("forward", "--pairs", "1", "--seconds", "1", "--warmup", "0.2", "--url", relay.Uri.ToString(), "--ca", certificate.CertPath);
+        Assert.Equal(0, forward.GetProperty("errors").GetInt64());
+        Assert.True(forward.GetProperty("units").GetInt64() > 0, "no message went round over TLS");
+    }
+
+    [Fact]
+    public async Task Wss_CertificateNotTrusted_EveryHandshakeFailsAndTheRunFails()
+    {
+        using var directory = new TempDirectory();
+        using var certificate = TestCertificate.Create(directory.Path);
+        using var other = TestCertificate.Create(directory.Path, "other");
+        await using var relay = await RelayProcess.StartServeAsync(["--config", LoadTestConfig(directory, $"certfile = '{certificate.CertPath}'\nkeyfile = '{certificate.KeyPath}'")]);
+
+        // Neither the system's roots nor another certificate given with --ca vouch for the relay's.
+        foreach (string[] trust in (string[][])[[], ["--ca", other.CertPath]])
+        {
+            var (code, stdout, stderr) = await StartAsync(["connect", "--clients", "3", "--hold", "0", "--url", relay.Uri!.ToString(), .. trust, "--json-only"]);
+            Assert.True(code == 1, $"exit code {code}\nstdout: {stdout}\nstderr: {stderr}");
+            var report = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+            Assert.Equal(3, report.GetProperty("errors").GetInt64());
+            Assert.Equal(0, report.GetProperty("units").GetInt64());
+            Assert.Contains("AuthenticationException", report.GetProperty("firstError").GetString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Wss_ThroughTheShippedNginx_EveryConnectIsAFullHandshake_UnlessTlsResumeIsGiven()
+    {
+        using var directory = new TempDirectory();
+        using var certificate = TestCertificate.Create(directory.Path, "nginx");
+        await using var relay = await RelayProcess.StartServeAsync(["--config", LoadTestConfig(directory, "trusted_proxies = [\"127.0.0.1\"]")]);
+        await using var nginx = await ShippedNginx.StartAsync(directory, relay.Port, certificate);
+        var url = $"wss://localhost:{nginx.Port}/";
+
+        // Churn: connect after connect to the same server, where a client that kept sessions would resume them.
+        var full = await RunAsync("churn", "--concurrency", "2", "--seconds", "1", "--warmup", "0.2", "--url", url, "--ca", certificate.CertPath);
+        Assert.Equal(0, full.GetProperty("errors").GetInt64());
+        var cycles = full.GetProperty("units").GetInt64();
+        Assert.True(cycles > 2, $"only {cycles} cycles");
+
+        // nginx logs a WebSocket when it ends; the run's last ones may still be closing.
+        await TaskTimeoutExtensions.WaitUntil(() => WebSockets(nginx).Length >= cycles + 2, Timeout);
+        var logged = WebSockets(nginx);
+        Assert.All(logged, line => Assert.EndsWith(" reused=.", line, StringComparison.Ordinal));
+
+        var resumed = await RunAsync("churn", "--concurrency", "2", "--seconds", "1", "--warmup", "0.2", "--url", url, "--ca", certificate.CertPath, "--tls-resume");
+        Assert.Equal(0, resumed.GetProperty("errors").GetInt64());
+        await TaskTimeoutExtensions.WaitUntil(() => WebSockets(nginx).Any(line => line.EndsWith(" reused=r", StringComparison.Ordinal)), Timeout);
+
+        static string[] WebSockets(ShippedNginx nginx) =>
+            File.ReadAllLines(nginx.AccessLogPath).Where(line => line.Contains("\" 101 TLSv1.3 ", StringComparison.Ordinal)).ToArray();
+    }
+
+    [Fact]
     public async Task BadOptionsAreRefusedWithUsage()
     {
         var (code, _, stderr) = await StartAsync("forward", "--pairs", "zero");
@@ -79,6 +149,10 @@ public class LoadGeneratorTests
         o.MessageRate = 0;
         o.NewConnectionRate = 0;
     }
+
+    /// <summary>Writes the relay's configuration for a load test (<see cref="LoadTestLimits"/> as TOML) with <paramref name="more"/> keys.</summary>
+    private static string LoadTestConfig(TempDirectory directory, string more) =>
+        directory.WriteFile("relay.toml", $"message_rate = 0\nnew_connection_rate = 0\n{more}\n");
 
     private static async Task<JsonElement> RunAsync(params string[] args)
     {

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using PeerRelay.Testing;
 
 namespace PeerRelay.Install.Tests;
@@ -13,8 +12,6 @@ namespace PeerRelay.Install.Tests;
 /// </summary>
 public sealed class NginxTests : IDisposable
 {
-    private const string Nginx = "/usr/sbin/nginx";
-
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
 
     private readonly TempDirectory _directory = new();
@@ -24,7 +21,6 @@ public sealed class NginxTests : IDisposable
     [Fact]
     public async Task ThroughNginx_ClientsRelay_ByTheirRealAddress_PerIpLimitHolds_AndDrainClosesLateUpgradesWith1013()
     {
-        Assert.True(File.Exists(Nginx), $"nginx is not installed at {Nginx}; run scripts/install-test-deps.sh.");
         var config = _directory.WriteFile("relay.toml", string.Create(CultureInfo.InvariantCulture, $"""
             trusted_proxies = ["127.0.0.1"]
             max_connections_per_ip = 1
@@ -32,7 +28,7 @@ public sealed class NginxTests : IDisposable
             """));
         await using var relay = await RelayProcess.StartServeAsync(["--config", config]);
         using var certificate = TestCertificate.Create(_directory.Path, "nginx");
-        await using var nginx = await StartNginxAsync(relay.Port, certificate);
+        await using var nginx = await ShippedNginx.StartAsync(_directory, relay.Port, certificate);
         var front = new Uri($"wss://localhost:{nginx.Port}/");
 
         // A client through nginx, claiming another address: the relay serves it and logs the address nginx saw.
@@ -74,65 +70,4 @@ public sealed class NginxTests : IDisposable
             IPAddress.Parse(from),
             certificate.IsThisCertificate,
             spoofedForwardedFor is null ? null : new Dictionary<string, string> { ["X-Forwarded-For"] = spoofedForwardedFor });
-
-    /// <summary>
-    /// Runs nginx in the foreground with the shipped site file, changed only where a test machine differs: the port it
-    /// listens on, the certificate, and the relay's port. Each change must match the file exactly once.
-    /// </summary>
-    private async Task<RunningNginx> StartNginxAsync(int relayPort, TestCertificate certificate)
-    {
-        var site = await File.ReadAllTextAsync(RepositoryPaths.Combine("deploy/nginx/peerrelay.conf"));
-        var port = FreePort();
-        site = ReplaceOnce(site, "listen 443 ssl;", $"listen 127.0.0.1:{port} ssl;");
-        site = ReplaceOnce(site, "listen [::]:443 ssl;", $"listen [::1]:{port} ssl;");
-        site = ReplaceOnce(site, "/etc/letsencrypt/live/relay.example.org/fullchain.pem", certificate.CertPath);
-        site = ReplaceOnce(site, "/etc/letsencrypt/live/relay.example.org/privkey.pem", certificate.KeyPath);
-        site = ReplaceOnce(site, "server 127.0.0.1:8700;", $"server 127.0.0.1:{relayPort};");
-        var sitePath = _directory.WriteFile("peerrelay.conf", site);
-
-        // The main file a Debian nginx.conf would be, in a private prefix: nothing of the machine's nginx is used.
-        var prefix = _directory.File("nginx");
-        Directory.CreateDirectory(Path.Combine(prefix, "logs"));
-        var main = _directory.WriteFile("nginx.conf", $$"""
-            daemon off;
-            worker_processes 1;
-            pid {{prefix}}/nginx.pid;
-            error_log /dev/stdout notice;
-            events { worker_connections 256; }
-            http {
-                access_log {{prefix}}/logs/access.log;
-                client_body_temp_path {{prefix}}/client_body;
-                proxy_temp_path {{prefix}}/proxy;
-                fastcgi_temp_path {{prefix}}/fastcgi;
-                uwsgi_temp_path {{prefix}}/uwsgi;
-                scgi_temp_path {{prefix}}/scgi;
-                include {{sitePath}};
-            }
-            """);
-
-        var test = await Command.RunAsync(Nginx, ["-t", "-p", prefix, "-c", main, "-e", "stderr"]);
-        Assert.True(test.Code == 0, $"nginx -t rejects the shipped site file:\n{test.Output}");
-        var process = ExternalProcess.Start("nginx", Nginx, ["-p", prefix, "-c", main, "-e", "stderr"]);
-        await process.WaitForLineAsync(l => l.Contains("start worker process", StringComparison.Ordinal), "nginx to start its worker");
-        return new RunningNginx(process, port);
-    }
-
-    private static string ReplaceOnce(string text, string oldValue, string newValue)
-    {
-        var first = text.IndexOf(oldValue, StringComparison.Ordinal);
-        Assert.True(first >= 0 && text.IndexOf(oldValue, first + 1, StringComparison.Ordinal) < 0, $"deploy/nginx/peerrelay.conf should hold \"{oldValue}\" exactly once");
-        return text.Replace(oldValue, newValue, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
-        socket.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
-    private sealed record RunningNginx(ExternalProcess Process, int Port) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => Process.DisposeAsync();
-    }
 }
