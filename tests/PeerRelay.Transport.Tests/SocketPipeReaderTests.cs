@@ -12,7 +12,7 @@ public sealed class SocketPipeReaderTests
     public async Task Read_WaitsForBytes_ThenReturnsThem_AndHoldsNoBufferOnceAllAreConsumed()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 4096, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 4096);
         var read = reader.ReadAsync();
         Assert.False(read.IsCompleted); // Nothing sent yet.
         Assert.False(reader.HoldsBuffer);
@@ -29,7 +29,7 @@ public sealed class SocketPipeReaderTests
     public async Task Read_AfterExaminingAll_ReturnsTheUnconsumedBytesWithTheNewOnes()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 4096, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 4096);
         await pair.Client.SendAsync("GET / HT"u8.ToArray());
         var first = await reader.ReadAsync().AsTask().WithTimeout();
         reader.AdvanceTo(first.Buffer.GetPosition(4), first.Buffer.End); // "GET " consumed, the rest examined.
@@ -45,7 +45,7 @@ public sealed class SocketPipeReaderTests
     public async Task Read_MoreThanTheBufferUnconsumed_GrowsAndKeepsEveryByteInOrder()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 1024, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 1024);
         var sent = new byte[100_000];
         Random.Shared.NextBytes(sent);
         var sending = pair.Client.SendAsync(sent);
@@ -70,7 +70,7 @@ public sealed class SocketPipeReaderTests
     public async Task Read_PeerClosed_IsCompleted()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 4096, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 4096);
         await pair.Client.SendAsync("bye"u8.ToArray());
         pair.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
 
@@ -88,7 +88,7 @@ public sealed class SocketPipeReaderTests
     public async Task CancelPendingRead_ReturnsCanceled_AndTheNextReadStillGetsTheBytes()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 4096, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 4096);
         var read = reader.ReadAsync();
         reader.CancelPendingRead();
         var cancelled = await read.AsTask().WithTimeout();
@@ -105,7 +105,7 @@ public sealed class SocketPipeReaderTests
     public async Task CancelPendingRead_WithNoReadPending_CancelsTheNextRead()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 4096, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 4096);
         reader.CancelPendingRead();
         var result = await reader.ReadAsync().AsTask().WithTimeout();
         Assert.True(result.IsCanceled);
@@ -115,7 +115,7 @@ public sealed class SocketPipeReaderTests
     public async Task Read_TokenCancelled_Throws_AndTheNextReadStillGetsTheBytes()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 4096, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 4096);
         using var cancel = new CancellationTokenSource();
         var read = reader.ReadAsync(cancel.Token);
         await cancel.CancelAsync();
@@ -130,7 +130,7 @@ public sealed class SocketPipeReaderTests
     public async Task Read_SocketClosedWhileWaiting_FailsWithIOException()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 4096, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 4096);
         var read = reader.ReadAsync();
         pair.Server.Dispose();
         await Assert.ThrowsAsync<IOException>(() => read.AsTask().WithTimeout());
@@ -140,7 +140,7 @@ public sealed class SocketPipeReaderTests
     public async Task TryRead_ReturnsWhatTheKernelHolds_WithoutWaiting()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var reader = new SocketPipeReader(pair.Server, 4096, new Lock());
+        var reader = new SocketPipeReader(pair.Server, 4096);
         Assert.False(reader.TryRead(out _));
         await pair.Client.SendAsync("now"u8.ToArray());
         var result = await reader.ReadAsync().AsTask().WithTimeout(); // Waits until it has arrived.

@@ -10,7 +10,7 @@ public sealed class SocketPipeWriterTests
     public async Task Flush_SendsAtOnce_WhenTheKernelTakesEverything()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var writer = new SocketPipeWriter(pair.Server, new Lock());
+        var writer = new SocketPipeWriter(pair.Server);
         "hello"u8.CopyTo(writer.GetSpan(5));
         writer.Advance(5);
         Assert.Equal(5, writer.UnflushedBytes);
@@ -47,7 +47,7 @@ public sealed class SocketPipeWriterTests
     public async Task Complete_SendsWhatWasWrittenButNotFlushed()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var writer = new SocketPipeWriter(pair.Server, new Lock());
+        var writer = new SocketPipeWriter(pair.Server);
         "last"u8.CopyTo(writer.GetSpan(4));
         writer.Advance(4);
         writer.Complete();
@@ -58,7 +58,7 @@ public sealed class SocketPipeWriterTests
     public async Task Flush_AfterThePeerReset_ReportsCompleted()
     {
         using var pair = await SocketPair.ConnectAsync();
-        var writer = new SocketPipeWriter(pair.Server, new Lock());
+        var writer = new SocketPipeWriter(pair.Server);
         pair.Client.LingerState = new System.Net.Sockets.LingerOption(true, 0);
         pair.Client.Close(); // RST.
 
@@ -90,7 +90,7 @@ public sealed class SocketPipeWriterTests
     /// <summary>A writer with 4 MiB written, not flushed: more than the (small) socket buffers of <paramref name="pair"/> take.</summary>
     private static (SocketPipeWriter Writer, byte[] Data) WriteMoreThanTheKernelTakes(SocketPair pair, int seed)
     {
-        var writer = new SocketPipeWriter(pair.Server, new Lock());
+        var writer = new SocketPipeWriter(pair.Server);
         var data = Pattern(4 << 20, seed);
         data.CopyTo(writer.GetSpan(data.Length));
         writer.Advance(data.Length);

@@ -90,6 +90,9 @@ internal sealed partial class RelayConnection : IRelayClient
 
     public long Id { get; }
 
+    /// <summary>Gets or sets the connection's slot in the <see cref="ClientRegistry"/>; -1 when not in it (under its lock).</summary>
+    public int ClientSlot { get; set; } = -1;
+
     /// <summary>Messages read from this client. Written by the receive loop only (a plain increment); read by the admin API.</summary>
     public long MessagesIn { get; set; }
 

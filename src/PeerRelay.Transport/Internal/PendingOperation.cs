@@ -51,7 +51,7 @@ internal struct PendingOperation<TResult>
     }
 
     /// <summary>The caller's token was cancelled: the pending operation fails with <see cref="OperationCanceledException"/>.</summary>
-    public void Cancel(Lock sync, CancellationToken token)
+    public void Cancel(object sync, CancellationToken token)
     {
         lock (sync)
         {

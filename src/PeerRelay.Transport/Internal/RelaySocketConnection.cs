@@ -33,7 +33,6 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private readonly TimeSpan _lingerTimeout;
     private readonly int _lingerMaxBytes;
     private readonly TransportMetrics? _metrics;
-    private readonly Lock _lock;
     private CancellationTokenSource? _closed;
     private string? _connectionId;
     private IDuplexPipe? _transport;
@@ -41,6 +40,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private List<KeyValuePair<Type, object>>? _features; // Features set by others (TLS, Kestrel), in the order set.
     private int _revision;
     private EndPoint? _localEndPoint;
+    private bool _remoteEndPointSet;
     private bool _socketDisposed;
     private bool _disposed;
 
@@ -59,18 +59,15 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         int readBufferSize,
         TimeSpan lingerTimeout,
         TransportMetrics? metrics,
-        int lingerMaxBytes,
-        Lock? sync = null)
+        int lingerMaxBytes)
     {
         _lingerMaxBytes = lingerMaxBytes;
         _metrics = metrics;
         _socket = socket;
         _lingerTimeout = lingerTimeout;
-        _lock = sync ?? new Lock();
         _id = Interlocked.Increment(ref s_lastId);
-        RemoteEndPoint = socket.RemoteEndPoint;
-        Input = new SocketPipeReader(socket, readBufferSize, _lock);
-        Output = new SocketPipeWriter(socket, _lock);
+        Input = new SocketPipeReader(socket, readBufferSize);
+        Output = new SocketPipeWriter(socket);
     }
 
     /// <summary>Gets the socket under the connection.</summary>
@@ -102,6 +99,20 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         set => _items = value;
     }
 
+    /// <summary>
+    /// Gets or sets the peer's address: the socket's (made when asked for, not kept: an idle connection holds no
+    /// <see cref="IPEndPoint"/>), unless set.
+    /// </summary>
+    public override EndPoint? RemoteEndPoint
+    {
+        get => _remoteEndPointSet ? base.RemoteEndPoint : _socket.RemoteEndPoint;
+        set
+        {
+            base.RemoteEndPoint = value;
+            _remoteEndPointSet = true;
+        }
+    }
+
     /// <summary>Gets or sets the local address, read from the socket when first asked for.</summary>
     public override EndPoint? LocalEndPoint
     {
@@ -130,7 +141,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     {
         get
         {
-            lock (_lock)
+            lock (_socket)
             {
                 if (_closed is null)
                 {
@@ -166,7 +177,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     public override async ValueTask DisposeAsync()
     {
         CancellationTokenSource? closed;
-        lock (_lock)
+        lock (_socket)
         {
             if (_disposed)
             {
@@ -198,7 +209,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private async ValueTask LingerAsync()
     {
         int waiting;
-        lock (_lock)
+        lock (_socket)
         {
             if (_socketDisposed || _lingerTimeout <= TimeSpan.Zero)
             {
@@ -276,7 +287,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private void CloseSocket()
     {
         CancellationTokenSource? closed;
-        lock (_lock)
+        lock (_socket)
         {
             if (_socketDisposed)
             {

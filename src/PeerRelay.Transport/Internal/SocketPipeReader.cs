@@ -16,12 +16,11 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private static readonly Action<object?, CancellationToken> s_onReadCancelled = static (state, token) =>
     {
         var reader = (SocketPipeReader)state!;
-        reader._read.Cancel(reader._lock, token);
+        reader._read.Cancel(reader._socket, token);
     };
 
     private readonly TransportSocket _socket;
     private readonly int _bufferSize;
-    private readonly Lock _lock;
     private PendingOperation<ReadResult> _read; // What a ReadAsync waits on.
     private byte[]? _buffer;
     private int _start; // First unconsumed byte.
@@ -34,16 +33,16 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private bool _completed; // The consumer called Complete.
     private Exception? _error;
 
-    public SocketPipeReader(Socket socket, int bufferSize, Lock sync)
-        : this(new NetSocket(socket), bufferSize, sync)
+    public SocketPipeReader(Socket socket, int bufferSize)
+        : this(new NetSocket(socket), bufferSize)
     {
     }
 
-    public SocketPipeReader(TransportSocket socket, int bufferSize, Lock sync)
+    /// <summary>Reads <paramref name="socket"/>, under a lock on the socket (shared with its writer and connection).</summary>
+    public SocketPipeReader(TransportSocket socket, int bufferSize)
     {
         _socket = socket;
         _bufferSize = bufferSize;
-        _lock = sync;
         socket.Reader = this;
     }
 
@@ -52,7 +51,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        lock (_lock)
+        lock (_socket)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
             if (_read.IsPending)
@@ -92,7 +91,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     public override bool TryRead(out ReadResult result)
     {
-        lock (_lock)
+        lock (_socket)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
             if (TryTakeResultLocked(out result))
@@ -108,7 +107,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        lock (_lock)
+        lock (_socket)
         {
             if (_buffer is null)
             {
@@ -133,7 +132,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     public override void CancelPendingRead()
     {
-        lock (_lock)
+        lock (_socket)
         {
             if (!_read.TryEnd())
             {
@@ -147,7 +146,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     public override void Complete(Exception? exception = null)
     {
-        lock (_lock)
+        lock (_socket)
         {
             _completed = true;
             ReturnBufferLocked();
@@ -264,7 +263,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     {
         ReadResult result;
         Exception? error;
-        lock (_lock)
+        lock (_socket)
         {
             _waiting = false;
             ObserveWaitLocked();

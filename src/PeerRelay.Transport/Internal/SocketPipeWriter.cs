@@ -17,11 +17,10 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private static readonly Action<object?, CancellationToken> s_onFlushCancelled = static (state, token) =>
     {
         var writer = (SocketPipeWriter)state!;
-        writer._flush.Cancel(writer._lock, token);
+        writer._flush.Cancel(writer._socket, token);
     };
 
     private readonly TransportSocket _socket;
-    private readonly Lock _lock;
     private PendingOperation<FlushResult> _flush; // What a FlushAsync waits on.
     private byte[]? _buffer; // Written, not yet flushed (the producer's).
     private int _written;
@@ -32,15 +31,15 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private bool _completed;
     private Exception? _error;
 
-    public SocketPipeWriter(Socket socket, Lock sync)
-        : this(new NetSocket(socket), sync)
+    public SocketPipeWriter(Socket socket)
+        : this(new NetSocket(socket))
     {
     }
 
-    public SocketPipeWriter(TransportSocket socket, Lock sync)
+    /// <summary>Writes <paramref name="socket"/>, under a lock on the socket (shared with its reader and connection).</summary>
+    public SocketPipeWriter(TransportSocket socket)
     {
         _socket = socket;
-        _lock = sync;
         socket.Writer = this;
     }
 
@@ -64,7 +63,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        lock (_lock)
+        lock (_socket)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
             if (_flush.IsPending)
@@ -95,7 +94,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
 
     public override void CancelPendingFlush()
     {
-        lock (_lock)
+        lock (_socket)
         {
             if (!_flush.TryEnd())
             {
@@ -109,7 +108,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
 
     public override void Complete(Exception? exception = null)
     {
-        lock (_lock)
+        lock (_socket)
         {
             if (_completed)
             {
@@ -229,7 +228,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     internal void OnSent()
     {
         bool gone;
-        lock (_lock)
+        lock (_socket)
         {
             if (_socket.EndSend() is { } failed)
             {

@@ -8,7 +8,8 @@ namespace PeerRelay.Transport.Internal;
 /// <see cref="RelaySocketConnection"/>: non-blocking receive and send, a wait for readability, an asynchronous send of
 /// what the kernel did not take, and what closing needs. <see cref="NetSocket"/> is a .NET <see cref="Socket"/> (the
 /// runtime's event threads wait); <see cref="Epoll.EpollSocket"/> a bare descriptor on one of the transport's own epoll
-/// loops. Data-path members run under the connection's lock.
+/// loops. Data-path members run under the connection's lock, which is a lock on the socket object itself (a thin
+/// monitor lock: no lock object per connection; nothing outside the transport locks on a socket).
 /// </summary>
 internal abstract class TransportSocket
 {

@@ -136,34 +136,46 @@ internal sealed partial class EpollListener : IConnectionListener, IEpollHandler
                 _ = LibC.setsockopt(fd, LibC.IpProtoTcp, LibC.TcpNoDelay, &one, sizeof(int));
             }
 
-            Accepted(loop, fd, LibC.ToEndPoint(new ReadOnlySpan<byte>(address, (int)length)));
+            Accepted(loop, fd, new ReadOnlySpan<byte>(address, (int)length));
         }
     }
 
-    /// <summary>Runs a connection through the event-loop pipeline (the loop's thread); disposes it when the pipeline ends, unless handed to Kestrel.</summary>
-    public void Start(RelaySocketConnection connection) => _ = RunAsync(connection);
-
-    private async Task RunAsync(RelaySocketConnection connection)
+    /// <summary>Runs a connection through the event-loop pipeline (the loop's thread); <see cref="Ended"/> follows when it completes.</summary>
+    public Task Run(RelaySocketConnection connection)
     {
         try
         {
-            await _pipeline!(connection).ConfigureAwait(false);
+            return _pipeline!(connection);
         }
         catch (Exception ex)
         {
-            Log.PipelineFailed(_logger, connection.ConnectionId, ex);
+            return Task.FromException(ex);
+        }
+    }
+
+    /// <summary>The pipeline of <paramref name="connection"/> has completed: the connection is disposed, unless handed to Kestrel.</summary>
+    public void Ended(RelaySocketConnection connection, Task run)
+    {
+        if (!run.IsCompletedSuccessfully)
+        {
+            Log.PipelineFailed(_logger, connection.ConnectionId, run.Exception?.InnerException ?? new TaskCanceledException(run));
         }
 
         if (!((EpollSocket)connection.Socket).HandedOff)
         {
-            try
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Log.PipelineFailed(_logger, connection.ConnectionId, ex);
-            }
+            _ = DisposeConnectionAsync(connection);
+        }
+    }
+
+    private async Task DisposeConnectionAsync(RelaySocketConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.PipelineFailed(_logger, connection.ConnectionId, ex);
         }
     }
 
@@ -183,11 +195,10 @@ internal sealed partial class EpollListener : IConnectionListener, IEpollHandler
         return Task.CompletedTask;
     }
 
-    private void Accepted(EpollLoop loop, int fd, EndPoint? remote)
+    private void Accepted(EpollLoop loop, int fd, ReadOnlySpan<byte> remote)
     {
-        var sync = new Lock();
-        var socket = new EpollSocket(fd, loop, sync, remote);
-        var connection = new RelaySocketConnection(socket, _options.ReadBufferSize, _options.CloseLingerTimeout, _metrics, _options.CloseLingerMaxBytes, sync);
+        var socket = new EpollSocket(fd, loop, remote);
+        var connection = new RelaySocketConnection(socket, _options.ReadBufferSize, _options.CloseLingerTimeout, _metrics, _options.CloseLingerMaxBytes);
         try
         {
             socket.Register();

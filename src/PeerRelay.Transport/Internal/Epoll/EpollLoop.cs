@@ -26,7 +26,9 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     private readonly Lock _slotsLock = new();
     private readonly Lock _wakeLock = new();
     private readonly ConcurrentQueue<EpollSocket> _toClose = new();
-    private readonly Queue<(EpollSocket Socket, long Deadline)> _firstBytes = new(); // The loop's thread only.
+    // New connections waiting for their first bytes, by registration (a connection started or closed meanwhile is not
+    // kept alive by it: a churned connection is garbage at once, not after handshake_timeout). The loop's thread only.
+    private readonly Queue<(long Registration, long Deadline)> _firstBytes = new();
     private readonly Stack<int> _freeSlots = new();
     private IEpollHandler?[] _slots = new IEpollHandler?[1024];
     private int[] _generations = new int[1024];
@@ -126,9 +128,9 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         }
     }
 
-    /// <summary>Starts <paramref name="socket"/>'s connection when its first bytes have not come within <paramref name="timeout"/> (the loop's thread only).</summary>
-    public void WatchFirstBytes(EpollSocket socket, TimeSpan timeout) =>
-        _firstBytes.Enqueue((socket, Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds)));
+    /// <summary>Starts the connection of <paramref name="registration"/> when its first bytes have not come within <paramref name="timeout"/> (the loop's thread only).</summary>
+    public void WatchFirstBytes(long registration, TimeSpan timeout) =>
+        _firstBytes.Enqueue((registration, Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds)));
 
     public void Dispose()
     {
@@ -218,10 +220,16 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         }
     }
 
-    private void Dispatch(IEpollHandler?[] slots, long data, uint events)
+    /// <summary>The handler of a registration, or null when it was freed meanwhile.</summary>
+    private IEpollHandler? HandlerOf(IEpollHandler?[] slots, long data)
     {
         var slot = (int)data;
-        if ((uint)slot >= (uint)slots.Length || Volatile.Read(ref _generations[slot]) != (int)(data >> 32) || slots[slot] is not { } handler)
+        return (uint)slot < (uint)slots.Length && Volatile.Read(ref _generations[slot]) == (int)(data >> 32) ? slots[slot] : null;
+    }
+
+    private void Dispatch(IEpollHandler?[] slots, long data, uint events)
+    {
+        if (HandlerOf(slots, data) is not { } handler)
         {
             return; // Closed meanwhile.
         }
@@ -276,17 +284,23 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         }
 
         var now = Environment.TickCount64;
+        var slots = _slots;
         while (_firstBytes.TryPeek(out var next) && next.Deadline <= now)
         {
             _firstBytes.Dequeue();
             try
             {
-                next.Socket.StartIfPending();
+                (HandlerOf(slots, next.Registration) as EpollSocket)?.StartIfPending();
             }
             catch (Exception ex)
             {
                 Log.HandlerFailed(_logger, ex);
             }
+        }
+
+        if (_firstBytes.Count == 0)
+        {
+            _firstBytes.TrimExcess(); // After a burst of connections: no array sized for it while they idle.
         }
     }
 

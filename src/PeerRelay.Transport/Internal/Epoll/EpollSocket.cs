@@ -14,8 +14,9 @@ namespace PeerRelay.Transport.Internal.Epoll;
 internal sealed class EpollSocket : TransportSocket, IEpollHandler
 {
     private readonly EpollLoop _loop;
-    private readonly Lock _lock;
     private readonly int _fd;
+    private readonly int _remoteLength;
+    private readonly SocketAddressBytes _remote; // The peer's sockaddr as accepted: an IPEndPoint only when asked for.
     private long _registration;
     private bool _readEdge; // Readable (or closed) since the last receive.
     private bool _hungUp; // The peer's FIN, a reset or an error was seen: reads no longer wait (sticky).
@@ -28,24 +29,27 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     private int _sendCount;
     private Exception? _sendError;
     private TaskCompletionSource? _lingerWait;
-    private EpollListener? _pendingStart; // Runs the connection when its first bytes arrive.
-    private RelaySocketConnection? _pendingConnection;
+    private EpollListener? _listener; // Runs the connection through its pipeline when its first bytes arrive.
+    private RelaySocketConnection? _connection;
+    private Task? _run; // The pipeline, while it runs on after its start.
+    private bool _started;
 
-    public EpollSocket(int fd, EpollLoop loop, Lock sync, EndPoint? remote)
+    public EpollSocket(int fd, EpollLoop loop, ReadOnlySpan<byte> remote)
     {
         _fd = fd;
         _loop = loop;
-        _lock = sync;
-        RemoteEndPoint = remote;
+        _remoteLength = Math.Min(remote.Length, SocketAddressBytes.Length);
+        remote[.._remoteLength].CopyTo(_remote);
     }
 
-    public override EndPoint? RemoteEndPoint { get; }
+    /// <summary>Gets the peer's address, made from the kept <c>sockaddr</c> on each call (the relay asks once, at its handshake).</summary>
+    public override EndPoint? RemoteEndPoint => LibC.ToEndPoint(((ReadOnlySpan<byte>)_remote)[.._remoteLength]);
 
     public override unsafe EndPoint? LocalEndPoint
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 if (_closed)
                 {
@@ -63,7 +67,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 ObjectDisposedException.ThrowIf(_closing, this);
                 int available;
@@ -87,22 +91,35 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     /// <summary>Runs <paramref name="connection"/> through <paramref name="listener"/>'s pipeline when its first bytes arrive, or after <paramref name="timeout"/>.</summary>
     public void StartOnFirstBytes(EpollListener listener, RelaySocketConnection connection, TimeSpan timeout)
     {
-        _pendingStart = listener;
-        _pendingConnection = connection;
-        _loop.WatchFirstBytes(this, timeout);
+        _listener = listener;
+        _connection = connection;
+        _loop.WatchFirstBytes(_registration, timeout);
     }
 
-    /// <summary>Starts the connection if its first bytes have not done so (the loop's thread).</summary>
+    /// <summary>
+    /// Starts the connection if its first bytes have not done so (the loop's thread). A pipeline that runs on (the
+    /// relay's receive loop) is waited for by one continuation delegate, not a suspended async method per idle client.
+    /// </summary>
     public void StartIfPending()
     {
-        if (_pendingStart is { } listener)
+        if (_listener is not { } listener || _started)
         {
-            var connection = _pendingConnection!;
-            _pendingStart = null;
-            _pendingConnection = null;
-            listener.Start(connection);
+            return;
         }
+
+        _started = true;
+        var run = listener.Run(_connection!);
+        if (run.IsCompleted)
+        {
+            listener.Ended(_connection!, run);
+            return;
+        }
+
+        _run = run;
+        run.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnRunEnded);
     }
+
+    private void OnRunEnded() => _listener!.Ended(_connection!, _run!);
 
     public override unsafe int Receive(Span<byte> buffer, out SocketError error)
     {
@@ -193,7 +210,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
         while (true)
         {
             TaskCompletionSource wait;
-            lock (_lock)
+            lock (this)
             {
                 var received = Receive(buffer.Span, out var error);
                 if (error == SocketError.Success)
@@ -215,7 +232,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
 
     public override void Shutdown(SocketShutdown how)
     {
-        lock (_lock)
+        lock (this)
         {
             if (!_closed)
             {
@@ -231,7 +248,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
 
     public override unsafe void ResetOnClose()
     {
-        lock (_lock)
+        lock (this)
         {
             if (!_closed)
             {
@@ -243,7 +260,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
 
     public override void Close()
     {
-        lock (_lock)
+        lock (this)
         {
             if (_closing)
             {
@@ -262,7 +279,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
         bool failRead;
         bool failSend;
         TaskCompletionSource? linger;
-        lock (_lock)
+        lock (this)
         {
             if (!_closing)
             {
@@ -310,7 +327,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
         var readable = false;
         var writable = false;
         TaskCompletionSource? linger = null;
-        lock (_lock)
+        lock (this)
         {
             if (_closed)
             {
@@ -351,7 +368,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     /// <summary>Sends what an asynchronous send still holds, now that there may be room; tells the writer when done.</summary>
     private void ContinueSend()
     {
-        lock (_lock)
+        lock (this)
         {
             if (!_waitWrite)
             {
@@ -382,5 +399,14 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
         }
 
         Writer!.OnSent();
+    }
+
+    /// <summary>Room for a <c>sockaddr_in6</c> (28 bytes), the largest address an IPv4 or IPv6 listener accepts.</summary>
+    [System.Runtime.CompilerServices.InlineArray(Length)]
+    private struct SocketAddressBytes
+    {
+        public const int Length = 28;
+
+        private byte _first;
     }
 }
