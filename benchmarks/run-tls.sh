@@ -201,10 +201,10 @@ negotiated() {
 if [[ $quick == 1 ]]; then
   secs=2; warm=1; clients=500
 else
-  secs=4; warm=1; clients=${BENCH_TLS_CLIENTS:-4000}
+  secs=3; warm=1; clients=${BENCH_TLS_CLIENTS:-3000}
 fi
 cases=(
-  "connect-$clients|connect --clients $clients --hold 2"
+  "connect-$clients|connect --clients $clients --hold 1"
   "forward-10x200|forward --pairs 10 --size 200"
   "churn|churn --concurrency 4"
 )
@@ -250,5 +250,5 @@ negotiated_json=$(for s in "${!tls_seen[@]}"; do printf '%s\t%s\n' "$s" "${tls_s
 python3 benchmarks/tls-report.py "$raw" "$out" --started "$started" --finished "$finished" --reps "$reps" \
   --note "$note" --invocation "$invocation" --key "$key" --negotiated "$negotiated_json" \
   --nginx-version "$("$nginx_bin" -v 2>&1)" --openssl-version "$(openssl version)" \
-  --servers "${servers[*]}" --floor-status "built from $floor_src (floor_relay.c sha256 $(sha256sum "$floor_src/floor_relay.c" | cut -c1-12)) with $(cc --version | head -1)"
+  --servers "${servers[*]}" --relay-env "$(env | grep '^PEERRELAY_' | sort | tr '\n' ' ' || true)" --floor-status "built from $floor_src (floor_relay.c sha256 $(sha256sum "$floor_src/floor_relay.c" | cut -c1-12)) with $(cc --version | head -1)"
 echo "wrote $out and $raw" >&2

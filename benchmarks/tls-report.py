@@ -11,7 +11,7 @@ p = argparse.ArgumentParser()
 p.add_argument("raw")
 p.add_argument("out")
 for name in ("started", "finished", "reps", "note", "invocation", "key", "negotiated", "nginx-version",
-             "openssl-version", "servers", "floor-status"):
+             "openssl-version", "servers", "floor-status", "relay-env"):
     p.add_argument("--" + name, default="")
 a = p.parse_args()
 
@@ -81,6 +81,9 @@ w(f"- Machine: {sh('nproc')} × {cpu}, "
   f"{sh('uname -r')}, .NET {sh('dotnet --version')}; deployment pinned to CPU 0, load generator to CPU 1")
 w(f"- {a.nginx_version}; {a.openssl_version}; certificate: throwaway "
   f"{'ECDSA P-256' if a.key == 'ec' else 'RSA 2048'} (openssl req -x509), trusted by the load generator with `--ca`")
+w(f"- PeerRelay: `peerrelay serve --config benchmarks/loopback.toml` (Release), "
+  + (f"with `{a.relay_env.strip()}`" if a.relay_env.strip() else "its default settings (socket transport: the platform's default)")
+  + "; relay-tls adds `certfile`/`keyfile`, relay+nginx `host = 127.0.0.1` and `trusted_proxies = [\"127.0.0.1\"]`")
 w(f"- The floor: {a.floor_status}")
 w("- TLS negotiated (openssl s_client with the machine's defaults, as .NET's client uses them; and nginx's access log "
   "of the load generator's own connections):")
