@@ -371,6 +371,63 @@ public static class RelayCodec
     }
 
     /// <summary>
+    /// Recognises a <c>peer_connection</c> laid out exactly as Python's <c>json.dumps</c> writes it (the reference
+    /// client's and the relay's own layout: its key order and separators, canonical UUIDs with <c>peer_uuid</c> in lower
+    /// case, nothing after the object), checking what <see cref="TryDecode"/> checks, without decoding its strings.
+    /// The relay forwards such a message by writing the sender's identity in front of <paramref name="tail"/>
+    /// (<see cref="WriteStampedPeerConnection"/>). Returns false for any other input, valid or not: decode that with
+    /// <see cref="TryDecode"/>.
+    /// </summary>
+    /// <param name="utf8Json">The bytes of one text frame.</param>
+    /// <param name="peerUuid">The <c>peer_uuid</c> when this returns <see langword="true"/>.</param>
+    /// <param name="tail">The message from the end of <c>source_name</c> on, when this returns <see langword="true"/>.</param>
+    /// <returns><see langword="true"/> when the input is a valid <c>peer_connection</c> in that layout.</returns>
+    public static bool TryMatchPeerConnection(ReadOnlySpan<byte> utf8Json, out Guid peerUuid, out ReadOnlySpan<byte> tail) =>
+        CanonicalPeerConnection.TryMatch(utf8Json, out peerUuid, out tail);
+
+    /// <summary>
+    /// Writes a <c>peer_connection</c> matched by <see cref="TryMatchPeerConnection"/> with the sender's identity: the
+    /// same bytes <see cref="WritePeerConnection"/> writes for the decoded message with that identity.
+    /// </summary>
+    /// <param name="writer">Where the bytes go.</param>
+    /// <param name="sourceUuid">The <c>source_uuid</c> to write.</param>
+    /// <param name="escapedSourceName">The <c>source_name</c> to write, escaped.</param>
+    /// <param name="tail">The tail given by <see cref="TryMatchPeerConnection"/>.</param>
+    public static void WriteStampedPeerConnection(IBufferWriter<byte> writer, Guid sourceUuid, scoped ReadOnlySpan<byte> escapedSourceName, scoped ReadOnlySpan<byte> tail)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (!tail.StartsWith(CanonicalPeerConnection.AfterSourceName))
+        {
+            throw new ArgumentException("Not a tail matched by TryMatchPeerConnection.", nameof(tail));
+        }
+
+        var head = CanonicalPeerConnection.Head;
+        var middle = CanonicalPeerConnection.AfterSourceUuid;
+        var size = head.Length + 36 + middle.Length + escapedSourceName.Length + tail.Length;
+        var span = writer.GetSpan(size);
+        if (span.Length < size)
+        {
+            JsonOutput.Raw(writer, head);
+            Span<byte> uuid = stackalloc byte[36];
+            sourceUuid.TryFormat(uuid, out _, "D");
+            JsonOutput.Raw(writer, uuid);
+            JsonOutput.Raw(writer, middle);
+            JsonOutput.Raw(writer, escapedSourceName);
+            JsonOutput.Raw(writer, tail);
+            return;
+        }
+
+        var n = 0;
+        Put(span, ref n, head);
+        sourceUuid.TryFormat(span[n..], out var w, "D");
+        n += w;
+        Put(span, ref n, middle);
+        Put(span, ref n, escapedSourceName);
+        Put(span, ref n, tail);
+        writer.Advance(n);
+    }
+
+    /// <summary>
     /// Escapes <paramref name="value"/> as JSON string content (without quotes), the way Python's <c>json.dumps</c>
     /// does. Use it to prepare a <see cref="RawJsonString"/> once and write it many times.
     /// </summary>

@@ -80,7 +80,7 @@ public sealed class EncodingTests
     }
 
     /// <summary>A writer that hands out tiny spans, to exercise the chunked path.</summary>
-    private sealed class TinySpanWriter : IBufferWriter<byte>
+    internal sealed class TinySpanWriter : IBufferWriter<byte>
     {
         private readonly MemoryStream _stream = new();
         private byte[] _current = new byte[7];

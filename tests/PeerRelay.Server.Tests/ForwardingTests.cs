@@ -24,6 +24,32 @@ public sealed class ForwardingTests
     }
 
     [Fact]
+    public async Task Forward_OtherJsonLayout_DeliveredInTheReferenceLayoutWithSendersIdentity()
+    {
+        await using var server = await RelayTestServer.StartAsync();
+        var (a, aId) = await ConnectRegisteredAsync(server, "alice-laptop");
+        var (b, bId) = await ConnectRegisteredAsync(server, "bob-laptop");
+        await using var _a = a;
+        await using var _b = b;
+
+        // JSON.stringify's layout (no spaces, error omitted, upper-case UUID) and a forged source: decoded, stamped and
+        // written as json.dumps writes it, as the reference layout is (which is forwarded without decoding).
+        var liar = Guid.NewGuid();
+        await a.SendTextAsync(
+            $$"""{"source_name":"mallory","peer_uuid":"{{bId.ToString().ToUpperInvariant()}}","source_uuid":"{{liar}}","description_type":"offer","description":"v=0\r\n \u00e9","message_type":"peer_connection"}""");
+        Assert.Equal(
+            $$"""{"source_uuid": "{{aId}}", "source_name": "alice-laptop", "peer_uuid": "{{bId}}", "description_type": "offer", "description": "v=0\r\n \u00e9", "error": null, "message_type": "peer_connection"}""",
+            await b.ReceiveTextAsync());
+
+        // The reference layout with an error text: the bytes after source_name go through as they are.
+        await a.SendTextAsync(
+            $$"""{"source_uuid": "{{liar}}", "source_name": "mallory", "peer_uuid": "{{bId}}", "description_type": "answer", "description": "\"q\"", "error": "e\u00e9", "message_type": "peer_connection"}""");
+        Assert.Equal(
+            $$"""{"source_uuid": "{{aId}}", "source_name": "alice-laptop", "peer_uuid": "{{bId}}", "description_type": "answer", "description": "\"q\"", "error": "e\u00e9", "message_type": "peer_connection"}""",
+            await b.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task Forward_DescriptionWithEscapes_ArrivesIntact()
     {
         await using var server = await RelayTestServer.StartAsync();

@@ -103,7 +103,16 @@ internal sealed partial class RelayRouter(
     private ValueTask Dispatch(RelayConnection connection, byte[] buffer, int count)
     {
         var received = metrics.ForwardDurationEnabled ? Stopwatch.GetTimestamp() : 0;
-        if (!RelayCodec.TryDecode(buffer.AsSpan(0, count), out var frame, out var error))
+        var json = buffer.AsSpan(0, count);
+
+        // A peer_connection in the layout every known client writes is forwarded without decoding its strings: the
+        // sender's identity is spliced in front of the rest of its bytes, which the relay would have written the same.
+        if (RelayCodec.TryMatchPeerConnection(json, out var peer, out var tail))
+        {
+            return Forward(connection, peer, json, tail, default, received);
+        }
+
+        if (!RelayCodec.TryDecode(json, out var frame, out var error))
         {
             Reject(connection, "decode", error);
             return ValueTask.CompletedTask;
@@ -112,7 +121,7 @@ internal sealed partial class RelayRouter(
         switch (frame.MessageType)
         {
             case RelayMessageType.PeerConnection:
-                return Forward(connection, frame, received);
+                return Forward(connection, frame.PeerUuid, json, default, frame, received);
             case RelayMessageType.RelayRegistration:
                 return RegisterAsync(connection, frame.Uuid, frame.Name.GetString()!);
             default:
@@ -357,7 +366,13 @@ internal sealed partial class RelayRouter(
         connection.Release(writer.Detach());
     }
 
-    private ValueTask Forward(RelayConnection connection, scoped in RelayFrame frame, long received)
+    /// <summary>
+    /// Forwards a <c>peer_connection</c> to <paramref name="peer"/>: one matched by
+    /// <see cref="RelayCodec.TryMatchPeerConnection"/> (<paramref name="tail"/> set; stamped by splicing, decoded only
+    /// if it comes back to its sender) or one decoded into <paramref name="decoded"/>.
+    /// </summary>
+    private ValueTask Forward(
+        RelayConnection connection, Guid peer, ReadOnlySpan<byte> json, scoped ReadOnlySpan<byte> tail, scoped in RelayFrame decoded, long received)
     {
         var source = connection.Registration;
         if (source is null)
@@ -372,10 +387,10 @@ internal sealed partial class RelayRouter(
             return ValueTask.CompletedTask;
         }
 
-        var target = registry.Find(frame.PeerUuid) as RelayConnection;
+        var target = registry.Find(peer) as RelayConnection;
         if (target is null && _fleet)
         {
-            return ForwardToNodeAsync(connection, source, frame.PeerUuid, Encode(connection, source, frame, frame.ErrorText), received);
+            return ForwardToNodeAsync(connection, source, peer, Stamp(source, tail, decoded), received);
         }
 
         var targetRegistration = target?.Registration;
@@ -383,12 +398,12 @@ internal sealed partial class RelayRouter(
         // One text for "unknown" and "another user's": the answer must not tell whether a foreign UUID is online.
         if (target is null || targetRegistration is null || targetRegistration.User != source.User)
         {
-            UnknownPeer(source, frame.PeerUuid);
-            Echo(connection, source, frame, RelayDeliveryErrors.Describe(RelayDeliveryStatus.UnknownPeer, frame.PeerUuid));
+            UnknownPeer(source, peer);
+            Echo(connection, source, json, tail, decoded, RelayDeliveryErrors.Describe(RelayDeliveryStatus.UnknownPeer, peer));
             return ValueTask.CompletedTask;
         }
 
-        switch (target.TrySend(Encode(connection, source, frame, frame.ErrorText), connection))
+        switch (target.TrySend(Stamp(source, tail, decoded), connection))
         {
             case SendResult.Queued:
                 metrics.MessageForwarded();
@@ -397,20 +412,51 @@ internal sealed partial class RelayRouter(
                     metrics.Forwarded(received);
                 }
 
-                Log.Forwarded(logger, source.Uuid, frame.PeerUuid);
+                Log.Forwarded(logger, source.Uuid, peer);
                 break;
             case SendResult.QueueFull:
                 metrics.MessageDropped("queue_full");
                 CloseSlowReader(target);
-                Echo(connection, source, frame, RelayDeliveryErrors.Describe(RelayDeliveryStatus.QueueFull, frame.PeerUuid));
+                Echo(connection, source, json, tail, decoded, RelayDeliveryErrors.Describe(RelayDeliveryStatus.QueueFull, peer));
                 break;
             default:
                 metrics.MessageDropped("peer_closed");
-                Echo(connection, source, frame, RelayDeliveryErrors.Describe(RelayDeliveryStatus.PeerClosed, frame.PeerUuid));
+                Echo(connection, source, json, tail, decoded, RelayDeliveryErrors.Describe(RelayDeliveryStatus.PeerClosed, peer));
                 break;
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The forwarded message, stamped with the sender's registered identity, in a pooled buffer: spliced from a matched
+    /// message's <paramref name="tail"/>, or encoded from <paramref name="decoded"/>. Uses the receive loop's writer.
+    /// </summary>
+    private static OutboundMessage Stamp(RelayClientRegistration source, scoped ReadOnlySpan<byte> tail, scoped in RelayFrame decoded)
+    {
+        if (tail.IsEmpty)
+        {
+            return Encode(source, decoded, decoded.ErrorText);
+        }
+
+        var writer = PooledBufferWriter.ForCurrentThread;
+        writer.Start(64 + source.EscapedName.Length + tail.Length);
+        RelayCodec.WriteStampedPeerConnection(writer, source.Uuid, source.EscapedName, tail);
+        return writer.Detach();
+    }
+
+    /// <summary>Sends a forward back to its sender with <c>error</c> set; a matched message is decoded for it now.</summary>
+    private void Echo(
+        RelayConnection connection, RelayClientRegistration source, ReadOnlySpan<byte> json, scoped ReadOnlySpan<byte> tail, scoped in RelayFrame decoded, string error)
+    {
+        if (tail.IsEmpty)
+        {
+            Echo(connection, source, decoded, error);
+        }
+        else if (RelayCodec.TryDecode(json, out var frame, out _))
+        {
+            Echo(connection, source, frame, error);
+        }
     }
 
     private void UnknownPeer(RelayClientRegistration source, Guid peer)
@@ -472,7 +518,7 @@ internal sealed partial class RelayRouter(
     /// Encodes <paramref name="frame"/> into a pooled buffer, stamped with the sender's registered identity and
     /// carrying <paramref name="error"/>. Uses the receive loop's writer: call only from the sender's receive loop.
     /// </summary>
-    private static OutboundMessage Encode(RelayConnection connection, RelayClientRegistration source, scoped in RelayFrame frame, scoped RawJsonString error)
+    private static OutboundMessage Encode(RelayClientRegistration source, scoped in RelayFrame frame, scoped RawJsonString error)
     {
         var writer = PooledBufferWriter.ForCurrentThread;
         writer.Start(256 + frame.Description.Escaped.Length + frame.DescriptionType.Escaped.Length + source.EscapedName.Length + error.Escaped.Length);
@@ -491,7 +537,7 @@ internal sealed partial class RelayRouter(
     private void Echo(RelayConnection connection, RelayClientRegistration source, scoped in RelayFrame frame, string error)
     {
         var escapedError = new RawJsonString(RelayCodec.EscapeString(error), hasEscapes: false);
-        Reply(connection, Encode(connection, source, frame, escapedError));
+        Reply(connection, Encode(source, frame, escapedError));
     }
 
     /// <summary>Queues an answer to the connection whose message is being handled; a full queue drops it as slow.</summary>
