@@ -57,6 +57,19 @@ public class CodecBenchmarks
         return _writer.WrittenCount;
     }
 
+    /// <summary>
+    /// What the relay does to forward a message in the reference client's layout: check it without decoding, then write
+    /// the sender's identity in front of its tail (instead of decode and re-encode).
+    /// </summary>
+    [Benchmark]
+    public int MatchAndStampPeerConnection()
+    {
+        _writer.ResetWrittenCount();
+        RelayCodec.TryMatchPeerConnection(_message, out _, out var tail);
+        RelayCodec.WriteStampedPeerConnection(_writer, Messages.Source, _name, tail);
+        return _writer.WrittenCount;
+    }
+
     /// <summary>The object API (client side, tests): decode with every string unescaped.</summary>
     [Benchmark]
     public RelayMessage DecodePeerConnectionToObject() => RelayCodec.Decode(_message);

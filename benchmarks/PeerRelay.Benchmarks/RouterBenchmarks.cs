@@ -8,6 +8,7 @@ using PeerRelay.Server;
 using PeerRelay.Server.Authentication;
 using PeerRelay.Server.Hosting;
 using PeerRelay.Server.Internal;
+using PeerRelay.Server.Prometheus;
 
 namespace PeerRelay.Benchmarks;
 
@@ -30,12 +31,30 @@ public class RouterBenchmarks
     [Params(200, 4096)]
     public int Size { get; set; }
 
+    /// <summary>
+    /// Whether the metrics are exported as <c>peerrelay serve</c> exports them by default (the Prometheus bridge listens
+    /// to every instrument), so that each measurement on the message path costs what it costs in the server.
+    /// </summary>
+    [Params(false, true)]
+    public bool Prometheus { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         // The relay's own services, as AddPeerRelay registers them; no host, no Kestrel. The rate limit is off: the
         // benchmark sends far more than 50 messages per second from one connection.
-        _services = new ServiceCollection().AddLogging().AddPeerRelay(o => o.MessageRate = 0).Services.BuildServiceProvider();
+        var relay = new ServiceCollection().AddLogging().AddPeerRelay(o => o.MessageRate = 0);
+        if (Prometheus)
+        {
+            relay.AddPrometheusMetrics();
+        }
+
+        _services = relay.Services.BuildServiceProvider();
+        if (Prometheus)
+        {
+            _services.GetRequiredService<PeerRelay.Server.Prometheus.Internal.PrometheusMeterBridge>();
+        }
+
         _router = _services.GetRequiredService<RelayRouter>();
         var options = _services.GetRequiredService<IOptions<RelayServerOptions>>().Value;
         (_source, _) = Connect(options, Messages.Source);

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using PeerRelay.Server.Internal;
 
 namespace PeerRelay.Server;
@@ -20,18 +22,26 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _connectionsClosed;
     private readonly UpDownCounter<long> _clientsRegistered;
     private readonly Counter<long> _registrations;
-    private readonly Counter<long> _messagesReceived;
-    private readonly Counter<long> _messagesForwarded;
     private readonly Counter<long> _messagesDropped;
     private readonly Counter<long> _messagesRejected;
     private readonly Counter<long> _handshakesRejected;
     private readonly Counter<long> _limitsHit;
-    private readonly Counter<long> _bytesReceived;
-    private readonly Counter<long> _bytesSent;
     private readonly Histogram<double> _forwardDuration;
     private readonly Histogram<double> _registrationDuration;
     private readonly Histogram<double> _authenticationDuration;
     private readonly Counter<long> _authenticationFailures;
+
+    // The counts every message changes (messages received and forwarded, bytes read and sent) are added up in cells
+    // striped by processor, one cache line per stripe, and published as observable counters: a listener reads their
+    // sums when it collects (a Prometheus scrape, an OpenTelemetry export) instead of being called for each message
+    // and counter (issue 17). The instruments' names, units and meaning are those of the counters they replace.
+    private const int TallyReceived = 0;
+    private const int TallyReceivedBytes = 1;
+    private const int TallyForwarded = 2;
+    private const int TallySentBytes = 3;
+    private const int TallyStride = 8; // longs per 64-byte line
+    private readonly long[] _tally;
+    private readonly int _stripeMask;
 
     /// <summary>Histogram buckets in seconds for the relay's own work: 5 µs to 1 s (a forward takes tens of µs).</summary>
     internal static readonly double[] LatencyBuckets =
@@ -43,21 +53,24 @@ internal sealed class RelayMetrics
 
     public RelayMetrics(IMeterFactory meterFactory, ClientRegistry registry)
     {
+        var stripes = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount, 1, 64));
+        _stripeMask = stripes - 1;
+        _tally = new long[(stripes + 1) * TallyStride]; // The first line is left empty: nothing else shares a stripe's line.
         var meter = meterFactory.Create(MeterName);
         _connectionsActive = meter.CreateUpDownCounter<long>("peerrelay.connections.active", "{connection}", "Open WebSocket connections, registered or not.");
         _connectionsOpened = meter.CreateCounter<long>("peerrelay.connections.opened", "{connection}", "WebSocket connections accepted.");
         _connectionsClosed = meter.CreateCounter<long>("peerrelay.connections.closed", "{connection}", "WebSocket connections ended, by close code (1006: without a close frame).");
         _clientsRegistered = meter.CreateUpDownCounter<long>("peerrelay.clients.registered", "{client}", "Registered clients (UUIDs).");
         _registrations = meter.CreateCounter<long>("peerrelay.registrations", "{registration}", "Registration attempts, by result.");
-        _messagesReceived = meter.CreateCounter<long>("peerrelay.messages.received", "{message}", "Messages read from clients.");
-        _messagesForwarded = meter.CreateCounter<long>("peerrelay.messages.forwarded", "{message}", "Peer connection messages queued to their target.");
+        meter.CreateObservableCounter("peerrelay.messages.received", () => Tally(TallyReceived), "{message}", "Messages read from clients.");
+        meter.CreateObservableCounter("peerrelay.messages.forwarded", () => Tally(TallyForwarded), "{message}", "Peer connection messages queued to their target.");
         _messagesDropped = meter.CreateCounter<long>("peerrelay.messages.dropped", "{message}", "Messages not delivered, by reason.");
         _messagesRejected = meter.CreateCounter<long>("peerrelay.messages.rejected", "{message}", "Client messages refused with a close code, by reason.");
         _handshakesRejected = meter.CreateCounter<long>("peerrelay.handshakes.rejected", "{request}", "WebSocket handshakes refused before the upgrade, by reason (e.g. origin).");
         _limitsHit = meter.CreateCounter<long>("peerrelay.limits.hit", "{event}", "Connections, registrations or messages refused by a limit, by limit (its config key).");
         meter.CreateObservableGauge("peerrelay.users.active", registry.CountUsers, "{user}", "Users with at least one registered client.");
-        _bytesReceived = meter.CreateCounter<long>("peerrelay.received.bytes", "By", "Bytes of client messages read (payloads, without WebSocket framing).");
-        _bytesSent = meter.CreateCounter<long>("peerrelay.sent.bytes", "By", "Bytes of messages sent to clients (payloads, without WebSocket framing).");
+        meter.CreateObservableCounter("peerrelay.received.bytes", () => Tally(TallyReceivedBytes), "By", "Bytes of client messages read (payloads, without WebSocket framing).");
+        meter.CreateObservableCounter("peerrelay.sent.bytes", () => Tally(TallySentBytes), "By", "Bytes of messages sent to clients (payloads, without WebSocket framing).");
         _forwardDuration = meter.CreateHistogram("peerrelay.forward.duration", "s", "Time from reading a peer connection message to handing it to its target's socket.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _registrationDuration = meter.CreateHistogram("peerrelay.registration.duration", "s", "Time from reading a registration to sending its response (authentication included), by result.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AuthenticationBuckets });
         _authenticationDuration = meter.CreateHistogram("peerrelay.authentication.duration", "s", "Time the authenticator took for one registration.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AuthenticationBuckets });
@@ -67,9 +80,15 @@ internal sealed class RelayMetrics
     /// <summary>Gets whether anyone listens to the forward latency (so that the clock is read only then).</summary>
     public bool ForwardDurationEnabled => _forwardDuration.Enabled;
 
-    public void BytesReceived(int count) => _bytesReceived.Add(count);
+    /// <summary>Counts a message of <paramref name="bytes"/> read from a client.</summary>
+    public void MessageReceived(int bytes)
+    {
+        ref var stripe = ref Stripe();
+        Interlocked.Increment(ref Unsafe.Add(ref stripe, TallyReceived));
+        Interlocked.Add(ref Unsafe.Add(ref stripe, TallyReceivedBytes), bytes);
+    }
 
-    public void BytesSent(int count) => _bytesSent.Add(count);
+    public void BytesSent(int count) => Interlocked.Add(ref Unsafe.Add(ref Stripe(), TallySentBytes), count);
 
     /// <summary>Records a forward that started at <paramref name="startTimestamp"/> (a <see cref="Stopwatch"/> timestamp).</summary>
     public void Forwarded(long startTimestamp) => _forwardDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
@@ -116,9 +135,7 @@ internal sealed class RelayMetrics
         }
     }
 
-    public void MessageReceived() => _messagesReceived.Add(1);
-
-    public void MessageForwarded() => _messagesForwarded.Add(1);
+    public void MessageForwarded() => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyForwarded));
 
     public void MessageDropped(string reason, int count = 1)
     {
@@ -151,5 +168,20 @@ internal sealed class RelayMetrics
         {
             _limitsHit.Add(1, new TagList { { "limit", limit } });
         }
+    }
+
+    /// <summary>The first cell of the current processor's stripe.</summary>
+    private ref long Stripe() =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tally), ((Thread.GetCurrentProcessorId() & _stripeMask) + 1) * TallyStride);
+
+    private long Tally(int cell)
+    {
+        long sum = 0;
+        for (var at = TallyStride + cell; at < _tally.Length; at += TallyStride)
+        {
+            sum += Volatile.Read(ref _tally[at]);
+        }
+
+        return sum;
     }
 }

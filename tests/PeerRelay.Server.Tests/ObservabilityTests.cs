@@ -67,7 +67,8 @@ public sealed class ObservabilityTests
                 }
             }
 
-            counts.AddOrUpdate(instrument.Name + reason, value, (_, old) => old + value);
+            // Observable counters (the per-message counts) report their total when the listener collects.
+            counts.AddOrUpdate(instrument.Name + reason, value, (_, old) => instrument.IsObservable ? value : old + value);
         });
         listener.Start();
 
@@ -80,6 +81,7 @@ public sealed class ObservabilityTests
         await a.SendTextAsync("{oops");
         await a.ReceiveCloseAsync();
         await TaskTimeoutExtensions.WaitUntil(() => server.ConnectionCount() == 0);
+        listener.RecordObservableInstruments();
 
         Assert.Equal(1, counts.GetValueOrDefault("peerrelay.messages.dropped/unknown_peer"));
         Assert.Equal(1, counts.GetValueOrDefault("peerrelay.messages.forwarded"));

@@ -21,7 +21,7 @@ internal sealed class PrometheusMeterBridge : IDisposable
         [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     private readonly MeterListener _listener = new();
-    private readonly IMetricFactory _factory;
+    private readonly MetricFactory _factory;
     private readonly object _scope;
     private readonly Lock _recordObservables = new();
 
@@ -30,6 +30,10 @@ internal sealed class PrometheusMeterBridge : IDisposable
         Registry = registry;
         _scope = meterFactory;
         _factory = Metrics.WithCustomRegistry(registry);
+
+        // No exemplars: the text format served (0.0.4) has none, and looking for a trace context on every
+        // observation is most of what recording one costs (the forward-duration histogram, per message).
+        _factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
         _listener.InstrumentPublished = OnInstrumentPublished;
         _listener.SetMeasurementEventCallback<long>(static (i, v, t, s) => ((InstrumentExport)s!).Record(v, t));
         _listener.SetMeasurementEventCallback<int>(static (i, v, t, s) => ((InstrumentExport)s!).Record(v, t));

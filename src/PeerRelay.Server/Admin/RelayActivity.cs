@@ -48,6 +48,7 @@ internal sealed class RelayActivity : BackgroundService
     {
         lock (_lock)
         {
+            _listener.RecordObservableInstruments();
             return ([.. _samples], new Dictionary<int, long>(_closes), Interlocked.Read(ref _received), Interlocked.Read(ref _forwarded), Interlocked.Read(ref _refused));
         }
     }
@@ -76,6 +77,13 @@ internal sealed class RelayActivity : BackgroundService
 
     private void Sample()
     {
+        lock (_lock)
+        {
+            // The message counts are observable instruments: read them now (under the lock, so that a concurrent
+            // snapshot cannot set an older total after a newer one).
+            _listener.RecordObservableInstruments();
+        }
+
         var received = Interlocked.Read(ref _received);
         var forwarded = Interlocked.Read(ref _forwarded);
         var refused = Interlocked.Read(ref _refused);
@@ -102,10 +110,10 @@ internal sealed class RelayActivity : BackgroundService
         switch (instrument.Name)
         {
             case "peerrelay.messages.received":
-                Interlocked.Add(ref _received, value);
+                Interlocked.Exchange(ref _received, value); // Observable: the total so far (read under _lock).
                 break;
             case "peerrelay.messages.forwarded":
-                Interlocked.Add(ref _forwarded, value);
+                Interlocked.Exchange(ref _forwarded, value);
                 break;
             case "peerrelay.limits.hit":
                 Interlocked.Add(ref _refused, value);

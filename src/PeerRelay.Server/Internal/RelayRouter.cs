@@ -70,8 +70,7 @@ internal sealed partial class RelayRouter(
     /// <summary>Acts on one complete text message. The buffer is only valid until this returns.</summary>
     public ValueTask HandleAsync(RelayConnection connection, byte[] buffer, int count)
     {
-        metrics.MessageReceived();
-        metrics.BytesReceived(count);
+        metrics.MessageReceived(count);
         connection.MessagesIn++;
         var wait = limits.Throttle(connection);
         if (wait is not { } delay)

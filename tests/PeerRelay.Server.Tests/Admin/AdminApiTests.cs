@@ -77,6 +77,24 @@ public sealed class AdminApiTests
     }
 
     [Fact]
+    public async Task Summary_CountsMessagesReceivedAndForwarded()
+    {
+        await using var server = await StartAsync();
+        using var http = Http(server);
+        var (a, aId) = await ConnectAsync(server, "alpha-laptop", "alice");
+        var (b, bId) = await ConnectAsync(server, "alpha-desktop", "alice");
+        await using var _a = a;
+        await using var _b = b;
+        await a.SendTextAsync(TestRelayClient.PeerConnection(aId, bId));
+        await b.ReceiveJsonAsync();
+
+        // The per-message counts are observable instruments, read when the summary is asked for.
+        var summary = await GetJsonAsync(http, "admin/api/summary");
+        Assert.Equal(3, (long)summary["messages_received"]!); // Two registrations and the forward.
+        Assert.Equal(1, (long)summary["messages_forwarded"]!);
+    }
+
+    [Fact]
     public async Task Clients_FilteredByUserAndName_Paged_WithMessageCounts()
     {
         await using var server = await StartAsync();

@@ -52,7 +52,8 @@ internal sealed class SoakRun
 
             lock (countersLock)
             {
-                counters[key] = counters.GetValueOrDefault(key) + value;
+                // Observable counters (the per-message counts) report their total when the listener collects.
+                counters[key] = instrument.IsObservable ? value : counters.GetValueOrDefault(key) + value;
             }
         });
         listener.Start();
@@ -162,6 +163,7 @@ internal sealed class SoakRun
             () => server.RegisteredCount() == 0 && server.ConnectionCount() == 0 && limiter.Count == 0,
             TimeSpan.FromSeconds(60));
 
+        listener.RecordObservableInstruments();
         Dictionary<string, long> snapshot;
         lock (countersLock)
         {
