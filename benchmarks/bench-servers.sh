@@ -1,5 +1,5 @@
-# Shared by run-loopback.sh and run-floor-ab.sh (sourced): finding and building the floor, and starting and stopping a
-# server on $port (each script sets port, log and server_pid).
+# Shared by run-loopback.sh, run-floor-ab.sh and run-tls.sh (sourced): finding and building the floor, starting and
+# stopping a server on $port (each script sets port, log and server_pid), and the rotated order of the servers.
 
 # Prints the floor's source folder: $BENCH_FLOOR_DIR, else the first shared/floor-relay beside the repository (CI, a
 # clean clone) or beside a folder above it (a git worktree); nothing when there is none.
@@ -43,4 +43,11 @@ stop_server() {
     if ! port_open; then break; fi
     sleep 0.1
   done
+}
+
+# Sets order to $servers in the order of repetition $1 (from 1): rotated by one each repetition (A B C, B C A, C A B,
+# ...), so that drift in the VM's speed favours none.
+rotate_servers() { # repetition
+  local by=$(( ($1 - 1) % ${#servers[@]} ))
+  order=("${servers[@]:by}" "${servers[@]:0:by}")
 }

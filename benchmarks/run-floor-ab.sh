@@ -98,8 +98,7 @@ for rep in $(seq "$reps"); do
   for entry in "${cases[@]}"; do
     name=${entry%%|*}
     args=${entry#*|}
-    shift_by=$(( (rep - 1) % ${#servers[@]} ))
-    order=("${servers[@]:shift_by}" "${servers[@]:0:shift_by}")
+    rotate_servers "$rep"
     for server in "${order[@]}"; do
       start_server "$server"
       load forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true # warm-up (JIT tier-up), same for all

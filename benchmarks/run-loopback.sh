@@ -131,8 +131,7 @@ for rep in $(seq "$reps"); do
     name=${entry%%|*}
     args=${entry#*|}
     # Rotate which server goes first each repetition, so drift in CPU speed does not favour one.
-    shift_by=$(( (rep - 1) % ${#servers[@]} ))
-    order=("${servers[@]:shift_by}" "${servers[@]:0:shift_by}")
+    rotate_servers "$rep"
     for server in "${order[@]}"; do
       start_server "$server"
       load "$server" forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true # JIT tier-up / V8 warm-up (same for all)

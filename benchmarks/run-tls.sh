@@ -171,16 +171,11 @@ start_deployment() {
   pids+=("$backend_pid")
 }
 
+# Stops nginx first (its clients go), then the relay or floor; each port drains before the next deployment binds it.
 stop_deployment() {
-  for pid in $nginx_pid $backend_pid; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  server_pid=""; nginx_pid=""; backend_pid=""
-  for p in "$front" "$back"; do
-    port=$p
-    for _ in $(seq 100); do port_open || break; sleep 0.1; done
-  done
+  if [[ -n $nginx_pid ]]; then server_pid=$nginx_pid; port=$front; stop_server; fi
+  if [[ -n $backend_pid ]]; then server_pid=$backend_pid; port=$([[ -n $nginx_pid ]] && echo "$back" || echo "$front"); stop_server; fi
+  nginx_pid=""; backend_pid=""
 }
 trap 'stop_deployment' EXIT
 
@@ -215,8 +210,7 @@ for rep in $(seq "$reps"); do
   for entry in "${cases[@]}"; do
     name=${entry%%|*}
     args=${entry#*|}
-    shift_by=$(( (rep - 1) % ${#servers[@]} ))
-    order=("${servers[@]:shift_by}" "${servers[@]:0:shift_by}")
+    rotate_servers "$rep"
     for server in "${order[@]}"; do
       run_started=$SECONDS
       start_deployment "$server"
