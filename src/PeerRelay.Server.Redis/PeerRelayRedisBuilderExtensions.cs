@@ -34,13 +34,17 @@ public static class PeerRelayRedisBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IRelayRegistry>(sp => sp.GetRequiredService<RedisRelayRegistry>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RedisRelayRegistry>());
 
-        // The admin API's node list: every node of the fleet; this node's own figures still come from the relay.
+        // The relay's own directory, built once, read by the heartbeat and by the fleet's directory, which replaces it
+        // (the admin API's node list: every node of the fleet; this node's own figures still come from the relay).
         var localDirectory = services.LastOrDefault(d => d.ServiceType == typeof(IRelayNodeDirectory));
-        if (localDirectory?.ImplementationType is { } localType)
+        var localType = localDirectory?.ImplementationType;
+        services.TryAddSingleton(sp => new LocalNodeSource(localType is null ? null : (IRelayNodeDirectory)ActivatorUtilities.CreateInstance(sp, localType)));
+        if (localType is not null)
         {
             services.Replace(ServiceDescriptor.Singleton<IRelayNodeDirectory>(sp => new RedisNodeDirectory(
-                (IRelayNodeDirectory)ActivatorUtilities.CreateInstance(sp, localType), sp.GetRequiredService<RedisRelayRegistry>())));
+                sp.GetRequiredService<LocalNodeSource>().Directory!, sp.GetRequiredService<RedisRelayRegistry>())));
         }
+
         services.AddHealthChecks().AddCheck<RedisScaleOutHealthCheck>("cluster", tags: ["ready"]);
         return builder;
     }

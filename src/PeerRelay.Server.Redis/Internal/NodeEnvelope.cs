@@ -11,16 +11,17 @@ internal static class NodeEnvelope
 {
     private const int GuidBytes = 16;
 
-    /// <summary>M: peer (16) | origin node length (1) | origin node | message.</summary>
-    public static byte[] Message(Guid peer, byte[] originNode, ReadOnlySpan<byte> message)
+    /// <summary>The length of a message envelope (<see cref="WriteMessage"/>).</summary>
+    public static int MessageLength(byte[] originNode, int messageLength) => 1 + GuidBytes + 1 + originNode.Length + messageLength;
+
+    /// <summary>M: peer (16) | origin node length (1) | origin node | message. Writes a message envelope into <paramref name="buffer"/>, <see cref="MessageLength"/> bytes long.</summary>
+    public static void WriteMessage(Span<byte> buffer, Guid peer, byte[] originNode, ReadOnlySpan<byte> message)
     {
-        var buffer = new byte[1 + GuidBytes + 1 + originNode.Length + message.Length];
         buffer[0] = (byte)EnvelopeKind.Message;
-        peer.TryWriteBytes(buffer.AsSpan(1, GuidBytes));
+        peer.TryWriteBytes(buffer.Slice(1, GuidBytes));
         buffer[1 + GuidBytes] = (byte)originNode.Length;
-        originNode.CopyTo(buffer.AsSpan(2 + GuidBytes));
-        message.CopyTo(buffer.AsSpan(2 + GuidBytes + originNode.Length));
-        return buffer;
+        originNode.CopyTo(buffer[(2 + GuidBytes)..]);
+        message.CopyTo(buffer[(2 + GuidBytes + originNode.Length)..]);
     }
 
     /// <summary>E: target (16) | message.</summary>

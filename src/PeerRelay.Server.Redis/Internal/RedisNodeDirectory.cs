@@ -5,8 +5,7 @@ namespace PeerRelay.Server.Redis.Internal;
 
 /// <summary>
 /// The fleet's nodes for the admin API and dashboard: this node from the relay's own directory, the others from what
-/// each reported with its last heartbeat (nodes whose lease ran out are not listed). Also hands this node's figures to
-/// the heartbeat.
+/// each reported with its last heartbeat (nodes whose lease ran out are not listed).
 /// </summary>
 internal sealed class RedisNodeDirectory : IRelayNodeDirectory
 {
@@ -17,7 +16,6 @@ internal sealed class RedisNodeDirectory : IRelayNodeDirectory
     {
         _local = local;
         _registry = registry;
-        registry.LocalNodeInfo = async () => (await local.GetNodesAsync().ConfigureAwait(false))[0];
     }
 
     public string LocalNodeId => _registry.NodeId;

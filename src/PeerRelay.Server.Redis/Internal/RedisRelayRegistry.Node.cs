@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
@@ -27,6 +29,8 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private ISubscriber? _subscriber;
     private ConfigurationOptions? _configuration;
     private NodeChannelListener? _listener;
+    private NodeCommandConnection? _commands;
+    private ForwardContext? _forward;
     private string _publishCommand = "PUBLISH";
     private bool _sharded;
     private Task? _loop;
@@ -35,9 +39,6 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private volatile bool _lastBeatOk;
     private long _leaseValidUntil;
     private string? _problem = "not connected to Redis yet";
-
-    /// <summary>Gets or sets what this node reports of itself with each heartbeat (set by the node directory).</summary>
-    public Func<ValueTask<Cluster.RelayNodeInfo>>? LocalNodeInfo { get; set; }
 
     /// <summary>Gets a value indicating whether this node holds its lease (it may register clients).</summary>
     public bool LeaseHeld => _leaseHeld;
@@ -59,8 +60,6 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
             configuration.AsyncTimeout = (int)Math.Max(_options.HeartbeatInterval.TotalMilliseconds, MinCommandTimeout.TotalMilliseconds);
         }
 
-        // The node directory hands this node's figures to the heartbeat (RedisNodeDirectory); create it now.
-        _ = _services.GetService(typeof(Cluster.IRelayNodeDirectory));
         _configuration = configuration;
         _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
         _database = _redis.GetDatabase();
@@ -103,6 +102,11 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         if (_listener is not null)
         {
             await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_commands is not null)
+        {
+            await _commands.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_redis is not null)
@@ -158,7 +162,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     {
         try
         {
-            var info = LocalNodeInfo is { } local ? await local().ConfigureAwait(false) : null;
+            var info = await _localNode.GetAsync().ConfigureAwait(false);
             var sent = _timeProvider.GetTimestamp();
             var renewed = (long)await _database!.EvaluateAsync(
                 RedisScripts.Heartbeat,
@@ -212,9 +216,11 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     }
 
     /// <summary>
-    /// Starts listening on this node's channel once Redis has answered (then the multiplexer knows whether it is a
-    /// Redis Cluster: sharded pub/sub there). The listener hands each message to <see cref="OnEnvelope"/> on its read
-    /// loop, one at a time, in order.
+    /// Opens the node's own connections once Redis has answered (then the multiplexer knows whether it is a Redis
+    /// Cluster: sharded pub/sub there): its channel, whose listener hands each message to <see cref="OnEnvelope"/> on
+    /// its thread, one at a time, in order; and the connection for the hot commands (forward, register, release,
+    /// publishes). Both go to the server that holds the fleet's slot (every key and channel carries the
+    /// <c>{prefix}</c> hash tag).
     /// </summary>
     private void EnsureListening()
     {
@@ -225,11 +231,24 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
 
         _sharded = _redis!.GetServers().Any(server => server.ServerType == ServerType.Cluster);
         _publishCommand = _sharded ? "SPUBLISH" : "PUBLISH";
-        _listener = new NodeChannelListener(_redis, _configuration!, _prefix + "ch:" + _nodeId, _sharded, OnEnvelope, OnSubscribed, _logger);
+        var redis = _redis;
+        var sharded = _sharded;
+        var slotKey = _prefix + "ch:" + _nodeId;
+        EndPoint? ServerOf() => RedisLink.ServerOf(redis, slotKey, sharded);
+        var timeout = TimeSpan.FromMilliseconds(_configuration!.AsyncTimeout);
+        _forward = new ForwardContext(
+            Encoding.UTF8.GetBytes(_prefix), _nodeBytes, Encoding.ASCII.GetBytes(_publishCommand), _metrics,
+            (source, peer, why) => Log.ForwardFailed(_logger, source, peer, why));
+        _commands = new NodeCommandConnection(ServerOf, _configuration, timeout, OnSubscribed, _logger);
+        _commands.Start();
+        _listener = new NodeChannelListener(ServerOf, _configuration, timeout, slotKey, _sharded, OnEnvelope, OnSubscribed, _logger);
         _listener.Start();
     }
 
-    /// <summary>The channel's subscription is (again) confirmed: a full member once the lease is renewed too.</summary>
+    /// <summary>
+    /// The channel's subscription is (again) confirmed, or the command connection (again) open: a full member once the
+    /// lease is renewed too.
+    /// </summary>
     private void OnSubscribed()
     {
         if (_lastBeatOk && _leaseHeld)
@@ -238,7 +257,10 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         }
     }
 
-    private void UpdateProblem() => SetProblem(_listener is { Subscribed: true } ? null : "not subscribed to this node's channel");
+    private void UpdateProblem() => SetProblem(
+        _listener is not { Subscribed: true } ? "not subscribed to this node's channel"
+        : _commands is not { IsConnected: true } ? "the node's Redis command connection is not open"
+        : null);
 
     /// <summary>Gives the clients up once the lease may have run out in Redis: they reconnect and register elsewhere.</summary>
     private void CheckLease()

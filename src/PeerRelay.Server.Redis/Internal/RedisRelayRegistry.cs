@@ -30,7 +30,7 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
     private readonly string _incarnation = Guid.NewGuid().ToString("N");
     private readonly string _prefix;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<bool>> _pendingCloses = new();
-    private readonly IServiceProvider _services;
+    private readonly LocalNodeSource _localNode;
     private long _nextRequestId;
 
     public RedisRelayRegistry(
@@ -38,10 +38,10 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
         IOptions<RelayServerOptions> relayOptions,
         ClusterMetrics metrics,
         TimeProvider timeProvider,
-        IServiceProvider services,
+        LocalNodeSource localNode,
         ILogger<RedisRelayRegistry> logger)
     {
-        _services = services;
+        _localNode = localNode;
         _options = options.Value;
         _relayOptions = relayOptions.Value;
         _metrics = metrics;
@@ -64,22 +64,21 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(registration);
-        if (!LeaseHeld || _database is not { } database)
+        if (!LeaseHeld || _commands is not { } commands)
         {
             Log.RegistrationUnavailable(_logger, registration.Uuid, "this node holds no lease in Redis");
             return new(RelayRegistrationStatus.Unavailable);
         }
 
-        RedisResult[] reply;
+        string[] reply;
         try
         {
-            reply = (RedisResult[])(await database.EvaluateAsync(
+            reply = await commands.SendAsync(new RedisRequest(
                 RedisScripts.Register,
-                [ClientKey(registration.Uuid)],
                 [
-                    _prefix, registration.Uuid.ToString(), registration.User.Id, _nodeId, _incarnation, client.Id,
+                    ClientKey(registration.Uuid), _prefix, registration.Uuid.ToString(), registration.User.Id, _nodeId, _incarnation, client.Id,
                     _relayOptions.MaxClientsPerUser, client.Registration?.Uuid.ToString() ?? string.Empty, "claim",
-                ]).ConfigureAwait(false))!;
+                ])).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -88,17 +87,17 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
             return new(RelayRegistrationStatus.Unavailable);
         }
 
-        switch ((string?)reply[0])
+        switch (reply[0])
         {
             case "foreign":
                 return new(RelayRegistrationStatus.ForeignUuid);
             case "limit":
                 return new(RelayRegistrationStatus.TooManyClients);
-            case "took" when (string?)reply[1] != _nodeId:
+            case "took" when reply.Length == 3 && reply[1] != _nodeId:
                 // The old socket is on another node: it is closed with 4004, and its close completed, before the new
                 // registration is confirmed (the order of one node; PROTOCOL.md).
-                var node = (string)reply[1]!;
-                var connection = long.Parse((string)reply[2]!, System.Globalization.CultureInfo.InvariantCulture);
+                var node = reply[1];
+                var connection = long.Parse(reply[2], System.Globalization.CultureInfo.InvariantCulture);
                 Log.TakingOverRemote(_logger, registration.Uuid, node, connection, client.Id);
                 _metrics.TakeOver();
                 await CloseOnNodeAsync(node, registration.Uuid, connection, RelayCloseCodes.DuplicateRegistration, RelayCloseCodes.DuplicateRegistrationReason, cancellationToken).ConfigureAwait(false);
@@ -124,40 +123,22 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
         return registration;
     }
 
-    public async ValueTask<RelayDeliveryStatus> DeliverAsync(RelayClientRegistration source, Guid peer, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs the forward script on the node's own connection: the message is encoded into the connection's next write
+    /// before this returns (the order of the calls is the order Redis runs them); the task completes with Redis's reply,
+    /// on the connection's thread. <paramref name="message"/> must stay valid until then (a NOSCRIPT sends it again).
+    /// </summary>
+    public ValueTask<RelayDeliveryStatus> DeliverAsync(RelayClientRegistration source, Guid peer, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        if (_database is not { } database)
+        var command = ForwardCommand.Rent(_forward!, source.Uuid, source.User.Id, peer, message);
+        var task = command.Task;
+        if (_commands is not { } commands || !commands.TrySend(command))
         {
-            _metrics.Publish("failed");
-            return RelayDeliveryStatus.Unavailable;
+            command.Unavailable();
         }
 
-        long receivers;
-        try
-        {
-            receivers = (long)await database.EvaluateAsync(
-                RedisScripts.Forward,
-                [ClientKey(peer)],
-                [_prefix, source.User.Id, NodeEnvelope.Message(peer, _nodeBytes, message.Span), _publishCommand]).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            _metrics.Publish("failed");
-            _metrics.RedisError("forward");
-            Log.ForwardFailed(_logger, source.Uuid, peer, ex.Message);
-            return RelayDeliveryStatus.Unavailable;
-        }
-
-        if (receivers > 0)
-        {
-            _metrics.Publish("delivered");
-            return RelayDeliveryStatus.Delivered;
-        }
-
-        // 0: the holder's node has no subscription (it died before its lease ran out): the message reached no one.
-        _metrics.Publish(receivers == 0 ? "no_receiver" : "unknown_peer");
-        return RelayDeliveryStatus.UnknownPeer;
+        return task;
     }
 
     public async ValueTask<bool> CloseAsync(Guid uuid, int code, string reason, CancellationToken cancellationToken = default)
@@ -197,7 +178,7 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
             {
                 try
                 {
-                    if (await _subscriber!.PublishAsync(ChannelOf(node), envelope).ConfigureAwait(false) == 0)
+                    if (await PublishAsync(node, envelope).ConfigureAwait(false) == 0)
                     {
                         return false; // The node is gone; so is its socket.
                     }
@@ -232,7 +213,7 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
 
     private async Task ReleaseInRedisAsync(Guid uuid, long connectionId)
     {
-        if (_database is not { } database)
+        if (_commands is not { } commands)
         {
             _needsReconcile = true;
             return;
@@ -240,10 +221,9 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
 
         try
         {
-            await database.EvaluateAsync(
+            await commands.SendAsync(new RedisRequest(
                 RedisScripts.Release,
-                [ClientKey(uuid)],
-                [_prefix, uuid.ToString(), _nodeId, _incarnation, connectionId, "release"]).ConfigureAwait(false);
+                [ClientKey(uuid), _prefix, uuid.ToString(), _nodeId, _incarnation, connectionId, "release"])).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -313,7 +293,7 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
                 closed = true;
             }
 
-            await _subscriber!.PublishAsync(ChannelOf(replyNode), NodeEnvelope.Ack(requestId, closed)).ConfigureAwait(false);
+            await PublishAsync(replyNode, NodeEnvelope.Ack(requestId, closed)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -333,28 +313,29 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
         var error = RelayCodec.EscapeString(RelayDeliveryErrors.Describe(status, peer));
         RelayCodec.WritePeerConnection(writer, frame.SourceUuid, frame.SourceName, frame.PeerUuid, frame.DescriptionType, frame.Description, new RawJsonString(error, hasEscapes: false));
         var echo = NodeEnvelope.Echo(frame.SourceUuid, writer.WrittenSpan);
-        _ = PublishAsync(Encoding.UTF8.GetString(originNode), echo, "echo");
+        _ = EchoAsync(Encoding.UTF8.GetString(originNode), echo);
     }
 
-    private async Task PublishAsync(string node, byte[] envelope, string operation)
+    private async Task EchoAsync(string node, byte[] envelope)
     {
         try
         {
-            await _subscriber!.PublishAsync(ChannelOf(node), envelope).ConfigureAwait(false);
+            await PublishAsync(node, envelope).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            _metrics.RedisError(operation);
+            _metrics.RedisError("echo");
         }
     }
 
-    /// <summary>The key of a UUID's registration, built in one allocation (one per forward).</summary>
-    private RedisKey ClientKey(Guid uuid) => string.Create(_prefix.Length + 2 + 36, (_prefix, uuid), static (span, state) =>
+    /// <summary>Publishes <paramref name="envelope"/> on <paramref name="node"/>'s channel; returns how many nodes got it.</summary>
+    private async Task<long> PublishAsync(string node, byte[] envelope)
     {
-        state._prefix.CopyTo(span);
-        "c:".CopyTo(span[state._prefix.Length..]);
-        state.uuid.TryFormat(span[(state._prefix.Length + 2)..], out _);
-    });
+        var commands = _commands ?? throw NodeCommandConnection.NotConnected();
+        var reply = await commands.SendAsync(new RedisRequest(_publishCommand, [_prefix + "ch:" + node, envelope])).ConfigureAwait(false);
+        return long.Parse(reply[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
 
-    private RedisChannel ChannelOf(string node) => _sharded ? RedisChannel.Sharded(_prefix + "ch:" + node) : RedisChannel.Literal(_prefix + "ch:" + node);
+    /// <summary>The key of a UUID's registration.</summary>
+    private string ClientKey(Guid uuid) => _prefix + "c:" + uuid.ToString();
 }

@@ -19,6 +19,9 @@ internal static class RedisScripts
     public static readonly RedisScript Leave = new("leave");
     public static readonly RedisScript Nodes = new("nodes");
 
+    /// <summary>The scripts run on the node's own command connection (loaded when it opens): the hot path.</summary>
+    public static readonly RedisScript[] Hot = [Register, Release, Forward];
+
     /// <summary>Runs <paramref name="script"/> by its hash; sends the script itself once if Redis does not have it.</summary>
     public static Task<RedisResult> EvaluateAsync(this IDatabaseAsync database, RedisScript script, RedisKey[] keys, RedisValue[] values)
     {
@@ -45,15 +48,23 @@ internal sealed class RedisScript
 {
     public RedisScript(string name)
     {
+        Name = name;
         Text = Read("common") + "\n" + Read(name);
 #pragma warning disable CA5350 // Redis names scripts by their SHA-1 (EVALSHA); nothing here relies on it for security.
         Hash = SHA1.HashData(Encoding.UTF8.GetBytes(Text));
 #pragma warning restore CA5350
+        HexHash = Encoding.ASCII.GetBytes(Convert.ToHexStringLower(Hash));
     }
+
+    /// <summary>Gets the script's name (its file without <c>.lua</c>).</summary>
+    public string Name { get; }
 
     public string Text { get; }
 
     public byte[] Hash { get; }
+
+    /// <summary>Gets the SHA-1 in lower-case hex, as EVALSHA takes it.</summary>
+    public byte[] HexHash { get; }
 
     private static string Read(string name)
     {
