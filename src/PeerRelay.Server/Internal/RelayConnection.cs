@@ -96,6 +96,12 @@ internal sealed partial class RelayConnection : IRelayClient
     /// <summary>Messages read from this client. Written by the receive loop only (a plain increment); read by the admin API.</summary>
     public long MessagesIn { get; set; }
 
+    /// <summary>
+    /// Forwards of this client to other nodes whose outcome is not known yet (<see cref="PendingForward"/>): the receive
+    /// loop goes on reading while they are few, and waits for one when there are <see cref="RelayRouter.MaxForwardsInFlight"/>.
+    /// </summary>
+    internal int ForwardsInFlight;
+
     /// <summary>Messages sent or queued to this client. Written under the send lock (a plain increment); read by the admin API.</summary>
     public long MessagesOut { get; private set; }
 

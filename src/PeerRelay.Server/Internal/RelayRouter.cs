@@ -389,7 +389,7 @@ internal sealed partial class RelayRouter(
         var target = registry.Find(peer) as RelayConnection;
         if (target is null && _fleet)
         {
-            return ForwardToNodeAsync(connection, source, peer, Stamp(source, tail, decoded), received);
+            return ForwardToNode(connection, source, peer, Stamp(source, tail, decoded), received);
         }
 
         var targetRegistration = target?.Registration;
@@ -468,15 +468,75 @@ internal sealed partial class RelayRouter(
     }
 
     /// <summary>
-    /// Hands a message for a UUID no connection of this node holds to the fleet's registry; the sender's next message
-    /// is read only after this one went out, which keeps the order of one sender's messages. A message that reached no
-    /// node comes back to its sender with <c>error</c> set, as on one node.
+    /// Forwards a node's connection may have in flight to other nodes before its receive loop waits for one: enough
+    /// for a burst (trickled ICE candidates), few enough that a sender cannot pile messages up behind a slow registry.
     /// </summary>
-    private async ValueTask ForwardToNodeAsync(RelayConnection connection, RelayClientRegistration source, Guid peer, OutboundMessage message, long received)
+    internal const int MaxForwardsInFlight = 64;
+
+    /// <summary>
+    /// Hands a message for a UUID no connection of this node holds to the fleet's registry. The registry fixes the
+    /// message's place in the order of the sender's messages when it is called, so the receive loop need not wait for
+    /// the outcome: it goes on reading (up to <see cref="MaxForwardsInFlight"/> forwards in flight), and the outcome is
+    /// handled where the registry completes it (<see cref="PendingForward"/>). A message that reached no node comes
+    /// back to its sender with <c>error</c> set, as on one node.
+    /// </summary>
+    private ValueTask ForwardToNode(RelayConnection connection, RelayClientRegistration source, Guid peer, OutboundMessage message, long received)
+    {
+        var delivery = registry.DeliverAsync(source, peer, message.Memory, connection.Aborted);
+        if (delivery.IsCompleted)
+        {
+            RelayDeliveryStatus status;
+            try
+            {
+                status = delivery.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
+            {
+                message.Return();
+                return ValueTask.CompletedTask;
+            }
+
+            OnDelivered(connection, source, peer, message, status, received);
+            return ValueTask.CompletedTask;
+        }
+
+        if (Interlocked.Increment(ref connection.ForwardsInFlight) <= MaxForwardsInFlight)
+        {
+            PendingForward.Start(this, connection, source, peer, message, received, delivery);
+            return ValueTask.CompletedTask;
+        }
+
+        return ForwardToNodeWaitingAsync(connection, source, peer, message, received, delivery);
+    }
+
+    /// <summary>Too many forwards in flight: the receive loop waits for this one (TCP then slows the sender).</summary>
+    private async ValueTask ForwardToNodeWaitingAsync(
+        RelayConnection connection, RelayClientRegistration source, Guid peer, OutboundMessage message, long received, ValueTask<RelayDeliveryStatus> delivery)
+    {
+        RelayDeliveryStatus status;
+        try
+        {
+            status = await delivery;
+        }
+        catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
+        {
+            Interlocked.Decrement(ref connection.ForwardsInFlight);
+            message.Return();
+            return;
+        }
+
+        Interlocked.Decrement(ref connection.ForwardsInFlight);
+        OnDelivered(connection, source, peer, message, status, received);
+    }
+
+    /// <summary>
+    /// The outcome of a forward to another node, on whichever thread the registry completed it: counted, and a message
+    /// that reached no node goes back to its sender with <c>error</c> set. Takes ownership of <paramref name="message"/>.
+    /// </summary>
+    internal void OnDelivered(RelayConnection connection, RelayClientRegistration source, Guid peer, OutboundMessage message, RelayDeliveryStatus status, long received)
     {
         try
         {
-            var status = await registry.DeliverAsync(source, peer, message.Memory, connection.Aborted);
             if (status == RelayDeliveryStatus.Delivered)
             {
                 metrics.MessageForwarded();
@@ -504,9 +564,6 @@ internal sealed partial class RelayRouter(
                 Echo(connection, source, sent, RelayDeliveryErrors.Describe(status, peer));
             }
         }
-        catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
-        {
-        }
         finally
         {
             message.Return();
@@ -515,7 +572,8 @@ internal sealed partial class RelayRouter(
 
     /// <summary>
     /// Encodes <paramref name="frame"/> into a pooled buffer, stamped with the sender's registered identity and
-    /// carrying <paramref name="error"/>. Uses the receive loop's writer: call only from the sender's receive loop.
+    /// carrying <paramref name="error"/>. Uses the calling thread's writer (the receive loop's, or the thread that
+    /// completed a forward to another node).
     /// </summary>
     private static OutboundMessage Encode(RelayClientRegistration source, scoped in RelayFrame frame, scoped RawJsonString error)
     {

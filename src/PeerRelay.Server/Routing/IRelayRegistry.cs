@@ -44,11 +44,14 @@ public interface IRelayRegistry
     /// <summary>
     /// Delivers an encoded <c>peer_connection</c> message to <paramref name="peer"/>, a UUID no connection of this node
     /// holds, if <paramref name="source"/>'s user holds it elsewhere. Messages of one sender to one peer arrive in the
-    /// order of the calls. The single-node registry answers <see cref="RelayDeliveryStatus.UnknownPeer"/> at once.
+    /// order of the calls: the message's place is fixed when this method returns, so the caller may make its next call
+    /// before the returned task completes (the relay does: a sender's receive loop does not wait for another node). The
+    /// task may complete on a thread of the registry's (e.g. the one that reads the reply): continuations should be
+    /// short and never block. The single-node registry answers <see cref="RelayDeliveryStatus.UnknownPeer"/> at once.
     /// </summary>
     /// <param name="source">The sender's registration (its user must own the peer).</param>
     /// <param name="peer">The target UUID.</param>
-    /// <param name="message">The UTF-8 JSON text of the message, stamped with the sender's identity.</param>
+    /// <param name="message">The UTF-8 JSON text of the message, stamped with the sender's identity; the caller keeps it valid until the task completes.</param>
     /// <param name="cancellationToken">Cancelled when the sender goes away.</param>
     /// <returns>Whether the message went to the node that holds the peer.</returns>
     ValueTask<RelayDeliveryStatus> DeliverAsync(RelayClientRegistration source, Guid peer, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default);
