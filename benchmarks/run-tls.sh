@@ -5,18 +5,21 @@
 #   floor+nginx   the floor (shared/floor-relay, ws://) behind Debian's nginx terminating TLS
 #   relay-tls     `peerrelay serve` terminating TLS itself (certfile/keyfile: the PEM certificate)
 #   relay+nginx   `peerrelay serve` (ws://, trusted_proxies = nginx) behind the same nginx
-#   floor         (reference, no TLS) the floor on ws://, to show what TLS itself adds
+#   floor         (with --plain; no TLS) the floor on ws://, to show what TLS itself adds
 #
 # nginx runs the shipped site file deploy/nginx/peerrelay.conf (HTTP proxy with the WebSocket upgrade and
 # X-Forwarded-For, as an operator runs it; see docs/performance.md) changed only where a bench differs (listen address,
 # certificate, upstream port), under a main file like Debian's nginx.conf with worker_processes 1. Everything the
 # deployment runs is pinned to CPU 0 (nginx's master and worker, the relay), the load generator to CPU 1; "server CPU"
 # is every process of the deployment (nginx master + worker + relay), from /proc. A fresh deployment per case, warmed
-# up (forwarding and a short churn, the same for all); repetitions interleaved with the order rotated; medians; every
+# up (4 s of forwarding and 2 s of churn, the same for all: PeerRelay's TLS path is still being tiered up by the JIT
+# after 3 s, ~30 % above its steady cost per message); repetitions interleaved with the order rotated; medians; every
 # figure also as a ratio to floor+nginx of the same run. The certificate is a throwaway ECDSA P-256 one (what certbot
 # issues by default), made with openssl for the run; --key rsa makes an RSA 2048 one.
 #
-#   benchmarks/run-tls.sh [--reps N] [--quick] [--key ec|rsa] [--no-plain] [--out FILE] [--note TEXT]
+#   benchmarks/run-tls.sh [--reps N] [--quick] [--key ec|rsa] [--plain] [--out FILE] [--note TEXT]
+#
+# A run of 3 repetitions takes about 7 minutes (9 with --plain).
 #
 # Writes benchmarks/results/YYYY-MM-DD-tls.md (and the raw JSON lines next to it, .jsonl). The load generator makes a
 # full TLS handshake on every connect (session resumption off; nginx's access log, which records $ssl_session_reused,
@@ -32,7 +35,7 @@ invocation="benchmarks/run-tls.sh $*"
 reps=3
 quick=0
 key=ec
-plain=1
+plain=0
 note=""
 out="benchmarks/results/$(date -u +%F)-tls.md"
 while [[ $# -gt 0 ]]; do
@@ -40,7 +43,7 @@ while [[ $# -gt 0 ]]; do
     --reps) reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --key) key=$2; shift 2 ;;
-    --no-plain) plain=0; shift ;;
+    --plain) plain=1; shift ;;
     --out) out=$2; shift 2 ;;
     --note) note=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -196,7 +199,7 @@ negotiated() {
 if [[ $quick == 1 ]]; then
   secs=2; warm=1; clients=500
 else
-  secs=3; warm=1; clients=${BENCH_TLS_CLIENTS:-3000}
+  secs=3; warm=1; clients=${BENCH_TLS_CLIENTS:-2000}
 fi
 cases=(
   "connect-$clients|connect --clients $clients --hold 1"
@@ -215,9 +218,9 @@ for rep in $(seq "$reps"); do
       run_started=$SECONDS
       start_deployment "$server"
       if [[ $server != floor && -z ${tls_seen[$server]:-} ]]; then tls_seen[$server]=$(negotiated); fi
-      # Warm-up, the same for all: forwarding (JIT tier-up of the message path) and a short churn (the handshake's).
-      load "$server" forward --pairs 10 --seconds 2 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
-      load "$server" churn --seconds 1 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
+      # Warm-up, the same for all: forwarding (JIT tier-up of the message path) and churn (the handshake's).
+      load "$server" forward --pairs 10 --seconds 4 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
+      load "$server" churn --seconds 2 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
       pid_args=()
       for p in "${pids[@]}"; do pid_args+=(--server-pid "$p"); done
       for p in "${also[@]}"; do pid_args+=(--also-pid "$p"); done
