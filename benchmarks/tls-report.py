@@ -87,10 +87,10 @@ w(f"- PeerRelay: `peerrelay serve --config benchmarks/loopback.toml` (Release), 
 w(f"- The floor: {a.floor_status}")
 w("- TLS negotiated (openssl s_client with the machine's defaults, as .NET's client uses them; and nginx's access log "
   "of the load generator's own connections):")
-for line in a.negotiated.splitlines():
-    if "\t" in line:
-        s, what = line.split("\t", 1)
-        w(f"  - {s}: {what}")
+negotiated = dict(line.split("\t", 1) for line in a.negotiated.splitlines() if "\t" in line)
+for s in servers:
+    if s in negotiated:
+        w(f"  - {s}: {negotiated[s]}")
 logs = [r for r in rows if r.get("nginxLog")]
 if logs:
     conns = sum(r["nginxLog"]["connections"] for r in logs)
