@@ -37,9 +37,8 @@ internal sealed partial class RelayConnection : IRelayClient
     private readonly RelayRouter _router;
     private readonly RelayServerOptions _options;
     private readonly ILogger _logger;
-    private readonly Lock _sendLock = new();
-
-    // Under _sendLock.
+    // Under the send lock: a lock on the connection itself (a thin monitor lock, no lock object per client; nothing
+    // else locks on a connection).
     private Queue<Outbound>? _backlog;
     private bool _flushPending;
     private long _flushStuckSince; // When the pending flush last made no progress (Stopwatch); read by the sweeper.
@@ -59,7 +58,7 @@ internal sealed partial class RelayConnection : IRelayClient
     private long _lastPingSent;
     private long _pingOutstandingSince;
     private int _dropped;
-    private List<Outbound>? _undelivered; // Forwards dropped from the queue, for their senders (under _sendLock).
+    private List<Outbound>? _undelivered; // Forwards dropped from the queue, for their senders (under the send lock).
     private int _ended;
     private bool _abusive; // Closed for abuse (CloseForAbuse): its address is put under abuse_penalty.
 
@@ -168,7 +167,7 @@ internal sealed partial class RelayConnection : IRelayClient
     /// </summary>
     public SendResult TrySend(OutboundMessage message, RelayConnection? sender = null)
     {
-        lock (_sendLock)
+        lock (this)
         {
             if (IsClosing || _writerDone)
             {
@@ -229,7 +228,7 @@ internal sealed partial class RelayConnection : IRelayClient
         Volatile.Write(ref _closeRequestedAt, Stopwatch.GetTimestamp());
         if (code == AbnormalClosure)
         {
-            lock (_sendLock)
+            lock (this)
             {
                 DropBacklogLocked();
             }
@@ -237,7 +236,7 @@ internal sealed partial class RelayConnection : IRelayClient
             return;
         }
 
-        lock (_sendLock)
+        lock (this)
         {
             _closeFlushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (dropQueued)
@@ -274,7 +273,7 @@ internal sealed partial class RelayConnection : IRelayClient
     /// </summary>
     public void Hold()
     {
-        lock (_sendLock)
+        lock (this)
         {
             _held = true;
         }
@@ -286,7 +285,7 @@ internal sealed partial class RelayConnection : IRelayClient
     /// </summary>
     public void Release(OutboundMessage? first)
     {
-        lock (_sendLock)
+        lock (this)
         {
             _held = false;
             if (_writerDone || _closeFrameWritten)
@@ -592,7 +591,7 @@ internal sealed partial class RelayConnection : IRelayClient
     {
         Interlocked.Exchange(ref _ended, 1);
         List<Outbound>? undelivered;
-        lock (_sendLock)
+        lock (this)
         {
             WriterDoneLocked();
             undelivered = _undelivered;
@@ -673,7 +672,7 @@ internal sealed partial class RelayConnection : IRelayClient
 
     private void SendControl(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
     {
-        lock (_sendLock)
+        lock (this)
         {
             if (_closeFrameWritten || _writerDone)
             {
@@ -697,7 +696,7 @@ internal sealed partial class RelayConnection : IRelayClient
     private async Task WaitForCloseFrameAsync()
     {
         Task? flushed;
-        lock (_sendLock)
+        lock (this)
         {
             flushed = _closeFlushed?.Task;
         }
@@ -709,7 +708,7 @@ internal sealed partial class RelayConnection : IRelayClient
         }
 
         bool stuck;
-        lock (_sendLock)
+        lock (this)
         {
             stuck = _flushPending && !_writerDone;
             _writerDone = true;
@@ -771,7 +770,7 @@ internal sealed partial class RelayConnection : IRelayClient
             while (true)
             {
                 var result = await flush;
-                lock (_sendLock)
+                lock (this)
                 {
                     if (result.IsCompleted || result.IsCanceled || Volatile.Read(ref _ended) != 0)
                     {
@@ -798,7 +797,7 @@ internal sealed partial class RelayConnection : IRelayClient
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             Log.SendFailed(_logger, Id, Remote, ex.Message);
-            lock (_sendLock)
+            lock (this)
             {
                 WriterDoneLocked();
             }
