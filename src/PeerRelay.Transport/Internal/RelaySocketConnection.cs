@@ -29,17 +29,8 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     private static long s_lastId = DateTime.UtcNow.Ticks;
 
     private readonly TransportSocket _socket;
-    private readonly long _id;
-    private readonly TimeSpan _lingerTimeout;
-    private readonly int _lingerMaxBytes;
-    private readonly TransportMetrics? _metrics;
-    private CancellationTokenSource? _closed;
-    private string? _connectionId;
-    private IDuplexPipe? _transport;
-    private IDictionary<object, object?>? _items;
-    private List<KeyValuePair<Type, object>>? _features; // Features set by others (TLS, Kestrel), in the order set.
-    private int _revision;
-    private EndPoint? _localEndPoint;
+    private readonly CloseSettings _close;
+    private Rare? _rare; // What Kestrel, TLS and logs ask of some connections, never of an idle relay client: made on first use.
     private bool _remoteEndPointSet;
     private bool _socketDisposed;
     private bool _disposed;
@@ -50,22 +41,17 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         TimeSpan lingerTimeout,
         TransportMetrics? metrics = null,
         int lingerMaxBytes = RelaySocketTransportOptions.DefaultCloseLingerMaxBytes)
-        : this(new NetSocket(socket), readBufferSize, lingerTimeout, metrics, lingerMaxBytes)
+        : this(new NetSocket(socket), readBufferSize, new CloseSettings(lingerTimeout, lingerMaxBytes, metrics))
     {
     }
 
-    public RelaySocketConnection(
-        TransportSocket socket,
-        int readBufferSize,
-        TimeSpan lingerTimeout,
-        TransportMetrics? metrics,
-        int lingerMaxBytes)
+    /// <param name="socket">The accepted socket.</param>
+    /// <param name="readBufferSize">The size of a read buffer.</param>
+    /// <param name="close">How closing lingers, shared by a listener's connections.</param>
+    public RelaySocketConnection(TransportSocket socket, int readBufferSize, CloseSettings close)
     {
-        _lingerMaxBytes = lingerMaxBytes;
-        _metrics = metrics;
         _socket = socket;
-        _lingerTimeout = lingerTimeout;
-        _id = Interlocked.Increment(ref s_lastId);
+        _close = close;
         Input = new SocketPipeReader(socket, readBufferSize);
         Output = new SocketPipeWriter(socket);
     }
@@ -80,8 +66,8 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     /// <summary>Gets or sets the connection's id for logs, made when first asked for (Kestrel's format).</summary>
     public override string ConnectionId
     {
-        get => _connectionId ??= FormatId(_id);
-        set => _connectionId = value;
+        get => RareState.ConnectionId ??= FormatId(RareState.Id);
+        set => RareState.ConnectionId = value;
     }
 
     public override IFeatureCollection Features => this;
@@ -89,14 +75,14 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     /// <summary>Gets or sets the application's view of the connection: the socket, unless a middleware (TLS) wraps it.</summary>
     public override IDuplexPipe Transport
     {
-        get => _transport ?? this;
-        set => _transport = value;
+        get => _rare?.Transport ?? this;
+        set => RareState.Transport = value;
     }
 
     public override IDictionary<object, object?> Items
     {
-        get => _items ??= new Dictionary<object, object?>();
-        set => _items = value;
+        get => RareState.Items ??= new Dictionary<object, object?>();
+        set => RareState.Items = value;
     }
 
     /// <summary>
@@ -118,17 +104,17 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     {
         get
         {
-            return _localEndPoint ??= _socket.LocalEndPoint;
+            return RareState.LocalEndPoint ??= _socket.LocalEndPoint;
         }
 
-        set => _localEndPoint = value;
+        set => RareState.LocalEndPoint = value;
     }
 
     public MemoryPool<byte> MemoryPool => MemoryPool<byte>.Shared;
 
     bool IFeatureCollection.IsReadOnly => false;
 
-    int IFeatureCollection.Revision => _revision;
+    int IFeatureCollection.Revision => _rare?.Revision ?? 0;
 
     object? IFeatureCollection.this[Type key]
     {
@@ -143,16 +129,17 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         {
             lock (_socket)
             {
-                if (_closed is null)
+                var rare = RareState;
+                if (rare.Closed is null)
                 {
-                    _closed = new CancellationTokenSource();
+                    rare.Closed = new CancellationTokenSource();
                     if (_socketDisposed)
                     {
-                        _closed.Cancel();
+                        rare.Closed.Cancel();
                     }
                 }
 
-                return _closed.Token;
+                return rare.Closed.Token;
             }
         }
 
@@ -185,7 +172,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             }
 
             _disposed = true;
-            closed = _closed;
+            closed = _rare?.Closed;
         }
 
         // Everything the application meant to send was flushed before it finished with the connection; what was not
@@ -211,7 +198,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         int waiting;
         lock (_socket)
         {
-            if (_socketDisposed || _lingerTimeout <= TimeSpan.Zero)
+            if (_socketDisposed || _close.LingerTimeout <= TimeSpan.Zero)
             {
                 return;
             }
@@ -231,14 +218,14 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             return;
         }
 
-        if (waiting > _lingerMaxBytes)
+        if (waiting > _close.LingerMaxBytes)
         {
             Reset("over_bytes");
             return;
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(16384);
-        using var timeout = new CancellationTokenSource(_lingerTimeout);
+        using var timeout = new CancellationTokenSource(_close.LingerTimeout);
         var outcome = "peer_closed";
         long discarded = 0;
         try
@@ -248,7 +235,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             while ((n = await _socket.ReceiveAsync(buffer, timeout.Token).ConfigureAwait(false)) > 0)
             {
                 discarded += n;
-                if (discarded > _lingerMaxBytes)
+                if (discarded > _close.LingerMaxBytes)
                 {
                     outcome = "over_bytes"; // Still flooding: reset below, without reading more.
                     break;
@@ -274,14 +261,14 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             return;
         }
 
-        _metrics?.LingeringClose(outcome);
+        _close.Metrics?.LingeringClose(outcome);
     }
 
     /// <summary>Closes with a reset (<c>SO_LINGER</c> 0): the kernel drops what is unread and tells the peer at once.</summary>
     private void Reset(string outcome)
     {
         _socket.ResetOnClose();
-        _metrics?.LingeringClose(outcome);
+        _close.Metrics?.LingeringClose(outcome);
     }
 
     private void CloseSocket()
@@ -295,7 +282,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             }
 
             _socketDisposed = true;
-            closed = _closed;
+            closed = _rare?.Closed;
         }
 
         _socket.Shutdown(SocketShutdown.Both);
@@ -309,14 +296,30 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
         }
     }
 
+    /// <summary>Gets the connection's rarely used state, made when first needed.</summary>
+    private Rare RareState
+    {
+        get
+        {
+            if (_rare is { } rare)
+            {
+                return rare;
+            }
+
+            Interlocked.CompareExchange(ref _rare, new Rare(), null);
+            return _rare;
+        }
+    }
+
     private static bool IsOwnFeature(Type key) => Array.IndexOf(OwnFeatures, key) >= 0;
 
     /// <summary>The position of <paramref name="key"/> among the features set by others, or -1.</summary>
     private int IndexOfSet(Type key)
     {
-        for (var i = 0; _features is not null && i < _features.Count; i++)
+        var features = _rare?.Features;
+        for (var i = 0; features is not null && i < features.Count; i++)
         {
-            if (_features[i].Key == key)
+            if (features[i].Key == key)
             {
                 return i;
             }
@@ -329,24 +332,25 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     {
         ArgumentNullException.ThrowIfNull(key);
         var index = IndexOfSet(key);
-        return index >= 0 ? _features![index].Value : IsOwnFeature(key) ? this : null;
+        return index >= 0 ? _rare!.Features![index].Value : IsOwnFeature(key) ? this : null;
     }
 
     /// <summary>Sets or (with null) removes a feature; one of the connection's own features can be replaced, and comes back when the replacement is removed.</summary>
     private void SetFeature(Type key, object? value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        _revision++;
-        _features ??= new List<KeyValuePair<Type, object>>(4);
+        var rare = RareState;
+        rare.Revision++;
+        var features = rare.Features ??= new List<KeyValuePair<Type, object>>(4);
         var index = IndexOfSet(key);
         if (index >= 0)
         {
-            _features.RemoveAt(index);
+            features.RemoveAt(index);
         }
 
         if (value is not null)
         {
-            _features.Add(new KeyValuePair<Type, object>(key, value));
+            features.Add(new KeyValuePair<Type, object>(key, value));
         }
     }
 
@@ -360,7 +364,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             }
         }
 
-        foreach (var pair in _features ?? [])
+        foreach (var pair in _rare?.Features ?? [])
         {
             if (!IsOwnFeature(pair.Key))
             {
@@ -379,4 +383,30 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             value >>= 5;
         }
     });
+
+    /// <summary>How a listener's connections close (<see cref="LingerAsync"/>): one object for all of them.</summary>
+    /// <param name="LingerTimeout">The longest a close reads and discards what the peer still sends.</param>
+    /// <param name="LingerMaxBytes">The most bytes a close discards before it resets.</param>
+    /// <param name="Metrics">Where lingering closes are counted.</param>
+    internal sealed record CloseSettings(TimeSpan LingerTimeout, int LingerMaxBytes, TransportMetrics? Metrics);
+
+    /// <summary>What only some connections need (those served by Kestrel, TLS, logs): kept out of an idle relay client's connection.</summary>
+    private sealed class Rare
+    {
+        public long Id { get; } = Interlocked.Increment(ref s_lastId);
+
+        public string? ConnectionId { get; set; }
+
+        public IDuplexPipe? Transport { get; set; }
+
+        public IDictionary<object, object?>? Items { get; set; }
+
+        public List<KeyValuePair<Type, object>>? Features { get; set; } // Set by others (TLS, Kestrel), in the order set.
+
+        public int Revision { get; set; }
+
+        public EndPoint? LocalEndPoint { get; set; }
+
+        public CancellationTokenSource? Closed { get; set; }
+    }
 }

@@ -11,6 +11,8 @@ internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySock
 {
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(50);
 
+    private readonly RelaySocketConnection.CloseSettings _closeSettings = new(options.CloseLingerTimeout, options.CloseLingerMaxBytes, metrics);
+
     public EndPoint EndPoint { get; } = listenSocket.LocalEndPoint!;
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
@@ -49,7 +51,7 @@ internal sealed partial class RelaySocketListener(Socket listenSocket, RelaySock
             try
             {
                 socket.NoDelay = options.NoDelay;
-                return new RelaySocketConnection(socket, options.ReadBufferSize, options.CloseLingerTimeout, metrics, options.CloseLingerMaxBytes);
+                return new RelaySocketConnection(new NetSocket(socket), options.ReadBufferSize, _closeSettings);
             }
             catch (SocketException ex)
             {

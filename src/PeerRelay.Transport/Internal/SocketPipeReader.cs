@@ -21,7 +21,10 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     private readonly TransportSocket _socket;
     private readonly int _bufferSize;
-    private PendingOperation<ReadResult> _read; // What a ReadAsync waits on.
+    // What a ReadAsync waits on. It completes with the result's flags only; GetResult makes the ReadResult from the
+    // buffer, which nothing changes until the consumer has it (a ReadResult kept in it would cost 32 bytes per idle
+    // connection).
+    private PendingOperation<ReadOutcome> _read;
     private byte[]? _buffer;
     private int _start; // First unconsumed byte.
     private int _end; // End of the received bytes.
@@ -141,7 +144,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             }
         }
 
-        _read.SetResult(new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false));
+        _read.SetResult(ReadOutcome.Canceled | ReadOutcome.Empty);
     }
 
     public override void Complete(Exception? exception = null)
@@ -153,7 +156,21 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         }
     }
 
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _read.GetResult(token);
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
+    {
+        var outcome = _read.GetResult(token);
+        var canceled = (outcome & ReadOutcome.Canceled) != 0;
+        var completed = (outcome & ReadOutcome.Completed) != 0;
+        if ((outcome & ReadOutcome.Empty) != 0)
+        {
+            return new ReadResult(ReadOnlySequence<byte>.Empty, canceled, completed);
+        }
+
+        lock (_socket)
+        {
+            return new ReadResult(SequenceLocked(), canceled, completed);
+        }
+    }
 
     ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _read.GetStatus(token);
 
@@ -261,7 +278,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     /// <summary>The wait <see cref="TransportSocket.StartWaitReadable"/> started has ended (any thread).</summary>
     internal void OnReadable()
     {
-        ReadResult result;
+        ReadOutcome outcome;
         Exception? error;
         lock (_socket)
         {
@@ -274,14 +291,16 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
             while (true)
             {
-                if (TryTakeResultLocked(out result))
+                if (TryTakeResultLocked(out var result))
                 {
+                    outcome = (result.IsCanceled ? ReadOutcome.Canceled : 0) | (result.IsCompleted ? ReadOutcome.Completed : 0);
                     error = null;
                     break;
                 }
 
                 if (_error is { } failed)
                 {
+                    outcome = default;
                     error = failed;
                     break;
                 }
@@ -298,13 +317,14 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         // Outside the lock: the consumer's continuation runs inline from here (it routes and sends to other connections).
         if (error is null)
         {
-            _read.SetResult(result);
+            _read.SetResult(outcome);
         }
         else
         {
             _read.SetException(error);
         }
     }
+
     private ReadOnlySequence<byte> SequenceLocked() =>
         _buffer is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
 
@@ -316,5 +336,22 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             _start = _end = 0;
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>How a pending read completed; its <see cref="ReadResult"/> is made when the consumer takes it.</summary>
+    [Flags]
+    private enum ReadOutcome : byte
+    {
+        /// <summary>Bytes arrived: the result is what the buffer holds.</summary>
+        None = 0,
+
+        /// <summary>The result is cancelled.</summary>
+        Canceled = 1,
+
+        /// <summary>The peer sent FIN.</summary>
+        Completed = 2,
+
+        /// <summary>The result is empty (a cancellation of the pending read).</summary>
+        Empty = 4,
     }
 }

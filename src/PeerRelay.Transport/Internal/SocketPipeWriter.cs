@@ -17,16 +17,13 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private static readonly Action<object?, CancellationToken> s_onFlushCancelled = static (state, token) =>
     {
         var writer = (SocketPipeWriter)state!;
-        writer._flush.Cancel(writer._socket, token);
+        writer._blocked!.Flush.Cancel(writer._socket, token);
     };
 
     private readonly TransportSocket _socket;
-    private PendingOperation<FlushResult> _flush; // What a FlushAsync waits on.
     private byte[]? _buffer; // Written, not yet flushed (the producer's).
     private int _written;
-    private byte[]? _sending; // Handed to an asynchronous send.
-    private byte[]? _next; // Flushed while _sending was in flight: sent after it.
-    private int _nextCount;
+    private Blocked? _blocked; // Made when the kernel's buffer first fills up (for most connections never), then kept.
     private bool _cancelRequested;
     private bool _completed;
     private Exception? _error;
@@ -66,7 +63,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         lock (_socket)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
-            if (_flush.IsPending)
+            if (_blocked is { } pending && pending.Flush.IsPending)
             {
                 throw new InvalidOperationException("A flush is already pending.");
             }
@@ -78,32 +75,35 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
             }
 
             CommitLocked();
-            if (_sending is null)
+            if (_blocked?.Sending is not { })
             {
                 // Sent; or the connection is gone (the reader sees why), which a flush reports as completed.
                 return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: _error is not null));
             }
 
             // The kernel's buffer is full: the flush completes when the asynchronous send (and what follows it) has.
-            _flush.Begin();
-            _flush.CancelOn(this, s_onFlushCancelled, cancellationToken);
+            var blocked = _blocked!;
+            blocked.Flush.Begin();
+            blocked.Flush.CancelOn(this, s_onFlushCancelled, cancellationToken);
 
-            return new ValueTask<FlushResult>(this, _flush.Version);
+            return new ValueTask<FlushResult>(this, blocked.Flush.Version);
         }
     }
 
     public override void CancelPendingFlush()
     {
+        Blocked? blocked;
         lock (_socket)
         {
-            if (!_flush.TryEnd())
+            blocked = _blocked;
+            if (blocked is null || !blocked.Flush.TryEnd())
             {
                 _cancelRequested = true;
                 return;
             }
         }
 
-        _flush.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
+        blocked.Flush.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
     }
 
     public override void Complete(Exception? exception = null)
@@ -128,12 +128,12 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         }
     }
 
-    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _flush.GetResult(token);
+    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _blocked!.Flush.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _flush.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _blocked!.Flush.GetStatus(token);
 
     void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _flush.OnCompleted(continuation, state, token, flags);
+        _blocked!.Flush.OnCompleted(continuation, state, token, flags);
 
     private byte[] EnsureCapacity(int sizeHint)
     {
@@ -166,27 +166,28 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         var count = _written;
         _buffer = null;
         _written = 0;
-        if (_sending is null)
+        var blocked = _blocked;
+        if (blocked?.Sending is null)
         {
             SendLocked(buffer, count);
         }
-        else if (_next is null)
+        else if (blocked.Next is null)
         {
-            _next = buffer;
-            _nextCount = count;
+            blocked.Next = buffer;
+            blocked.NextCount = count;
         }
         else
         {
-            if (_nextCount + count > _next.Length)
+            if (blocked.NextCount + count > blocked.Next.Length)
             {
-                var larger = ArrayPool<byte>.Shared.Rent(_nextCount + count);
-                Buffer.BlockCopy(_next, 0, larger, 0, _nextCount);
-                ArrayPool<byte>.Shared.Return(_next);
-                _next = larger;
+                var larger = ArrayPool<byte>.Shared.Rent(blocked.NextCount + count);
+                Buffer.BlockCopy(blocked.Next, 0, larger, 0, blocked.NextCount);
+                ArrayPool<byte>.Shared.Return(blocked.Next);
+                blocked.Next = larger;
             }
 
-            Buffer.BlockCopy(buffer, 0, _next, _nextCount, count);
-            _nextCount += count;
+            Buffer.BlockCopy(buffer, 0, blocked.Next, blocked.NextCount, count);
+            blocked.NextCount += count;
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
@@ -220,7 +221,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
 
     private void StartSendLocked(byte[] buffer, int offset, int count)
     {
-        _sending = buffer;
+        (_blocked ??= new Blocked()).Sending = buffer;
         _socket.StartSend(buffer, offset, count);
     }
 
@@ -228,32 +229,34 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     internal void OnSent()
     {
         bool gone;
+        Blocked blocked;
         lock (_socket)
         {
+            blocked = _blocked!;
             if (_socket.EndSend() is { } failed)
             {
                 _error ??= new IOException(failed.Message, failed);
             }
-            ReturnLocked(ref _sending);
-            if (_next is { } next)
+            ReturnLocked(ref blocked.Sending);
+            if (blocked.Next is { } next)
             {
-                _next = null;
+                blocked.Next = null;
                 if (_error is null)
                 {
-                    SendLocked(next, _nextCount);
+                    SendLocked(next, blocked.NextCount);
                 }
                 else
                 {
                     ArrayPool<byte>.Shared.Return(next);
                 }
 
-                if (_sending is not null)
+                if (blocked.Sending is not null)
                 {
                     return; // More than the kernel takes again: wait on.
                 }
             }
 
-            if (!_flush.TryEnd())
+            if (!blocked.Flush.TryEnd())
             {
                 return; // No flush waits: cancelled meanwhile, or the writer completed.
             }
@@ -262,7 +265,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         }
 
         // Outside the lock: the flusher's continuation runs inline from here.
-        _flush.SetResult(new FlushResult(isCanceled: false, isCompleted: gone));
+        blocked.Flush.SetResult(new FlushResult(isCanceled: false, isCompleted: gone));
     }
 
     private static void ReturnLocked(ref byte[]? buffer)
@@ -272,5 +275,19 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
             buffer = null;
             ArrayPool<byte>.Shared.Return(rented);
         }
+    }
+
+    /// <summary>
+    /// What only a connection whose kernel buffer filled up needs: the asynchronous send in flight, what was flushed
+    /// behind it, and the flush that waits for them (about 90 bytes an idle connection does not hold).
+    /// </summary>
+    private sealed class Blocked
+    {
+#pragma warning disable SA1401 // Fields: updated in place under the writer's lock (a mutable struct, a ref argument).
+        public PendingOperation<FlushResult> Flush; // What a FlushAsync waits on.
+        public byte[]? Sending; // Handed to an asynchronous send.
+        public byte[]? Next; // Flushed while Sending was in flight: sent after it.
+        public int NextCount;
+#pragma warning restore SA1401
     }
 }

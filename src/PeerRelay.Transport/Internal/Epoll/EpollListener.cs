@@ -27,6 +27,7 @@ internal sealed partial class EpollListener : IConnectionListener, IEpollHandler
     private readonly TransportMetrics _metrics;
     private readonly ConnectionDelegate? _pipeline;
     private readonly TimeSpan _firstBytesTimeout;
+    private readonly RelaySocketConnection.CloseSettings _closeSettings;
     private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleReader = true });
     private int _unbound;
 
@@ -45,6 +46,7 @@ internal sealed partial class EpollListener : IConnectionListener, IEpollHandler
         _options = options;
         _logger = logger;
         _metrics = metrics;
+        _closeSettings = new RelaySocketConnection.CloseSettings(options.CloseLingerTimeout, options.CloseLingerMaxBytes, metrics);
         if (pipeline is not null)
         {
             var builder = new ConnectionBuilder(services);
@@ -198,7 +200,7 @@ internal sealed partial class EpollListener : IConnectionListener, IEpollHandler
     private void Accepted(EpollLoop loop, int fd, ReadOnlySpan<byte> remote)
     {
         var socket = new EpollSocket(fd, loop, remote);
-        var connection = new RelaySocketConnection(socket, _options.ReadBufferSize, _options.CloseLingerTimeout, _metrics, _options.CloseLingerMaxBytes);
+        var connection = new RelaySocketConnection(socket, _options.ReadBufferSize, _closeSettings);
         try
         {
             socket.Register();
