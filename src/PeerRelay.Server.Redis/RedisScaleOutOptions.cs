@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using StackExchange.Redis;
 
 namespace PeerRelay.Server.Redis;
 
@@ -44,14 +47,48 @@ public sealed class RedisScaleOutOptions
     /// </summary>
     public string KeyPrefix { get; set; } = "peerrelay";
 
+    /// <summary>
+    /// Gets or sets the certificate (PEM or DER file) of the authority that issued the Redis servers' TLS certificates
+    /// (<c>redis_ca_file</c>), for a Redis whose certificate no root of the machine vouches for: a server's certificate
+    /// is accepted when it chains to this authority and names the host connected to. It applies to every connection of
+    /// the node (commands, its channel, Sentinels). Needs <c>ssl=true</c> in <see cref="Configuration"/>. Default null:
+    /// the machine's trusted roots.
+    /// </summary>
+    public string? CaFile { get; set; }
+
     /// <summary>Checks every value; returns one line per problem (empty when valid).</summary>
     /// <returns>The problems, naming the config keys.</returns>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
+        ConfigurationOptions? parsed = null;
         if (string.IsNullOrWhiteSpace(Configuration))
         {
             problems.Add("cluster.redis: required, a StackExchange.Redis configuration string such as \"127.0.0.1:6379\"");
+        }
+        else
+        {
+            try
+            {
+                parsed = ConfigurationOptions.Parse(Configuration);
+            }
+            catch (ArgumentException ex)
+            {
+                // Not the message: it may quote a value of the string, which may be the password.
+                problems.Add($"cluster.redis: not a StackExchange.Redis configuration string (the option {ex.ParamName ?? "?"} is not understood)");
+            }
+        }
+
+        if (CaFile is not null)
+        {
+            if (CaFileProblem(CaFile) is { } problem)
+            {
+                problems.Add($"cluster.redis_ca_file: \"{CaFile}\" {problem}");
+            }
+            else if (parsed is { Ssl: false })
+            {
+                problems.Add("cluster.redis_ca_file: is set but cluster.redis does not ask for TLS; add ssl=true to it");
+            }
         }
 
         if (string.IsNullOrWhiteSpace(NodeId) || Encoding.UTF8.GetByteCount(NodeId) > MaxNodeIdBytes || NodeId.Any(char.IsControl))
@@ -75,6 +112,28 @@ public sealed class RedisScaleOutOptions
         }
 
         return problems;
+    }
+
+    private static string? CaFileProblem(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return "does not exist";
+        }
+
+        try
+        {
+            using var certificate = X509CertificateLoader.LoadCertificateFromFile(path);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "cannot be read: " + ex.Message;
+        }
+        catch (CryptographicException)
+        {
+            return "holds no certificate (PEM -----BEGIN CERTIFICATE----- or DER)";
+        }
     }
 
     private static string DefaultNodeId()

@@ -20,6 +20,28 @@ internal static class FleetClients
         return client;
     }
 
+    /// <summary>
+    /// Sends one message each way between two registered clients (on different nodes) and checks that each arrives,
+    /// stamped with the sender's identity, and that a UUID nobody holds gets the single-node error.
+    /// </summary>
+    public static async Task AssertExchangeAsync(
+        TestRelayClient alice, Guid a, TestRelayClient bob, Guid b, string tag, string aliceName = "alice", string bobName = "bob")
+    {
+        await alice.SendToAsync(a, b, $"offer {tag}", sourceName: "forged");
+        var atBob = await bob.ReceiveJsonAsync();
+        Assert.Equal($"offer {tag}", atBob.Str("description"));
+        Assert.Equal(a.ToString(), atBob.Str("source_uuid"));
+        Assert.Equal(aliceName, atBob.Str("source_name"));
+        Assert.Null(atBob["error"]);
+        await bob.SendToAsync(b, a, $"answer {tag}");
+        var atAlice = await alice.ReceiveJsonAsync();
+        Assert.Equal($"answer {tag}", atAlice.Str("description"));
+        Assert.Equal(bobName, atAlice.Str("source_name"));
+        var stranger = Guid.NewGuid();
+        await alice.SendToAsync(a, stranger, "anyone?");
+        Assert.StartsWith($"Cannot forward peer connection message to peer {stranger}", (await alice.ReceiveJsonAsync()).Str("error"));
+    }
+
     /// <summary>Sends a peer_connection from <paramref name="source"/> to <paramref name="peer"/>.</summary>
     public static Task SendToAsync(this TestRelayClient client, Guid source, Guid peer, string description, string sourceName = "forged") =>
         client.SendTextAsync(TestRelayClient.PeerConnection(source, peer, description, sourceName: sourceName));

@@ -22,19 +22,27 @@ public sealed class RedisServer : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly StringBuilder _output = new();
     private Process? _process;
-    private readonly string[] _extraArguments;
+    private readonly RedisServerOptions _options;
+    private readonly string[] _cliArguments;
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private RedisServer(int port, string[] extraArguments)
+    private RedisServer(int port, RedisServerOptions options)
     {
         Port = port;
-        _extraArguments = extraArguments;
+        _options = options;
+        _cliArguments = [
+            "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture),
+            .. options.Password is { } password ? (string[])["--no-auth-warning", "-a", password] : [],
+            .. options.Tls is { } tls ? (string[])["--tls", "--cacert", tls.CaCertPath] : []];
     }
 
-    /// <summary>Gets the TCP port.</summary>
+    /// <summary>Gets the TCP port (the TLS port of a server with <see cref="RedisServerOptions.Tls"/>, which has no other).</summary>
     public int Port { get; }
 
-    /// <summary>Gets the StackExchange.Redis configuration string of this server.</summary>
+    /// <summary>
+    /// Gets the StackExchange.Redis configuration string of this server's address (<c>127.0.0.1:port</c>); a test
+    /// adds <c>password=</c>, <c>ssl=true</c> and the like as its server needs.
+    /// </summary>
     public string Configuration => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
 
     /// <summary>Gets everything the server wrote.</summary>
@@ -52,9 +60,15 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Starts a server on a free port and waits until it accepts connections.</summary>
     /// <param name="extraArguments">More <c>redis-server</c> options (e.g. <c>--cluster-enabled yes</c>).</param>
     /// <returns>The running server.</returns>
-    public static async Task<RedisServer> StartAsync(params string[] extraArguments)
+    public static Task<RedisServer> StartAsync(params string[] extraArguments) => StartAsync(new RedisServerOptions { Arguments = extraArguments });
+
+    /// <summary>Starts a server (or a Sentinel) on a free port and waits until it accepts connections.</summary>
+    /// <param name="options">What to start.</param>
+    /// <returns>The running server.</returns>
+    public static async Task<RedisServer> StartAsync(RedisServerOptions options)
     {
-        var server = new RedisServer(FreePort(), extraArguments);
+        ArgumentNullException.ThrowIfNull(options);
+        var server = new RedisServer(FreePort(), options);
         try
         {
             await server.StartProcessAsync();
@@ -98,7 +112,7 @@ public sealed class RedisServer : IAsyncDisposable
     public async Task<string> CliAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in (string[])["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), .. arguments])
+        foreach (var argument in (string[])[.. _cliArguments, .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
@@ -128,15 +142,23 @@ public sealed class RedisServer : IAsyncDisposable
     private async Task StartProcessAsync()
     {
         _process?.Dispose();
-        var start = new ProcessStartInfo("redis-server")
+        var executable = _options.Sentinel ? "redis-sentinel" : "redis-server";
+        var start = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        var port = Port.ToString(CultureInfo.InvariantCulture);
+        string[] listen = _options.Tls is { } tls
+            ? ["--port", "0", "--tls-port", port, "--tls-cert-file", tls.CertPath, "--tls-key-file", tls.KeyPath,
+                "--tls-ca-cert-file", tls.CaCertPath, "--tls-auth-clients", "no"]
+            : ["--port", port];
         foreach (var argument in (string[])[
-            "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty,
-            "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "notice", .. _extraArguments])
+            .. _options.ConfigFile is { } file ? (string[])[file] : [],
+            .. listen, "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no", "--protected-mode", "no",
+            "--daemonize", "no", "--loglevel", "notice",
+            .. _options.Password is { } password ? (string[])["--requirepass", password] : [], .. _options.Arguments])
         {
             start.ArgumentList.Add(argument);
         }
@@ -145,12 +167,22 @@ public sealed class RedisServer : IAsyncDisposable
         var ready = _ready;
         process.OutputDataReceived += (_, e) => OnLine(e.Data, ready);
         process.ErrorDataReceived += (_, e) => OnLine(e.Data, ready);
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"redis-server exited before it was ready:\n{Output}"));
-        process.Start();
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"{executable} exited before it was ready:\n{Output}"));
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            process.Dispose();
+            throw new InvalidOperationException(
+                $"{executable} cannot be started ({ex.Message}); install Debian's {executable} package (scripts/install-test-deps.sh).", ex);
+        }
+
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        await ready.Task.WithTimeout(what: "redis-server to accept connections");
+        await ready.Task.WithTimeout(what: $"{executable} to accept connections");
     }
 
     private void OnLine(string? line, TaskCompletionSource ready)
@@ -165,7 +197,8 @@ public sealed class RedisServer : IAsyncDisposable
             _output.Append(line).Append('\n');
         }
 
-        if (line.Contains("Ready to accept connections", StringComparison.Ordinal))
+        // A Sentinel is ready once it monitors its master; a server once it accepts connections.
+        if (line.Contains(_options.Sentinel ? "+monitor master" : "Ready to accept connections", StringComparison.Ordinal))
         {
             ready.TrySetResult();
         }

@@ -21,8 +21,8 @@ public sealed class RelayFleet : IAsyncDisposable
         ClusterToml = clusterToml;
     }
 
-    /// <summary>Gets the Redis the nodes share (started and owned by this fleet; not for a fleet on a Redis Cluster).</summary>
-    public RedisServer Redis => _redis ?? throw new InvalidOperationException("This fleet runs on a Redis Cluster of the test's own.");
+    /// <summary>Gets the Redis the nodes share (started and owned by this fleet; not for a fleet on a Redis of the test's own).</summary>
+    public RedisServer Redis => _redis ?? throw new InvalidOperationException("This fleet runs on a Redis of the test's own.");
 
     /// <summary>Gets the StackExchange.Redis configuration string the nodes get.</summary>
     public string RedisConfiguration { get; }
@@ -58,8 +58,20 @@ public sealed class RelayFleet : IAsyncDisposable
     public static Task<RelayFleet> StartOnClusterAsync(RedisCluster cluster, int nodes = 3, string clusterToml = "")
     {
         ArgumentNullException.ThrowIfNull(cluster);
-        return StartNodesAsync(new RelayFleet(null, cluster.Configuration, string.Empty, clusterToml), nodes);
+        return StartOnRedisAsync(cluster.Configuration, nodes, clusterToml: clusterToml);
     }
+
+    /// <summary>
+    /// Starts <paramref name="nodes"/> nodes on a Redis the caller owns (and disposes), reached with
+    /// <paramref name="redisConfiguration"/>: a password, TLS, a Sentinel set.
+    /// </summary>
+    /// <param name="redisConfiguration">The nodes' <c>redis</c> key: a StackExchange.Redis configuration string.</param>
+    /// <param name="nodes">How many nodes.</param>
+    /// <param name="extraToml">Top-level TOML lines for every node.</param>
+    /// <param name="clusterToml">Extra <c>[cluster]</c> keys, replacing the defaults named the same.</param>
+    /// <returns>The running fleet.</returns>
+    public static Task<RelayFleet> StartOnRedisAsync(string redisConfiguration, int nodes = 3, string extraToml = "", string clusterToml = "") =>
+        StartNodesAsync(new RelayFleet(null, redisConfiguration, extraToml, clusterToml), nodes);
 
     private static async Task<RelayFleet> StartNodesAsync(RelayFleet fleet, int nodes)
     {
@@ -84,8 +96,10 @@ public sealed class RelayFleet : IAsyncDisposable
     /// <summary>Starts one more node with the fleet's configuration.</summary>
     /// <param name="nodeId">Its node id.</param>
     /// <param name="port">The port, or 0 for a free one.</param>
+    /// <param name="clusterToml">This node's own <c>[cluster]</c> keys, replacing the fleet's (e.g. a wrong password).</param>
+    /// <param name="waitForLease">Whether to wait until it holds its lease (else only until it listens).</param>
     /// <returns>The node, listening.</returns>
-    public async Task<RelayProcess> StartNodeAsync(string nodeId, int port = 0)
+    public async Task<RelayProcess> StartNodeAsync(string nodeId, int port = 0, string clusterToml = "", bool waitForLease = true)
     {
         var cluster = new Dictionary<string, string>
         {
@@ -94,7 +108,7 @@ public sealed class RelayFleet : IAsyncDisposable
             ["heartbeat_interval"] = "0.5",
             ["node_timeout"] = "4",
         };
-        foreach (var line in ClusterToml.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var line in (ClusterToml + "\n" + clusterToml).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var equals = line.IndexOf('=', StringComparison.Ordinal);
             cluster[line[..equals].Trim()] = line[(equals + 1)..].Trim();
@@ -120,7 +134,11 @@ public sealed class RelayFleet : IAsyncDisposable
             _ids[node] = nodeId;
         }
 
-        await node.WaitForLineAsync(line => line.Contains("holds its lease", StringComparison.Ordinal));
+        if (waitForLease)
+        {
+            await node.WaitForLineAsync(line => line.Contains("holds its lease", StringComparison.Ordinal));
+        }
+
         return node;
     }
 

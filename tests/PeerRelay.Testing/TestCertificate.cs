@@ -40,15 +40,7 @@ public sealed class TestCertificate : IDisposable
     public static TestCertificate Create(string directory, string name = "relay")
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddIpAddress(IPAddress.IPv6Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        var request = LocalhostServerRequest(key);
         var now = DateTimeOffset.UtcNow;
         var certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
 
@@ -61,6 +53,23 @@ public sealed class TestCertificate : IDisposable
         File.WriteAllText(keyPath, keyPem + "\n");
         File.WriteAllText(combinedPath, certPem + "\n" + keyPem + "\n");
         return new TestCertificate(certificate, certPath, keyPath, combinedPath);
+    }
+
+    /// <summary>A request for a server certificate of <c>localhost</c>, 127.0.0.1 and ::1 (TLS server use only).</summary>
+    /// <param name="key">The certificate's key.</param>
+    /// <returns>The request, to sign.</returns>
+    internal static CertificateRequest LocalhostServerRequest(ECDsa key)
+    {
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddIpAddress(IPAddress.IPv6Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        return request;
     }
 
     /// <summary>Makes a client accept this certificate, and only this one.</summary>

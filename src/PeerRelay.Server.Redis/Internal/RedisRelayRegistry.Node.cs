@@ -54,6 +54,12 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         configuration.AbortOnConnectFail = false; // A node starts (degraded) while Redis is away, and connects when it returns.
         configuration.BacklogPolicy = BacklogPolicy.FailFast; // Fail at once while disconnected: forwards get an error, not a wait.
         configuration.ClientName ??= "peerrelay";
+        if (_options.CaFile is { } caFile)
+        {
+            // Checked with the host name; the channel's own connection takes the same check (NodeChannelListener).
+            configuration.TrustIssuer(caFile);
+        }
+
         if (!_options.Configuration.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
         {
             // Long enough for a busy machine's round trip, short enough that a forward to a frozen Redis fails soon.
@@ -207,12 +213,39 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         {
             _lastBeatOk = false;
             _metrics.RedisError("heartbeat");
-            SetProblem($"Redis unreachable: {ex.GetType().Name}");
-            if (_leaseHeld)
+            var problem = DescribeFailure(ex);
+            var changed = problem != _problem;
+            SetProblem(problem);
+            if (_leaseHeld || changed)
             {
+                // While the lease runs out, every failure; before (a node that never got in), once per kind of failure.
                 Log.HeartbeatFailed(_logger, ex.Message);
             }
         }
+    }
+
+    /// <summary>What a failed Redis command says about the node's standing, for /readyz (no secret in it).</summary>
+    internal static string DescribeFailure(Exception exception)
+    {
+        var message = exception.Message;
+        if (message.Contains("WRONGPASS", StringComparison.Ordinal) || message.Contains("NOAUTH", StringComparison.Ordinal))
+        {
+            return "Redis refused this node's user or password (cluster.redis)";
+        }
+
+        if (message.Contains("NOPERM", StringComparison.Ordinal))
+        {
+            return "Redis refused a command, key or channel to this node's user: see the ACL in docs/scaling.md";
+        }
+
+        if (message.Contains("certificate", StringComparison.OrdinalIgnoreCase))
+        {
+            return "Redis's TLS certificate was not accepted (ssl and sslHost in cluster.redis, cluster.redis_ca_file)";
+        }
+
+        return exception is RedisConnectionException { FailureType: var type and not ConnectionFailureType.None }
+            ? $"Redis unreachable: {type}"
+            : $"Redis unreachable: {exception.GetType().Name}";
     }
 
     /// <summary>

@@ -42,6 +42,7 @@ internal static class RelayConfigLoader
         new("heartbeat_interval", (c, v) => c.Config.Cluster!.HeartbeatInterval = v.AsSeconds(allowZero: false)),
         new("node_timeout", (c, v) => c.Config.Cluster!.NodeTimeout = v.AsSeconds(allowZero: false)),
         new("key_prefix", (c, v) => c.Config.Cluster!.KeyPrefix = v.AsNonEmptyString()),
+        new("redis_ca_file", (c, v) => c.Config.Cluster!.CaFile = v.AsNonEmptyString()),
     ];
 
     private static readonly ConfigKey[] TopLevelKeys =

@@ -120,6 +120,7 @@ internal static partial class RelayHostBuilder
                 options.HeartbeatInterval = cluster.HeartbeatInterval;
                 options.NodeTimeout = cluster.NodeTimeout;
                 options.KeyPrefix = cluster.KeyPrefix;
+                options.CaFile = cluster.CaFile;
             });
         }
 
