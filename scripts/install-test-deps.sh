@@ -13,12 +13,12 @@ cd "$(dirname "$0")/.."
 # ProxyStore auth test needs python3-jwt; tests/interop/proxystore/run-proxystore-tests.sh (ProxyStore's own test
 # files) needs pytest, pytest-asyncio, aiosqlite and tomli-w. The scale-out tests (tests/PeerRelay.Server.Redis.Tests)
 # start their own redis-server (and use redis-cli, in redis-tools) on a free port, never the system service, and put
-# nginx in front of the nodes.
+# nginx in front of the nodes; the Sentinel test starts Debian's redis-sentinel the same way.
 need_apt=()
 for pkg in python3 python3-websockets python3-aiortc chromium nodejs npm \
   python3-pydantic python3-cryptography python3-requests python3-cloudpickle python3-msgpack python3-click \
   python3-psutil python3-jwt python3-pytest python3-pytest-asyncio python3-aiosqlite python3-tomli-w \
-  redis-server redis-tools nginx systemd gcc zlib1g-dev; do
+  redis-server redis-tools redis-sentinel nginx systemd gcc zlib1g-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # An image may ship its own node/npm outside Debian's packages: keep those rather than install Debian's.

@@ -42,6 +42,44 @@ internal static class FleetClients
         Assert.StartsWith($"Cannot forward peer connection message to peer {stranger}", (await alice.ReceiveJsonAsync()).Str("error"));
     }
 
+    /// <summary>
+    /// Waits until a message from <paramref name="alice"/> reaches <paramref name="bob"/> across nodes (e.g. while the
+    /// fleet follows a Redis failover): each probe is followed by a message to herself, so that alice reads, in order,
+    /// the error a failed probe comes back with, then her own message; a probe without an error must reach bob. A probe
+    /// that neither comes back nor arrives fails the test (lost). Returns how many probes came back with an error.
+    /// </summary>
+    public static async Task<int> AwaitForwardingAsync(TestRelayClient alice, Guid a, TestRelayClient bob, Guid b)
+    {
+        var failed = 0;
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        for (var n = 0; ; n++)
+        {
+            await alice.SendToAsync(a, b, $"probe {n}");
+            await alice.SendToAsync(a, a, $"marker {n}");
+            var first = await alice.ReceiveJsonAsync();
+            if (first.Str("description") == $"marker {n}" && first["error"] is null)
+            {
+                // Delivered: bob gets it (after earlier probes that reached him although they came back with an error).
+                while ((await bob.ReceiveJsonAsync()).Str("description") != $"probe {n}")
+                {
+                }
+
+                return failed;
+            }
+
+            Assert.Equal($"probe {n}", first.Str("description"));
+            Assert.NotNull(first.Str("error"));
+            Assert.Equal($"marker {n}", (await alice.ReceiveJsonAsync()).Str("description"));
+            failed++;
+            if (deadline.Elapsed > TaskTimeoutExtensions.DefaultTimeout)
+            {
+                throw new TimeoutException($"no message from {a} reached {b} within {TaskTimeoutExtensions.DefaultTimeout}: {first.ToJsonString()}");
+            }
+
+            await Task.Delay(20); // Between probes, as a client's retry; each probe's outcome was awaited above.
+        }
+    }
+
     /// <summary>Sends a peer_connection from <paramref name="source"/> to <paramref name="peer"/>.</summary>
     public static Task SendToAsync(this TestRelayClient client, Guid source, Guid peer, string description, string sourceName = "forged") =>
         client.SendTextAsync(TestRelayClient.PeerConnection(source, peer, description, sourceName: sourceName));

@@ -36,18 +36,8 @@ public sealed class RedisClusterTests
         await using var bob = await FleetClients.RegisteredAsync(node2, b, "bob");
         Assert.Equal(fleet.NodeIdOf(node2), await cluster.CliAsync("HGET", $"{{peerrelay}}:c:{b}", "n"));
 
-        // Both ways across nodes, stamped with the sender's identity as on one node.
-        await alice.SendToAsync(a, b, "offer", sourceName: "forged");
-        var atBob = await bob.ReceiveJsonAsync();
-        Assert.Equal("offer", atBob.Str("description"));
-        Assert.Equal("alice", atBob.Str("source_name"));
-        await bob.SendToAsync(b, a, "answer");
-        Assert.Equal("answer", (await alice.ReceiveJsonAsync()).Str("description"));
-
-        // A UUID nobody holds: the uniform error, at once.
-        var stranger = Guid.NewGuid();
-        await alice.SendToAsync(a, stranger, "anyone?");
-        Assert.StartsWith($"Cannot forward peer connection message to peer {stranger}", (await alice.ReceiveJsonAsync()).Str("error"));
+        // Both ways across nodes, stamped with the sender's identity as on one node; a UUID nobody holds: the uniform error.
+        await FleetClients.AssertExchangeAsync(alice, a, bob, b, "on a cluster");
 
         // Bob's UUID taken over on node-1: his socket on node-2 is closed with 4004 (over node-2's shard channel), and
         // messages for the UUID reach the new socket.

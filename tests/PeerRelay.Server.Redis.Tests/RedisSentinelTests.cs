@@ -1,4 +1,5 @@
 using PeerRelay.Testing;
+using Xunit.Abstractions;
 
 namespace PeerRelay.Server.Redis.Tests;
 
@@ -7,7 +8,7 @@ namespace PeerRelay.Server.Redis.Tests;
 /// the master; they register and forward across nodes, and after a failover they follow the new master: their
 /// registrations are held there, their channels are read there, and forwarding goes on for the same sockets.
 /// </summary>
-public sealed class RedisSentinelTests
+public sealed class RedisSentinelTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task ThroughSentinels_FleetFollowsAFailover_RegistrationsHeldOnTheNewMaster_ForwardingResumes()
@@ -28,7 +29,10 @@ public sealed class RedisSentinelTests
         var (old, promoted) = await sentinels.FailoverAsync();
         Assert.Same(master, old);
 
-        // Every node's channel is read on the new master and every registration is held there by the same node.
+        // Forwarding resumes (a message sent meanwhile comes back with an error, none is lost); every node's channel
+        // is then read on the new master and every registration is held there by the same node.
+        var failedProbes = await FleetClients.AwaitForwardingAsync(alice, a, bob, b);
+        output.WriteLine($"{failedProbes} probes came back with an error before forwarding resumed");
         await AssertFleetOnAsync(fleet, promoted, (a, 0), (b, 1), (c, 2));
         using var http = new HttpClient();
         foreach (var node in fleet.Nodes)

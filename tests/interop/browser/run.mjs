@@ -3,8 +3,9 @@
 //
 //   node run.mjs two-pages   --base http://127.0.0.1:PORT --out DIR
 //       two pages connect to each other through the relay and exchange a chat message each way.
-//   node run.mjs with-python --base http://127.0.0.1:PORT --out DIR --role offer  --peer PYTHON_UUID
+//   node run.mjs with-python --base http://127.0.0.1:PORT --out DIR --role offer  --peer PYTHON_UUID [--uuid PAGE_UUID]
 //   node run.mjs with-python --base http://127.0.0.1:PORT --out DIR --role answer --uuid PAGE_UUID
+//       [--relay-address ws://127.0.0.1:OTHER_PORT/]: the page comes from --base but signals through that relay
 //       one page and an aiortc peer (tests/interop/python/peer.py --mode chat) connect; the page offers
 //       (--role offer) or waits for the Python peer's offer (--role answer). The page sends a message and
 //       expects the peer's greeting and the echo of its message.
@@ -62,7 +63,7 @@ async function fail(error) {
 
 async function pageState(page) {
   return page.evaluate(() => (window.peerRelayDemo
-    ? { ...window.peerRelayDemo, registerButton: document.getElementById('register').textContent }
+    ? { ...window.peerRelayDemo, registerButton: document.getElementById('register').textContent, relayAddress: document.getElementById('relay').value }
     : null));
 }
 
@@ -131,11 +132,13 @@ async function twoPages() {
 }
 
 async function withPython() {
+  // --relay-address: the page signals through another relay (node) than the one that served it.
+  const relay = opts['relay-address'] ? { relay: opts['relay-address'] } : {};
   let page;
   if (opts.role === 'offer') {
-    page = await openDemo('chromium', { peer: opts.peer });
+    page = await openDemo('chromium', { peer: opts.peer, ...(opts.uuid ? { uuid: opts.uuid } : {}), ...relay });
   } else if (opts.role === 'answer') {
-    page = await openDemo('chromium', { uuid: opts.uuid });
+    page = await openDemo('chromium', { uuid: opts.uuid, ...relay });
   } else {
     throw new Error('with-python needs --role offer --peer UUID or --role answer --uuid UUID');
   }
