@@ -56,7 +56,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         configuration.ClientName ??= "peerrelay";
         if (_options.CaFile is { } caFile)
         {
-            // Checked with the host name; the channel's own connection takes the same check (NodeChannelListener).
+            // Checked with the host name; the node's own connections (RedisLink) take the same check.
             configuration.TrustIssuer(caFile);
         }
 
