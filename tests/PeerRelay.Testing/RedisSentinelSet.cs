@@ -30,7 +30,7 @@ public sealed class RedisSentinelSet : IAsyncDisposable
 
     /// <summary>
     /// Starts a master, <paramref name="replicas"/> replicas of it and <paramref name="sentinels"/> Sentinels (quorum 1,
-    /// down after 1 s), and waits until the replicas are in sync and every Sentinel knows them.
+    /// down after 1 s, a failover retried after 8 s), and waits until the replicas are in sync and every Sentinel knows them.
     /// </summary>
     /// <param name="replicas">How many replicas (at least 1, to fail over to).</param>
     /// <param name="sentinels">How many Sentinels.</param>
@@ -56,7 +56,7 @@ public sealed class RedisSentinelSet : IAsyncDisposable
                 var config = set._directory.WriteFile($"sentinel-{i}.conf", $"""
                     sentinel monitor {ServiceName} 127.0.0.1 {masterPort} 1
                     sentinel down-after-milliseconds {ServiceName} 1000
-                    sentinel failover-timeout {ServiceName} 10000
+                    sentinel failover-timeout {ServiceName} 4000
                     """);
                 var sentinel = await RedisServer.StartAsync(new RedisServerOptions { Sentinel = true, ConfigFile = config, Arguments = ["--dir", set._directory.Path] });
                 set._sentinels.Add(sentinel);
@@ -90,16 +90,21 @@ public sealed class RedisSentinelSet : IAsyncDisposable
     }
 
     /// <summary>
-    /// Fails the master over (<c>SENTINEL FAILOVER</c>) and waits until every Sentinel names the new master and the new
-    /// master says it is one. The old master is turned into a replica later, when a Sentinel next looks at it (up to
-    /// 10 s): a client must follow the Sentinels, not wait for that.
+    /// Fails the master over and waits until every Sentinel names the new master and the new master says it is one:
+    /// by <c>SENTINEL FAILOVER</c>, or by killing the master (SIGKILL), which the Sentinels find down after 1 s. An old
+    /// master still running is turned into a replica later, when a Sentinel next looks at it (up to 10 s): a client
+    /// must follow the Sentinels, not wait for that.
     /// </summary>
+    /// <param name="killMaster">Whether to kill the master instead of asking a Sentinel.</param>
     /// <returns>The old master and the new one.</returns>
-    public async Task<(RedisServer Old, RedisServer New)> FailoverAsync()
+    public async Task<(RedisServer Old, RedisServer New)> FailoverAsync(bool killMaster = false)
     {
         var old = await MasterAsync();
-        var answer = await _sentinels[0].CliAsync("SENTINEL", "FAILOVER", ServiceName);
-        if (answer != "OK")
+        if (killMaster)
+        {
+            await old.KillAsync();
+        }
+        else if (await _sentinels[0].CliAsync("SENTINEL", "FAILOVER", ServiceName) is var answer and not "OK")
         {
             throw new InvalidOperationException($"SENTINEL FAILOVER answered {answer}");
         }

@@ -98,6 +98,17 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the server (SIGKILL, as a crash) and waits for it to exit.</summary>
+    /// <returns>A task that completes when it has exited.</returns>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            Signal(SigKill);
+            await process.WaitForExitAsync().WithTimeout();
+        }
+    }
+
     /// <summary>Starts the server again on the same port, empty.</summary>
     /// <returns>A task that completes when it accepts connections.</returns>
     public Task RestartAsync()
