@@ -6,8 +6,8 @@ namespace PeerRelay.Protocol.Tests;
 /// <summary>Every decoding rule of PROTOCOL.md: each of these inputs must be refused.</summary>
 public sealed class DecodingRuleTests
 {
-    private const string U1 = "5c1e8b0e-0d2a-4a53-9d5f-0f1b6f4c2a11";
-    private const string U2 = "0b7f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    internal const string U1 = "5c1e8b0e-0d2a-4a53-9d5f-0f1b6f4c2a11";
+    internal const string U2 = "0b7f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
 
     public static TheoryData<string, string> Invalid => new()
     {

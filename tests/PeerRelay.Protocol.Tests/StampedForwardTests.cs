@@ -12,8 +12,8 @@ namespace PeerRelay.Protocol.Tests;
 /// </summary>
 public sealed class StampedForwardTests
 {
-    private const string U1 = "5c1e8b0e-0d2a-4a53-9d5f-0f1b6f4c2a11";
-    private const string U2 = "0b7f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    private const string U1 = DecodingRuleTests.U1;
+    private const string U2 = DecodingRuleTests.U2;
     private static readonly Guid Sender = Guid.Parse("9a8b7c6d-5e4f-4321-8765-0123456789ab");
     private static readonly byte[] SenderName = RelayCodec.EscapeString("réal \"sender\"");
 
