@@ -12,6 +12,7 @@ internal struct MessageRateLimiter
     private double _tokens;
     private long _last;
     private long _throttledSince;
+    private long _waitEnd;
     private bool _throttled;
     private bool _started;
 
@@ -64,6 +65,22 @@ internal struct MessageRateLimiter
         // On credit: the wait pays the token back (the bucket refills while the connection is not read).
         waitTicks = (long)Math.Ceiling((1 - _tokens) * timestampFrequency / rate);
         _tokens -= 1;
+        _waitEnd = now + waitTicks;
         return RateDecision.Wait;
+    }
+
+    /// <summary>
+    /// Tells the bucket the wait of the last <see cref="RateDecision.Wait"/> ended at <paramref name="now"/>. On a
+    /// loaded machine a timer fires late: the time the relay overslept is not refilled, for the connection was not read
+    /// then because of the relay, not because its sender paused; counted, it would hand a flooder a token now and then
+    /// and so restart its sustained period for ever.
+    /// </summary>
+    /// <param name="now">The current timestamp.</param>
+    public void Resumed(long now)
+    {
+        if (now > _waitEnd)
+        {
+            _last += now - _waitEnd;
+        }
     }
 }

@@ -89,6 +89,18 @@ internal sealed partial class RelayConnection : IRelayClient
 
     public long Id { get; }
 
+    /// <summary>Gets the number of messages queued behind a flush its reader holds up.</summary>
+    public int QueuedMessages
+    {
+        get
+        {
+            lock (this)
+            {
+                return _backlog?.Count ?? 0;
+            }
+        }
+    }
+
     /// <summary>Gets or sets the connection's slot in the <see cref="ClientRegistry"/>; -1 when not in it (under its lock).</summary>
     public int ClientSlot { get; set; } = -1;
 

@@ -74,6 +74,9 @@ internal sealed partial class RelayLimits(
         }
     }
 
+    /// <summary>Ends a wait <see cref="Throttle"/> asked for (see <see cref="MessageRateLimiter.Resumed"/>).</summary>
+    public void Resumed(RelayConnection connection) => connection.MessageRate.Resumed(timeProvider.GetTimestamp());
+
     /// <summary>
     /// Counts and logs a registration refused because <paramref name="user"/> is at
     /// <see cref="RelayServerOptions.MaxClientsPerUser"/> (counted by the <see cref="Routing.IRelayRegistry"/>, over

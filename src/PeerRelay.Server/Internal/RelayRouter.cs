@@ -96,6 +96,7 @@ internal sealed partial class RelayRouter(
             return; // The connection went away meanwhile.
         }
 
+        limits.Resumed(connection);
         await Dispatch(connection, buffer, count);
     }
 

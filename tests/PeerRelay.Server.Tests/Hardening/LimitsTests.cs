@@ -214,6 +214,30 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public void MessageRateLimiter_WaitsThatOversleep_DoNotForgiveAFlood()
+    {
+        // A loaded machine wakes the relay late from every wait: a flooder's next message, in the socket all along, is
+        // read later than its token was due. That lateness is the relay's, not a pause of the sender.
+        var bucket = default(MessageRateLimiter);
+        const long Frequency = 1000; // milliseconds
+        const long Sustained = 3000;
+        const long Overslept = 1500; // three tokens' worth at 2/s
+        var now = 0L;
+        while (bucket.TryTake(now, Frequency, rate: 2, burst: 4, Sustained, out var wait) != RateDecision.Abusive)
+        {
+            if (wait > 0)
+            {
+                now += wait + Overslept;
+                bucket.Resumed(now);
+            }
+
+            Assert.True(now < Sustained * 10, "a flood read late was never judged abusive");
+        }
+
+        Assert.True(now >= Sustained, $"abusive after {now} ms, before the sustained period");
+    }
+
+    [Fact]
     public async Task ClientsPerUser_OverLimit_RefusedWithResponseAndClose1008_TakeOverStillAllowed()
     {
         await using var server = await RelayTestServer.StartAsync(
