@@ -39,6 +39,7 @@ internal sealed partial class NodeChannelListener : OwnRedisConnection
 
     protected override void Serve(RedisLink link)
     {
+        link.EndHandshake(); // Messages may not come for a long time.
         using (var subscribe = new RespBuffer(128))
         {
             subscribe.WriteArray(2);

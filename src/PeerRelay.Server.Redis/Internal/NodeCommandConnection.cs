@@ -86,6 +86,7 @@ internal sealed partial class NodeCommandConnection : OwnRedisConnection
     protected override void Serve(RedisLink link)
     {
         LoadScripts(link);
+        link.EndHandshake();
         lock (_lock)
         {
             _timedOut = false;

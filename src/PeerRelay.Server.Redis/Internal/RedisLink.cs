@@ -73,9 +73,11 @@ internal sealed partial class RedisLink : IDisposable
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
             socket.SendTimeout = (int)Math.Max(1, sendTimeout.TotalMilliseconds); // The overflow's blocking sends (LinkStream).
 
-            // A blocking connect that overruns the timeout, or a stop, is cut by closing the socket under it.
+            // A blocking connect that overruns the timeout, or a stop, is cut by closing the socket under it; the
+            // handshake's reads (TLS, AUTH, and the owner's until EndHandshake) are bounded by the same time-out.
+            socket.ReceiveTimeout = configuration.ConnectTimeout;
+            using var stop = cancellationToken.UnsafeRegister(static state => ((Socket)state!).Dispose(), socket);
             using (var timer = new Timer(static state => ((Socket)state!).Dispose(), socket, configuration.ConnectTimeout, Timeout.Infinite))
-            using (cancellationToken.UnsafeRegister(static state => ((Socket)state!).Dispose(), socket))
             {
                 socket.Connect(endpoint);
             }
@@ -129,6 +131,9 @@ internal sealed partial class RedisLink : IDisposable
             throw;
         }
     }
+
+    /// <summary>The owner's handshake is done: from now on reads wait as long as it takes (the owner bounds them).</summary>
+    public void EndHandshake() => _socket.ReceiveTimeout = 0;
 
     /// <summary>Writes <paramref name="bytes"/> (whole commands) in order; never blocks. One writer at a time.</summary>
     public void Write(ReadOnlySpan<byte> bytes) => _stream.Write(bytes);
