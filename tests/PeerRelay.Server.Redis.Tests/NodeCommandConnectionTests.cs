@@ -10,7 +10,7 @@ namespace PeerRelay.Server.Redis.Tests;
 /// <summary>
 /// The node's own Redis command connection against a real redis-server: pipelined commands from many threads, each
 /// reply to its own command, in the order written; a frozen Redis (SIGSTOP) times the pending commands out and the
-/// connection is made again; a flushed script is sent as text; AUTH with a password and with an ACL user.
+/// connection is made again; a flushed script is sent as text; AUTH with a password and with an ACL user; TLS.
 /// </summary>
 public sealed class NodeCommandConnectionTests : IAsyncLifetime
 {
@@ -141,18 +141,45 @@ public sealed class NodeCommandConnectionTests : IAsyncLifetime
             Endpoint, ConfigurationOptions.Parse($"127.0.0.1:{_redis.Port},user=relay,password=wrong"), "test", TimeSpan.FromSeconds(5), CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Tls_TheServersCertificateIsChecked_AndCommandsRunOverIt()
+    {
+        using var directory = new TempDirectory();
+        using var certificate = TestCertificate.Create(directory.Path, "redis");
+        var tlsPort = FreePort.Next();
+        _redis = await RedisServer.StartAsync(
+            "--tls-port", tlsPort.ToString(CultureInfo.InvariantCulture), "--tls-cert-file", certificate.CertPath, "--tls-key-file", certificate.KeyPath,
+            "--tls-ca-cert-file", certificate.CertPath, "--tls-auth-clients", "no");
+        var trusted = ConfigurationOptions.Parse($"127.0.0.1:{tlsPort},ssl=true,sslHost=localhost");
+        trusted.CertificateValidation += certificate.IsThisCertificate;
+        var connection = await StartAsync(trusted, tlsPort);
+        Assert.Equal("PONG", Assert.Single(await connection.SendAsync(new RedisRequest("PING", [])).WithTimeout()));
+        var echoes = Enumerable.Range(0, 200).Select(i => connection.SendAsync(new RedisRequest("ECHO", [new string('x', i * 50)]))).ToArray();
+        for (var i = 0; i < echoes.Length; i++)
+        {
+            Assert.Equal(new string('x', i * 50), Assert.Single(await echoes[i].WithTimeout()));
+        }
+
+        // A certificate nobody vouches for is refused.
+        Assert.ThrowsAny<System.Security.Authentication.AuthenticationException>(() => RedisLink.Connect(
+            new IPEndPoint(IPAddress.Loopback, tlsPort), ConfigurationOptions.Parse($"127.0.0.1:{tlsPort},ssl=true,sslHost=localhost"), "test", TimeSpan.FromSeconds(5), CancellationToken.None));
+    }
+
     private IPEndPoint Endpoint => new(IPAddress.Loopback, _redis.Port);
 
     private static Task<string[]> ReleaseAsync(NodeCommandConnection connection) =>
         connection.SendAsync(new RedisRequest(RedisScripts.Release, ["{t}:c:x", "{t}:", "x", "node", "incarnation", 1, "release"]));
 
     /// <summary>Starts Redis (unless a test did) and a connection to it; returns once the connection is open.</summary>
-    private async Task<NodeCommandConnection> StartAsync(string? configuration = null, TimeSpan? timeout = null)
+    private Task<NodeCommandConnection> StartAsync(string? configuration = null, TimeSpan? timeout = null) =>
+        StartAsync(configuration is null ? null : ConfigurationOptions.Parse(configuration), port: null, timeout);
+
+    private async Task<NodeCommandConnection> StartAsync(ConfigurationOptions? configuration, int? port, TimeSpan? timeout = null)
     {
         _redis ??= await RedisServer.StartAsync();
-        var endpoint = Endpoint;
+        var endpoint = new IPEndPoint(IPAddress.Loopback, port ?? _redis.Port);
         _connection = new NodeCommandConnection(
-            () => endpoint, ConfigurationOptions.Parse(configuration ?? _redis.Configuration), timeout ?? TimeSpan.FromSeconds(5), () => _connected.Release(), NullLogger.Instance);
+            () => endpoint, configuration ?? ConfigurationOptions.Parse(_redis.Configuration), timeout ?? TimeSpan.FromSeconds(5), () => _connected.Release(), NullLogger.Instance);
         _connection.Start();
         await _connected.WaitAsync().WithTimeout(what: "the connection to open");
         return _connection;

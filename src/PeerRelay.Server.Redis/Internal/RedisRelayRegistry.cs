@@ -131,9 +131,15 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
     public ValueTask<RelayDeliveryStatus> DeliverAsync(RelayClientRegistration source, Guid peer, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var command = ForwardCommand.Rent(_forward!, source.Uuid, source.User.Id, peer, message);
+        if (_forward is not { } context || _commands is not { } commands)
+        {
+            _metrics.Publish("failed"); // Redis has not answered yet since this node started.
+            return new(RelayDeliveryStatus.Unavailable);
+        }
+
+        var command = ForwardCommand.Rent(context, source.Uuid, source.User.Id, peer, message);
         var task = command.Task;
-        if (_commands is not { } commands || !commands.TrySend(command))
+        if (!commands.TrySend(command))
         {
             command.Unavailable();
         }
