@@ -106,7 +106,7 @@ public class RouterBenchmarks
         var output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0));
         var transport = new BenchTransport(new Pipe().Reader, output.Writer);
         var handshake = new RelayHandshake(new HeaderDictionary(), QueryCollection.Empty, null);
-        var connection = new RelayConnection(transport, static () => { }, handshake, null, 0, _router, options, NullLogger.Instance);
+        var connection = new RelayConnection(transport, static () => { }, handshake, null, 0, new RelayConnectionServices(_router, options, NullLogger.Instance, null));
         _router.OnOpened(connection);
         var registration = Messages.Registration(uuid);
         Completed(_router.HandleAsync(connection, registration, registration.Length));

@@ -1,6 +1,6 @@
 namespace PeerRelay.Server.Internal;
 
-/// <summary>What <see cref="ConnectionLimiter.TryAdmit"/> decided about a new connection.</summary>
+/// <summary>What <see cref="ConnectionLimiter.TryAdmit(System.Net.IPAddress?)"/> decided about a new connection.</summary>
 internal enum ConnectionAdmission
 {
     /// <summary>Admitted; release it with <see cref="ConnectionLimiter.Release"/> when the connection ends.</summary>

@@ -24,7 +24,7 @@ internal sealed partial class ConnectionLimiter(
     private const int SweepAbove = 1024;
 
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
-    private readonly Dictionary<IPAddress, int> _perAddress = [];
+    private readonly Dictionary<IPAddress, Holders> _perAddress = [];
     private readonly Dictionary<IPAddress, AddressState> _recent = [];
     private readonly LogThrottle _tooFastLog = new();
     private readonly LogThrottle _penaltyLog = new();
@@ -49,7 +49,14 @@ internal sealed partial class ConnectionLimiter(
         }
     }
 
-    public ConnectionAdmission TryAdmit(IPAddress? address)
+    public ConnectionAdmission TryAdmit(IPAddress? address) => TryAdmit(ref address);
+
+    /// <summary>
+    /// Admits a connection from <paramref name="address"/> as <see cref="TryAdmit(IPAddress?)"/> does; when admitted,
+    /// <paramref name="address"/> becomes the instance already kept for an equal address that holds connections, so
+    /// that the connections of one address share one <see cref="IPAddress"/> (40 bytes less per idle client).
+    /// </summary>
+    public ConnectionAdmission TryAdmit(ref IPAddress? address)
     {
         var settings = options.Value;
         var key = address is null ? null : KeyOf(address);
@@ -66,8 +73,8 @@ internal sealed partial class ConnectionLimiter(
                 return ConnectionAdmission.TooManyConnections;
             }
 
-            var current = 0;
-            if (key is not null && _perAddress.TryGetValue(key, out current) && current >= settings.MaxConnectionsPerIp)
+            var holders = default(Holders);
+            if (key is not null && _perAddress.TryGetValue(key, out holders) && holders.Count >= settings.MaxConnectionsPerIp)
             {
                 metrics.LimitHit("max_connections_per_ip");
                 if (_perAddressLog.ShouldLog(out var skipped))
@@ -85,7 +92,12 @@ internal sealed partial class ConnectionLimiter(
 
             if (key is not null)
             {
-                _perAddress[key] = current + 1;
+                if (holders.Address is { } kept && kept.Equals(address))
+                {
+                    address = kept;
+                }
+
+                _perAddress[key] = new Holders(holders.Address ?? address!, holders.Count + 1);
             }
 
             _total++;
@@ -111,15 +123,15 @@ internal sealed partial class ConnectionLimiter(
             }
 
             _total--;
-            if (key is not null && _perAddress.TryGetValue(key, out var current))
+            if (key is not null && _perAddress.TryGetValue(key, out var holders))
             {
-                if (current <= 1)
+                if (holders.Count <= 1)
                 {
                     _perAddress.Remove(key);
                 }
                 else
                 {
-                    _perAddress[key] = current - 1;
+                    _perAddress[key] = holders with { Count = holders.Count - 1 };
                 }
             }
         }
@@ -219,6 +231,9 @@ internal sealed partial class ConnectionLimiter(
 
         public long PenaltyUntil { get; set; }
     }
+
+    /// <summary>The connections held by one address (or IPv6 /64 prefix), and the first address admitted for it, which equal addresses share.</summary>
+    private readonly record struct Holders(IPAddress Address, int Count);
 
     private static partial class Log
     {

@@ -32,56 +32,47 @@ internal sealed partial class RelayConnection : IRelayClient
     private readonly object _abortTarget; // What Abort() aborts: Kestrel's ConnectionContext, an HttpContext, or an Action.
     private readonly int _port;
     private readonly object? _handshake; // A RelayHandshake, the raw request head to rebuild it from, or null (no auth).
-    private readonly ConnectionLimiter? _admittedBy;
     private readonly IPAddress? _clientAddress;
-    private readonly RelayRouter _router;
-    private readonly RelayServerOptions _options;
-    private readonly ILogger _logger;
+    private readonly RelayConnectionServices _services; // Router, options, logger and limiter: one reference for all.
+    private readonly bool _admitted; // The limiter admitted it: released when it ends.
     // Under the send lock: a lock on the connection itself (a thin monitor lock, no lock object per client; nothing
     // else locks on a connection).
-    private Queue<Outbound>? _backlog;
     private bool _flushPending;
-    private long _flushStuckSince; // When the pending flush last made no progress (Stopwatch); read by the sweeper.
     private bool _closeFrameWritten;
     private bool _writerDone;
     private bool _held;
-    private TaskCompletionSource? _closeFlushed;
 
-    private CancellationTokenSource? _aborted;
-    private TaskCompletionSource? _endedSignal; // Created only when someone waits for the end (a take-over).
     private volatile RelayClientRegistration? _registration;
     private int _closeRequested;
     private bool _closeReceived; // The client's close frame was read: the close handshake is complete once ours is out.
-    private int _closeCode;
-    private string _closeReason = string.Empty;
-    private long _closeRequestedAt;
     private long _lastPingSent;
     private long _pingOutstandingSince;
-    private int _dropped;
-    private List<Outbound>? _undelivered; // Forwards dropped from the queue, for their senders (under the send lock).
     private int _ended;
-    private bool _abusive; // Closed for abuse (CloseForAbuse): its address is put under abuse_penalty.
+    private Rare? _rare; // Close state, waiters, a slow reader's queue: made when first needed, never for an idle client.
 
+    /// <param name="transport">The connection's pipes.</param>
+    /// <param name="abortTarget">What <see cref="Abort"/> aborts: Kestrel's ConnectionContext, an HttpContext, or an Action.</param>
+    /// <param name="handshake">A <see cref="RelayHandshake"/>, the raw request head to rebuild it from, or null (no authenticator).</param>
+    /// <param name="clientAddress">The client's address (limits, logs).</param>
+    /// <param name="port">The client's port (logs).</param>
+    /// <param name="services">What the connections of one front door share.</param>
+    /// <param name="admitted">The connection was admitted by the services' limiter, and releases its place there when it ends.</param>
     public RelayConnection(
         IDuplexPipe transport,
         object abortTarget,
         object? handshake,
         IPAddress? clientAddress,
         int port,
-        RelayRouter router,
-        RelayServerOptions options,
-        ILogger logger,
-        ConnectionLimiter? admittedBy = null)
+        RelayConnectionServices services,
+        bool admitted = false)
     {
-        _admittedBy = admittedBy;
+        _admitted = admitted;
         _transport = transport;
         _abortTarget = abortTarget;
         _port = port;
         _handshake = handshake;
         _clientAddress = clientAddress;
-        _router = router;
-        _options = options;
-        _logger = logger;
+        _services = services;
         Id = Interlocked.Increment(ref s_nextId);
         OpenedTimestamp = Stopwatch.GetTimestamp();
         _lastPingSent = OpenedTimestamp;
@@ -96,7 +87,7 @@ internal sealed partial class RelayConnection : IRelayClient
         {
             lock (this)
             {
-                return _backlog?.Count ?? 0;
+                return _rare?.Backlog?.Count ?? 0;
             }
         }
     }
@@ -154,10 +145,11 @@ internal sealed partial class RelayConnection : IRelayClient
     {
         get
         {
-            if (_aborted is null)
+            var rare = RareState;
+            if (rare.Aborted is null)
             {
                 var source = new CancellationTokenSource();
-                if (Interlocked.CompareExchange(ref _aborted, source, null) is not null)
+                if (Interlocked.CompareExchange(ref rare.Aborted, source, null) is not null)
                 {
                     source.Dispose();
                 }
@@ -167,7 +159,7 @@ internal sealed partial class RelayConnection : IRelayClient
                 }
             }
 
-            return _aborted.Token;
+            return rare.Aborted.Token;
         }
     }
 
@@ -189,21 +181,21 @@ internal sealed partial class RelayConnection : IRelayClient
 
             if (_flushPending || _held)
             {
-                _backlog ??= new Queue<Outbound>();
-                if (_backlog.Count >= _options.SendQueueCapacity)
+                var backlog = RareState.Backlog ??= new Queue<Outbound>();
+                if (backlog.Count >= Options.SendQueueCapacity)
                 {
                     message.Return();
                     return SendResult.QueueFull;
                 }
 
-                _backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message, sender));
+                backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message, sender));
                 MessagesOut++;
-                _router.Metrics.BytesSent(message.Length);
+                Router.Metrics.BytesSent(message.Length);
                 return SendResult.Queued;
             }
 
             MessagesOut++;
-            _router.Metrics.BytesSent(message.Length);
+            Router.Metrics.BytesSent(message.Length);
             WriteFrame(WebSocketOpcode.Text, message.Memory.Span);
             message.Return();
             FlushLocked();
@@ -219,7 +211,7 @@ internal sealed partial class RelayConnection : IRelayClient
     /// </summary>
     public void CloseForAbuse(string reason, bool dropQueued = false)
     {
-        _abusive = true;
+        RareState.Abusive = true;
         Close(RelayCloseCodes.PolicyViolation, reason, dropQueued);
     }
 
@@ -235,9 +227,10 @@ internal sealed partial class RelayConnection : IRelayClient
             return;
         }
 
-        _closeCode = code;
-        _closeReason = RelayCloseCodes.FitReason(reason);
-        Volatile.Write(ref _closeRequestedAt, Stopwatch.GetTimestamp());
+        var rare = RareState;
+        rare.CloseCode = code;
+        rare.CloseReason = RelayCloseCodes.FitReason(reason);
+        Volatile.Write(ref rare.CloseRequestedAt, Stopwatch.GetTimestamp());
         if (code == AbnormalClosure)
         {
             lock (this)
@@ -250,7 +243,7 @@ internal sealed partial class RelayConnection : IRelayClient
 
         lock (this)
         {
-            _closeFlushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            rare.CloseFlushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (dropQueued)
             {
                 DropBacklogLocked();
@@ -258,16 +251,15 @@ internal sealed partial class RelayConnection : IRelayClient
 
             if (_writerDone)
             {
-                _closeFlushed.TrySetResult();
+                rare.CloseFlushed.TrySetResult();
                 return;
             }
 
             var close = ArrayPool<byte>.Shared.Rent(WebSocketFrame.MaxControlPayload);
-            var length = WebSocketFrame.WriteClosePayload(close, code, _closeReason);
+            var length = WebSocketFrame.WriteClosePayload(close, code, rare.CloseReason);
             if (_flushPending || _held)
             {
-                _backlog ??= new Queue<Outbound>();
-                _backlog.Enqueue(new Outbound(WebSocketOpcode.Close, new OutboundMessage(close, length)));
+                (rare.Backlog ??= new Queue<Outbound>()).Enqueue(new Outbound(WebSocketOpcode.Close, new OutboundMessage(close, length)));
                 return;
             }
 
@@ -309,7 +301,7 @@ internal sealed partial class RelayConnection : IRelayClient
             if (first is { } counted)
             {
                 MessagesOut++;
-                _router.Metrics.BytesSent(counted.Length);
+                Router.Metrics.BytesSent(counted.Length);
             }
 
             if (_flushPending)
@@ -317,12 +309,13 @@ internal sealed partial class RelayConnection : IRelayClient
                 // A flush from before the hold is still out: the message goes in front of what queued up behind it.
                 if (first is { } message)
                 {
-                    var queued = _backlog ?? new Queue<Outbound>();
-                    _backlog = new Queue<Outbound>(queued.Count + 1);
-                    _backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message));
+                    var rare = RareState;
+                    var queued = rare.Backlog ?? new Queue<Outbound>();
+                    var backlog = rare.Backlog = new Queue<Outbound>(queued.Count + 1);
+                    backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message));
                     while (queued.TryDequeue(out var next))
                     {
-                        _backlog.Enqueue(next);
+                        backlog.Enqueue(next);
                     }
                 }
 
@@ -350,7 +343,7 @@ internal sealed partial class RelayConnection : IRelayClient
             case SendResult.Queued:
                 return RelayDeliveryStatus.Delivered;
             case SendResult.QueueFull:
-                _router.CloseSlowReader(this);
+                Router.CloseSlowReader(this);
                 return RelayDeliveryStatus.QueueFull;
             default:
                 return RelayDeliveryStatus.PeerClosed;
@@ -361,7 +354,7 @@ internal sealed partial class RelayConnection : IRelayClient
     public Task CloseAsync(int code, string reason)
     {
         // Released first: from now on messages for its UUID fail at once or reach its new holder.
-        _router.Release(this, code);
+        Router.Release(this, code);
         Close(code, reason);
         return WaitEndedAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
     }
@@ -372,11 +365,12 @@ internal sealed partial class RelayConnection : IRelayClient
     /// </summary>
     public async Task<bool> WaitEndedAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var ended = Volatile.Read(ref _endedSignal);
+        var rare = RareState;
+        var ended = Volatile.Read(ref rare.EndedSignal);
         if (ended is null)
         {
             var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            ended = Interlocked.CompareExchange(ref _endedSignal, signal, null) ?? signal;
+            ended = Interlocked.CompareExchange(ref rare.EndedSignal, signal, null) ?? signal;
             if (Volatile.Read(ref _ended) != 0)
             {
                 ended.TrySetResult(); // End() ran before the signal existed.
@@ -400,8 +394,8 @@ internal sealed partial class RelayConnection : IRelayClient
     /// </summary>
     public async Task RunAsync()
     {
-        var app = _options.MaxMessageBytes ?? int.MaxValue;
-        var transport = _options.TransportMaxMessageBytes;
+        var app = Options.MaxMessageBytes ?? int.MaxValue;
+        var transport = Options.TransportMaxMessageBytes;
         var limit = Math.Min(app, transport);
         var input = _transport.Input;
         var reader = new FrameReader(limit);
@@ -475,7 +469,7 @@ internal sealed partial class RelayConnection : IRelayClient
                     // The client went away without a close frame (or after ours, without answering).
                     if (!IsClosing)
                     {
-                        Log.ConnectionLost(_logger, Id, Remote, "the client closed the TCP connection");
+                        Log.ConnectionLost(Logger, Id, Remote, "the client closed the TCP connection");
                     }
 
                     Close(AbnormalClosure, string.Empty, dropQueued: true);
@@ -495,12 +489,12 @@ internal sealed partial class RelayConnection : IRelayClient
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             // The peer vanished, the keep-alive gave up, or the close timed out (the sweeper aborted the transport).
-            Log.ConnectionLost(_logger, Id, Remote, ex.Message);
+            Log.ConnectionLost(Logger, Id, Remote, ex.Message);
             Abort();
         }
         catch (Exception ex)
         {
-            Log.ReceiveLoopFailed(_logger, ex, Id, Remote);
+            Log.ReceiveLoopFailed(Logger, ex, Id, Remote);
             Close(RelayCloseCodes.InternalError, "Internal server error.", dropQueued: true);
             Abort();
         }
@@ -524,25 +518,25 @@ internal sealed partial class RelayConnection : IRelayClient
 
         if (IsClosing)
         {
-            if (Stopwatch.GetElapsedTime(Volatile.Read(ref _closeRequestedAt), now) >= _options.CloseTimeout)
+            if (_rare is { } rare && Stopwatch.GetElapsedTime(Volatile.Read(ref rare.CloseRequestedAt), now) >= Options.CloseTimeout)
             {
-                Log.CloseTimedOut(_logger, Id, Remote, _options.CloseTimeout.TotalSeconds);
+                Log.CloseTimedOut(Logger, Id, Remote, Options.CloseTimeout.TotalSeconds);
                 Abort();
             }
 
             return;
         }
 
-        var stuckSince = Volatile.Read(ref _flushStuckSince);
-        if (stuckSince != 0 && _options.SlowReaderTimeout > TimeSpan.Zero
-            && Stopwatch.GetElapsedTime(stuckSince, now) >= _options.SlowReaderTimeout)
+        var stuckSince = _rare is { } stalled ? Volatile.Read(ref stalled.FlushStuckSince) : 0;
+        if (stuckSince != 0 && Options.SlowReaderTimeout > TimeSpan.Zero
+            && Stopwatch.GetElapsedTime(stuckSince, now) >= Options.SlowReaderTimeout)
         {
             // The kernel has taken nothing for it this long: it does not read. Cut it whatever its senders do.
-            _router.OnSendStalled(this);
+            Router.OnSendStalled(this);
             return;
         }
 
-        var interval = _options.KeepAliveInterval;
+        var interval = Options.KeepAliveInterval;
         if (interval <= TimeSpan.Zero)
         {
             return;
@@ -551,9 +545,9 @@ internal sealed partial class RelayConnection : IRelayClient
         var outstanding = Volatile.Read(ref _pingOutstandingSince);
         if (outstanding != 0)
         {
-            if (Stopwatch.GetElapsedTime(outstanding, now) >= _options.KeepAliveTimeout)
+            if (Stopwatch.GetElapsedTime(outstanding, now) >= Options.KeepAliveTimeout)
             {
-                Log.KeepAliveTimedOut(_logger, Id, Remote, _options.KeepAliveTimeout.TotalSeconds);
+                Log.KeepAliveTimedOut(Logger, Id, Remote, Options.KeepAliveTimeout.TotalSeconds);
                 Abort();
             }
 
@@ -571,10 +565,11 @@ internal sealed partial class RelayConnection : IRelayClient
     private void Abort()
     {
         Close(AbnormalClosure, string.Empty, dropQueued: true);
-        _closeCode = _closeCode == 0 ? AbnormalClosure : _closeCode;
+        var rare = RareState;
+        rare.CloseCode = rare.CloseCode == 0 ? AbnormalClosure : rare.CloseCode;
         try
         {
-            _aborted?.Cancel();
+            rare.Aborted?.Cancel();
         }
         catch (ObjectDisposedException)
         {
@@ -602,28 +597,44 @@ internal sealed partial class RelayConnection : IRelayClient
     private void End()
     {
         Interlocked.Exchange(ref _ended, 1);
-        List<Outbound>? undelivered;
+        List<Outbound>? undelivered = null;
+        Rare? rare;
         lock (this)
         {
             WriterDoneLocked();
-            undelivered = _undelivered;
-            _undelivered = null;
+            rare = _rare;
+            if (rare is not null)
+            {
+                undelivered = rare.Undelivered;
+                rare.Undelivered = null;
+            }
         }
 
-        if (_dropped > 0)
+        if (rare is { Dropped: > 0 })
         {
-            _router.OnDroppedOnClose(this, _dropped);
+            Router.OnDroppedOnClose(this, rare.Dropped);
         }
 
         foreach (var forward in undelivered ?? [])
         {
-            _router.OnUndelivered(forward.Sender!, forward.Message);
+            Router.OnUndelivered(forward.Sender!, forward.Message);
         }
 
-        _router.OnClosed(this, _closeCode == 0 ? AbnormalClosure : _closeCode);
-        _admittedBy?.Release(_clientAddress, abusive: _abusive);
-        Volatile.Read(ref _endedSignal)?.TrySetResult();
-        if (_aborted is { } aborted)
+        var closeCode = rare?.CloseCode ?? 0;
+        Router.OnClosed(this, closeCode == 0 ? AbnormalClosure : closeCode);
+        if (_admitted)
+        {
+            _services.Limiter?.Release(_clientAddress, abusive: rare?.Abusive ?? false);
+        }
+
+        rare ??= _rare; // Made meanwhile by a waiter.
+        if (rare is null)
+        {
+            return;
+        }
+
+        Volatile.Read(ref rare.EndedSignal)?.TrySetResult();
+        if (rare.Aborted is { } aborted)
         {
             aborted.Cancel();
             aborted.Dispose();
@@ -635,12 +646,12 @@ internal sealed partial class RelayConnection : IRelayClient
         if (step == FrameStep.TooLarge)
         {
             var code = appLimit ? RelayCloseCodes.MessageTooLarge : RelayCloseCodes.MessageTooBig;
-            _router.OnMessageTooLarge(this, (int)Math.Min(reader.MessageSize, int.MaxValue), reader.Limit, code);
+            Router.OnMessageTooLarge(this, (int)Math.Min(reader.MessageSize, int.MaxValue), reader.Limit, code);
             Close(code, appLimit ? RelayCloseCodes.MessageTooLargeReason : "Message too big.");
             return;
         }
 
-        _router.OnProtocolError(this, reader.ErrorCode, reader.Problem);
+        Router.OnProtocolError(this, reader.ErrorCode, reader.Problem);
         Close(reader.ErrorCode, reader.Problem, dropQueued: true);
     }
 
@@ -648,12 +659,12 @@ internal sealed partial class RelayConnection : IRelayClient
     {
         if (reader.MessageOpcode == WebSocketOpcode.Binary)
         {
-            _router.OnBinaryMessage(this);
+            Router.OnBinaryMessage(this);
             Close(RelayCloseCodes.UnknownMessage, RelayCloseCodes.UnknownMessageReason);
             return ValueTask.CompletedTask;
         }
 
-        return _router.HandleAsync(this, reader.Message, reader.MessageLength);
+        return Router.HandleAsync(this, reader.Message, reader.MessageLength);
     }
 
     /// <summary>Acts on a control frame; returns true when reading should stop.</summary>
@@ -670,7 +681,7 @@ internal sealed partial class RelayConnection : IRelayClient
             default:
                 if (!WebSocketFrame.TryReadClosePayload(payload, out var code, out var reason, out var error))
                 {
-                    _router.OnProtocolError(this, error, "Malformed close frame.");
+                    Router.OnProtocolError(this, error, "Malformed close frame.");
                     Close(error, error == 1007 ? "Invalid UTF-8 in close reason." : "Malformed close frame.", dropQueued: true);
                     return true;
                 }
@@ -695,8 +706,7 @@ internal sealed partial class RelayConnection : IRelayClient
             {
                 var copy = ArrayPool<byte>.Shared.Rent(Math.Max(payload.Length, 1));
                 payload.CopyTo(copy);
-                _backlog ??= new Queue<Outbound>();
-                _backlog.Enqueue(new Outbound(opcode, new OutboundMessage(copy, payload.Length)));
+                (RareState.Backlog ??= new Queue<Outbound>()).Enqueue(new Outbound(opcode, new OutboundMessage(copy, payload.Length)));
                 return;
             }
 
@@ -710,10 +720,10 @@ internal sealed partial class RelayConnection : IRelayClient
         Task? flushed;
         lock (this)
         {
-            flushed = _closeFlushed?.Task;
+            flushed = _rare?.CloseFlushed?.Task;
         }
 
-        if (flushed is not null && _closeCode != AbnormalClosure)
+        if (flushed is not null && _rare!.CloseCode != AbnormalClosure)
         {
             // Bounded by the sweeper: after close_timeout it aborts the transport, which completes the flush.
             await flushed;
@@ -755,7 +765,7 @@ internal sealed partial class RelayConnection : IRelayClient
         }
 
         _flushPending = true;
-        Volatile.Write(ref _flushStuckSince, Stopwatch.GetTimestamp());
+        Volatile.Write(ref RareState.FlushStuckSince, Stopwatch.GetTimestamp());
         _ = DrainAsync(flush);
     }
 
@@ -770,7 +780,7 @@ internal sealed partial class RelayConnection : IRelayClient
 
         if (_closeFrameWritten)
         {
-            _closeFlushed?.TrySetResult();
+            _rare?.CloseFlushed?.TrySetResult();
         }
     }
 
@@ -790,17 +800,18 @@ internal sealed partial class RelayConnection : IRelayClient
                         return;
                     }
 
-                    if (_held || _backlog is not { Count: > 0 })
+                    var rare = RareState;
+                    if (_held || rare.Backlog is not { Count: > 0 })
                     {
                         // Held: what queued up waits for Release, which writes it behind the message it releases with.
                         _flushPending = false;
-                        Volatile.Write(ref _flushStuckSince, 0);
+                        Volatile.Write(ref rare.FlushStuckSince, 0);
                         OnFlushedLocked(result);
                         return;
                     }
 
                     // The reader took what was pending: progress, so the stall clock starts again.
-                    Volatile.Write(ref _flushStuckSince, Stopwatch.GetTimestamp());
+                    Volatile.Write(ref rare.FlushStuckSince, Stopwatch.GetTimestamp());
                     WriteBacklogLocked();
                     flush = _transport.Output.FlushAsync();
                 }
@@ -808,7 +819,7 @@ internal sealed partial class RelayConnection : IRelayClient
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
-            Log.SendFailed(_logger, Id, Remote, ex.Message);
+            Log.SendFailed(Logger, Id, Remote, ex.Message);
             lock (this)
             {
                 WriterDoneLocked();
@@ -821,12 +832,12 @@ internal sealed partial class RelayConnection : IRelayClient
     /// <summary>Writes the queued frames (not flushed); stops after a close frame, since nothing follows one.</summary>
     private void WriteBacklogLocked()
     {
-        if (_backlog is null)
+        if (_rare?.Backlog is not { } backlog)
         {
             return;
         }
 
-        while (_backlog.TryDequeue(out var next))
+        while (backlog.TryDequeue(out var next))
         {
             WriteFrame(next.Opcode, next.Message.Memory.Span);
             next.Message.Return();
@@ -844,26 +855,26 @@ internal sealed partial class RelayConnection : IRelayClient
     {
         _writerDone = true;
         DropBacklogLocked();
-        _closeFlushed?.TrySetResult();
+        _rare?.CloseFlushed?.TrySetResult();
     }
 
     private void DropBacklogLocked()
     {
-        if (_backlog is null)
+        if (_rare is not { Backlog: { } backlog } rare)
         {
             return;
         }
 
-        while (_backlog.TryDequeue(out var message))
+        while (backlog.TryDequeue(out var message))
         {
             if (message.Opcode == WebSocketOpcode.Text)
             {
-                _dropped++;
+                rare.Dropped++;
             }
 
             if (message.Sender is not null)
             {
-                (_undelivered ??= []).Add(message); // Returned to its sender when the connection ends.
+                (rare.Undelivered ??= []).Add(message); // Returned to its sender when the connection ends.
             }
             else
             {
@@ -872,8 +883,51 @@ internal sealed partial class RelayConnection : IRelayClient
         }
     }
 
+    private RelayRouter Router => _services.Router;
+
+    private RelayServerOptions Options => _services.Options;
+
+    private ILogger Logger => _services.Logger;
+
+    /// <summary>Gets the connection's <see cref="Rare"/> state, made when first needed.</summary>
+    private Rare RareState
+    {
+        get
+        {
+            if (Volatile.Read(ref _rare) is { } rare)
+            {
+                return rare;
+            }
+
+            Interlocked.CompareExchange(ref _rare, new Rare(), null);
+            return _rare;
+        }
+    }
+
     /// <summary>A frame kept back behind a pending flush, and for a forward, the connection that sent it.</summary>
     private readonly record struct Outbound(WebSocketOpcode Opcode, OutboundMessage Message, RelayConnection? Sender = null);
+
+    /// <summary>
+    /// What a connection needs only once it closes, a slow reader holds its flush up, or someone waits for it (a
+    /// take-over, an authenticator's token): about 80 bytes an idle client does not keep. Fields, for
+    /// <see cref="Interlocked"/> and <see cref="Volatile"/>; each keeps the locking it had on the connection.
+    /// </summary>
+#pragma warning disable SA1401 // Fields of a private state object, updated with Interlocked and Volatile.
+    private sealed class Rare
+    {
+        public Queue<Outbound>? Backlog; // Under the send lock.
+        public long FlushStuckSince; // When the pending flush last made no progress (Stopwatch); read by the sweeper.
+        public TaskCompletionSource? CloseFlushed;
+        public CancellationTokenSource? Aborted;
+        public TaskCompletionSource? EndedSignal; // Created only when someone waits for the end (a take-over).
+        public int CloseCode;
+        public string CloseReason = string.Empty;
+        public long CloseRequestedAt;
+        public int Dropped;
+        public List<Outbound>? Undelivered; // Forwards dropped from the queue, for their senders (under the send lock).
+        public bool Abusive; // Closed for abuse (CloseForAbuse): its address is put under abuse_penalty.
+    }
+#pragma warning restore SA1401
 
     private static partial class Log
     {

@@ -39,7 +39,7 @@ internal sealed partial class RelayConnectionMiddleware
     private readonly OriginPolicy _origins;
     private readonly RelayMetrics _metrics;
     private readonly RelayServerOptions _options;
-    private readonly ILogger<RelayConnection> _connectionLogger;
+    private readonly RelayConnectionServices _connectionServices;
     private readonly ILogger<RelayConnectionMiddleware> _logger;
     private readonly LogThrottle _handshakeTimeoutLog = new();
     private readonly bool _authenticates;
@@ -62,7 +62,7 @@ internal sealed partial class RelayConnectionMiddleware
         _origins = services.GetRequiredService<OriginPolicy>();
         _metrics = services.GetRequiredService<RelayMetrics>();
         _options = services.GetRequiredService<IOptions<RelayServerOptions>>().Value;
-        _connectionLogger = services.GetRequiredService<ILogger<RelayConnection>>();
+        _connectionServices = new RelayConnectionServices(_router, _options, services.GetRequiredService<ILogger<RelayConnection>>(), _limiter);
         _logger = services.GetRequiredService<ILogger<RelayConnectionMiddleware>>();
         _authenticates = services.GetRequiredService<IRelayAuthenticator>() is not NoAuthenticator;
     }
@@ -200,7 +200,7 @@ internal sealed partial class RelayConnectionMiddleware
             var refusal = _lifetime.IsDraining ? ConnectionRefusal.DrainingReason : null;
             if (refusal is null)
             {
-                var admission = _limiter.TryAdmit(client);
+                var admission = _limiter.TryAdmit(ref client);
                 if (admission == ConnectionAdmission.Admitted)
                 {
                     admittedBy = _limiter;
@@ -214,7 +214,7 @@ internal sealed partial class RelayConnectionMiddleware
             // The request head is kept only for an authenticator to look at.
             var handshake = _authenticates ? request.Head : null;
             var connection = new RelayConnection(
-                context.Transport, context, handshake, client, endpoint?.Port ?? 0, _router, _options, _connectionLogger, admittedBy);
+                context.Transport, context, handshake, client, endpoint?.Port ?? 0, _connectionServices, admitted: admittedBy is not null);
             admittedBy = null; // The connection releases it from now on.
             WriteSwitchingProtocols(context.Transport.Output, request);
             _router.OnOpened(connection);

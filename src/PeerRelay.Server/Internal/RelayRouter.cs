@@ -64,7 +64,11 @@ internal sealed partial class RelayRouter(
     {
         connections.AddConnection(connection);
         metrics.ConnectionOpened();
-        Log.ConnectionOpened(logger, connection.Id, connection.Remote);
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            // Checked here: the client's address is formatted only for a line that is written.
+            Log.ConnectionOpened(logger, connection.Id, connection.Remote);
+        }
     }
 
     /// <summary>Acts on one complete text message. The buffer is only valid until this returns.</summary>
@@ -203,7 +207,10 @@ internal sealed partial class RelayRouter(
         connections.Remove(connection);
         OnReleased(registry.Release(connection), closeCode);
         metrics.ConnectionClosed(closeCode);
-        Log.ConnectionClosed(logger, connection.Id, connection.Remote, closeCode);
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.ConnectionClosed(logger, connection.Id, connection.Remote, closeCode);
+        }
     }
 
     /// <summary>Releases the connection's UUID now (it is being closed with <paramref name="closeCode"/>).</summary>

@@ -19,6 +19,8 @@ internal sealed class RelayWebSocketHandler(
     IOptions<RelayServerOptions> options,
     ILogger<RelayConnection> connectionLogger)
 {
+    private readonly RelayConnectionServices _services = new(router, options.Value, connectionLogger, limiter);
+
     public async Task HandleAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)
@@ -40,7 +42,7 @@ internal sealed class RelayWebSocketHandler(
         var admittedBy = default(ConnectionLimiter);
         if (refusal is null)
         {
-            var admission = limiter.TryAdmit(client);
+            var admission = limiter.TryAdmit(ref client);
             if (admission == ConnectionAdmission.Admitted)
             {
                 admittedBy = limiter;
@@ -90,7 +92,7 @@ internal sealed class RelayWebSocketHandler(
                 var transport = new StreamTransport(PipeReader.Create(stream), PipeWriter.Create(stream));
                 var handshake = new RelayHandshake(context.Request.Headers, context.Request.Query, client);
                 var connection = new RelayConnection(
-                    transport, context, handshake, client, context.Connection.RemotePort, router, options.Value, connectionLogger, admittedBy);
+                    transport, context, handshake, client, context.Connection.RemotePort, _services, admitted: admittedBy is not null);
                 admittedBy = null; // The connection releases it from now on.
                 router.OnOpened(connection);
                 if (refusal is not null)

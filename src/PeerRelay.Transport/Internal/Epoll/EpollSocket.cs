@@ -24,11 +24,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     private bool _waitWrite; // An asynchronous send waits for room.
     private bool _closing; // Close was asked: operations fail from now on.
     private bool _closed; // The descriptor is closed.
-    private byte[]? _sendBuffer;
-    private int _sendOffset;
-    private int _sendCount;
-    private Exception? _sendError;
-    private TaskCompletionSource? _lingerWait;
+    private Rare? _rare; // An asynchronous send's state, closing's linger wait: made on first use, not for an idle client.
     private EpollListener? _listener; // Runs the connection through its pipeline when its first bytes arrive.
     private RelaySocketConnection? _connection;
     private Task? _run; // The pipeline, while it runs on after its start.
@@ -187,10 +183,11 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
 
     public override void StartSend(byte[] buffer, int offset, int count)
     {
-        _sendBuffer = buffer;
-        _sendOffset = offset;
-        _sendCount = count;
-        _sendError = null;
+        var rare = _rare ??= new Rare();
+        rare.SendBuffer = buffer;
+        rare.SendOffset = offset;
+        rare.SendCount = count;
+        rare.SendError = null;
         _waitWrite = true;
         if (_closing)
         {
@@ -200,8 +197,13 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
 
     public override Exception? EndSend()
     {
-        var error = _sendError;
-        _sendError = null;
+        if (_rare is not { } rare)
+        {
+            return null;
+        }
+
+        var error = rare.SendError;
+        rare.SendError = null;
         return error;
     }
 
@@ -223,7 +225,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
                     throw new SocketException((int)error);
                 }
 
-                wait = _lingerWait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = (_rare ??= new Rare()).LingerWait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
             await wait.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -297,14 +299,18 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
             _waitRead = false;
             failSend = _waitWrite;
             _waitWrite = false;
-            _sendBuffer = null;
-            if (failSend)
+            linger = null;
+            if (_rare is { } rare)
             {
-                _sendError = new SocketException((int)SocketError.OperationAborted);
-            }
+                rare.SendBuffer = null;
+                if (failSend)
+                {
+                    rare.SendError = new SocketException((int)SocketError.OperationAborted);
+                }
 
-            linger = _lingerWait;
-            _lingerWait = null;
+                linger = rare.LingerWait;
+                rare.LingerWait = null;
+            }
         }
 
         if (failSend)
@@ -340,8 +346,11 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
                 _hungUp |= (events & (LibC.EpollRdHup | LibC.EpollHup | LibC.EpollErr)) != 0;
                 readable = _waitRead;
                 _waitRead = false;
-                linger = _lingerWait;
-                _lingerWait = null;
+                if (_rare is { LingerWait: { } waiting } rare)
+                {
+                    linger = waiting;
+                    rare.LingerWait = null;
+                }
             }
 
             writable = (events & WriteEvents) != 0 && _waitWrite;
@@ -370,18 +379,18 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     {
         lock (this)
         {
-            if (!_waitWrite)
+            if (!_waitWrite || _rare is not { } rare)
             {
                 return;
             }
 
-            while (_sendCount > 0)
+            while (rare.SendCount > 0)
             {
-                var sent = Send(_sendBuffer.AsSpan(_sendOffset, _sendCount), out var error);
+                var sent = Send(rare.SendBuffer.AsSpan(rare.SendOffset, rare.SendCount), out var error);
                 if (error == SocketError.Success)
                 {
-                    _sendOffset += sent;
-                    _sendCount -= sent;
+                    rare.SendOffset += sent;
+                    rare.SendCount -= sent;
                 }
                 else if (error == SocketError.WouldBlock)
                 {
@@ -389,17 +398,29 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
                 }
                 else if (error != SocketError.Interrupted)
                 {
-                    _sendError = new SocketException((int)error);
+                    rare.SendError = new SocketException((int)error);
                     break;
                 }
             }
 
             _waitWrite = false;
-            _sendBuffer = null;
+            rare.SendBuffer = null;
         }
 
         Writer!.OnSent();
     }
+
+    /// <summary>What only a connection whose kernel buffer filled up, or that lingers at its close, needs (under the lock).</summary>
+#pragma warning disable SA1401 // Fields of a private state object.
+    private sealed class Rare
+    {
+        public byte[]? SendBuffer;
+        public int SendOffset;
+        public int SendCount;
+        public Exception? SendError;
+        public TaskCompletionSource? LingerWait;
+    }
+#pragma warning restore SA1401
 
     /// <summary>Room for a <c>sockaddr_in6</c> (28 bytes), the largest address an IPv4 or IPv6 listener accepts.</summary>
     [System.Runtime.CompilerServices.InlineArray(Length)]
