@@ -23,22 +23,23 @@ internal sealed class AcceptedConnections : IAsyncDisposable
     }
 
     /// <summary>Listens with the epoll transport or the .NET-socket one; connections linger at most <paramref name="linger"/> when disposed.</summary>
-    public static async Task<AcceptedConnections> StartAsync(bool epoll, TimeSpan linger)
+    public static async Task<AcceptedConnections> StartAsync(bool epoll, TimeSpan linger, IPAddress? bindAddress = null)
     {
         var options = Options.Create(new RelaySocketTransportOptions { EventLoops = 1, CloseLingerTimeout = linger });
         var metrics = new TransportMetrics(KestrelTransportTests.MeterFactory());
         IConnectionListenerFactory factory = epoll
             ? new EpollTransportFactory(options, NullLoggerFactory.Instance, metrics, new EventLoopEndpoints(), new ServiceCollection().BuildServiceProvider())
             : new RelaySocketTransportFactory(options, NullLoggerFactory.Instance, metrics);
-        var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        var listener = await factory.BindAsync(new IPEndPoint(bindAddress ?? IPAddress.Loopback, 0));
         return new AcceptedConnections(listener, factory as IDisposable);
     }
 
-    /// <summary>Connects a client and accepts it.</summary>
-    public async Task<(Socket Client, RelaySocketConnection Connection)> ConnectAsync()
+    /// <summary>Connects a client (from <paramref name="clientAddress"/>'s loopback, IPv4 unless given) and accepts it.</summary>
+    public async Task<(Socket Client, RelaySocketConnection Connection)> ConnectAsync(IPAddress? clientAddress = null)
     {
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(_listener.EndPoint).WithTimeout();
+        var to = clientAddress ?? IPAddress.Loopback;
+        var client = new Socket(to.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(new IPEndPoint(to, ((IPEndPoint)_listener.EndPoint).Port)).WithTimeout();
         var connection = (RelaySocketConnection)(await _listener.AcceptAsync().AsTask().WithTimeout())!;
         return (client, connection);
     }

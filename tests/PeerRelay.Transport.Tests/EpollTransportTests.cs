@@ -45,6 +45,27 @@ public sealed class EpollTransportTests
     }
 
     [Theory]
+    [InlineData("127.0.0.1", "127.0.0.1", "127.0.0.1")]
+    [InlineData("::", "127.0.0.1", "::ffff:127.0.0.1")] // Dual-mode: an IPv4 client arrives IPv4-mapped.
+    [InlineData("::", "::1", "::1")]
+    [InlineData("::1", "::1", "::1")]
+    public async Task RemoteEndPoint_IsTheClientsAddressAndPort_OnBothTransports(string listen, string from, string seen)
+    {
+        foreach (var epoll in new[] { false, true })
+        {
+            await using var accepted = await AcceptedConnections.StartAsync(epoll, TimeSpan.Zero, IPAddress.Parse(listen));
+            var (client, connection) = await accepted.ConnectAsync(IPAddress.Parse(from));
+            using (client)
+            await using (connection)
+            {
+                var remote = Assert.IsType<IPEndPoint>(connection.RemoteEndPoint);
+                Assert.Equal(IPAddress.Parse(seen), remote.Address);
+                Assert.Equal(((IPEndPoint)client.LocalEndPoint!).Port, remote.Port);
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Flush_LargerThanTheSocketBuffers_CompletesWhenTheClientHasReadIt(bool epoll)

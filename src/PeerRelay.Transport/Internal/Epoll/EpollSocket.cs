@@ -15,8 +15,12 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
 {
     private readonly EpollLoop _loop;
     private readonly int _fd;
-    private readonly int _remoteLength;
-    private readonly SocketAddressBytes _remote; // The peer's sockaddr as accepted: an IPEndPoint only when asked for.
+    // The peer's address as accepted (an IPEndPoint only when asked for): an IPv4 peer's address and port packed in
+    // one long (the address as in the sockaddr from bit 16, the port below, Mapped when it came IPv4-mapped through a
+    // dual-mode listener); any other peer's sockaddr as is.
+    private const long Mapped = 1L << 48;
+    private readonly long _remoteV4;
+    private readonly byte[]? _remoteOther;
     private long _registration;
     private bool _readEdge; // Readable (or closed) since the last receive.
     private bool _hungUp; // The peer's FIN, a reset or an error was seen: reads no longer wait (sticky).
@@ -34,12 +38,28 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     {
         _fd = fd;
         _loop = loop;
-        _remoteLength = Math.Min(remote.Length, SocketAddressBytes.Length);
-        remote[.._remoteLength].CopyTo(_remote);
+        var port = remote.Length >= 4 ? (uint)((remote[2] << 8) | remote[3]) : 0;
+        if (remote.Length >= 8 && MemoryMarshal.Read<ushort>(remote) == LibC.AfInet)
+        {
+            _remoteV4 = ((long)MemoryMarshal.Read<uint>(remote[4..]) << 16) | port;
+        }
+        else if (remote.Length >= 28 && MemoryMarshal.Read<ushort>(remote) == LibC.AfInet6 && remote[8..18].IndexOfAnyExcept((byte)0) < 0
+            && remote[18] == 0xff && remote[19] == 0xff && MemoryMarshal.Read<uint>(remote[24..]) == 0)
+        {
+            _remoteV4 = Mapped | ((long)MemoryMarshal.Read<uint>(remote[20..]) << 16) | port;
+        }
+        else
+        {
+            _remoteOther = remote.ToArray();
+        }
     }
 
     /// <summary>Gets the peer's address, made from the kept <c>sockaddr</c> on each call (the relay asks once, at its handshake).</summary>
-    public override EndPoint? RemoteEndPoint => LibC.ToEndPoint(((ReadOnlySpan<byte>)_remote)[.._remoteLength]);
+    public override EndPoint? RemoteEndPoint => _remoteOther is { } other
+        ? (other.Length >= 4 ? LibC.ToEndPoint(other) : null)
+        : new IPEndPoint(
+            (_remoteV4 & Mapped) != 0 ? new IPAddress((uint)(_remoteV4 >> 16)).MapToIPv6() : new IPAddress((uint)(_remoteV4 >> 16)),
+            (int)(_remoteV4 & 0xFFFF));
 
     public override unsafe EndPoint? LocalEndPoint
     {
@@ -421,13 +441,4 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
         public TaskCompletionSource? LingerWait;
     }
 #pragma warning restore SA1401
-
-    /// <summary>Room for a <c>sockaddr_in6</c> (28 bytes), the largest address an IPv4 or IPv6 listener accepts.</summary>
-    [System.Runtime.CompilerServices.InlineArray(Length)]
-    private struct SocketAddressBytes
-    {
-        public const int Length = 28;
-
-        private byte _first;
-    }
 }

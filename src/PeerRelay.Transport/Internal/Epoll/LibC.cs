@@ -7,6 +7,12 @@ namespace PeerRelay.Transport.Internal.Epoll;
 /// <summary>The Linux system calls the epoll transport makes (glibc or musl <c>libc</c>).</summary>
 internal static unsafe partial class LibC
 {
+    /// <summary>The IPv4 address family (<c>AF_INET</c>), first field of a <c>sockaddr_in</c>.</summary>
+    public const ushort AfInet = 2;
+
+    /// <summary>The IPv6 address family (<c>AF_INET6</c>).</summary>
+    public const ushort AfInet6 = 10;
+
     public const int EpollCloexec = 0x80000;
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
@@ -127,8 +133,6 @@ internal static unsafe partial class LibC
     /// <summary>Reads a <c>sockaddr_in</c> or <c>sockaddr_in6</c>; null for another family.</summary>
     public static IPEndPoint? ToEndPoint(ReadOnlySpan<byte> address)
     {
-        const ushort AfInet = 2;
-        const ushort AfInet6 = 10;
         var family = MemoryMarshal.Read<ushort>(address);
         var port = (address[2] << 8) | address[3];
         if (family == AfInet)
