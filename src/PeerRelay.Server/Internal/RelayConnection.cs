@@ -30,7 +30,7 @@ internal sealed partial class RelayConnection : IRelayClient
 
     private readonly IDuplexPipe _transport;
     private readonly object _abortTarget; // What Abort() aborts: Kestrel's ConnectionContext, an HttpContext, or an Action.
-    private readonly int _port;
+    private readonly ushort _port; // A TCP port: 2 bytes (with the other small fields, 8 bytes less per connection than an int here).
     private readonly object? _handshake; // A RelayHandshake, the raw request head to rebuild it from, or null (no auth).
     private readonly IPAddress? _clientAddress;
     private readonly RelayConnectionServices _services; // Router, options, logger and limiter: one reference for all.
@@ -69,7 +69,7 @@ internal sealed partial class RelayConnection : IRelayClient
         _admitted = admitted;
         _transport = transport;
         _abortTarget = abortTarget;
-        _port = port;
+        _port = (ushort)port;
         _handshake = handshake;
         _clientAddress = clientAddress;
         _services = services;

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using PeerRelay.Server.Authentication;
+using PeerRelay.Server.Internal;
 
 namespace PeerRelay.Server.Routing;
 
@@ -11,7 +11,7 @@ namespace PeerRelay.Server.Routing;
 /// </summary>
 public sealed class LocalRelayRegistry : IRelayRegistry
 {
-    private readonly ConcurrentDictionary<Guid, IRelayClient> _byUuid = new();
+    private readonly UuidTable _byUuid = new(); // Open addressing over the connections: no node per client.
     private readonly Dictionary<RelayUser, int> _clientsPerUser = [];
     private readonly Lock _lock = new();
     private readonly int _maxClientsPerUser;
@@ -49,17 +49,11 @@ public sealed class LocalRelayRegistry : IRelayRegistry
     /// <returns>The connections, at most <see cref="Count"/> of them.</returns>
     public List<IRelayClient> SnapshotClients()
     {
-        var list = new List<IRelayClient>(_byUuid.Count);
-        foreach (var pair in _byUuid)
-        {
-            list.Add(pair.Value);
-        }
-
-        return list;
+        return _byUuid.Snapshot();
     }
 
     /// <inheritdoc />
-    public IRelayClient? Find(Guid uuid) => _byUuid.TryGetValue(uuid, out var client) ? client : null;
+    public IRelayClient? Find(Guid uuid) => _byUuid.Find(uuid);
 
     /// <inheritdoc />
     public ValueTask<RelayRegistrationResult> RegisterAsync(IRelayClient client, RelayClientRegistration registration, CancellationToken cancellationToken = default) =>
@@ -76,7 +70,7 @@ public sealed class LocalRelayRegistry : IRelayRegistry
         var user = registration.User;
         lock (_lock)
         {
-            _byUuid.TryGetValue(registration.Uuid, out var existing);
+            var existing = _byUuid.Find(registration.Uuid);
             if (existing == client)
             {
                 client.Registration = registration;
@@ -102,13 +96,21 @@ public sealed class LocalRelayRegistry : IRelayRegistry
                 existing.Registration = null;
             }
 
-            if (previous is not null && _byUuid.TryRemove(new KeyValuePair<Guid, IRelayClient>(previous.Uuid, client)))
+            if (previous is not null && _byUuid.Remove(previous.Uuid, client))
             {
                 UncountClient(previous.User);
             }
 
             client.Registration = registration;
-            _byUuid[registration.Uuid] = client;
+            if (existing is not null)
+            {
+                _byUuid.Replace(registration.Uuid, existing, client);
+            }
+            else
+            {
+                _byUuid.Add(registration.Uuid, client);
+            }
+
             CountClient(user);
             return existing is null ? new(RelayRegistrationStatus.Registered) : new(RelayRegistrationStatus.TookOver, existing);
         }
@@ -127,7 +129,7 @@ public sealed class LocalRelayRegistry : IRelayRegistry
             }
 
             client.Registration = null;
-            if (!_byUuid.TryRemove(new KeyValuePair<Guid, IRelayClient>(registration.Uuid, client)))
+            if (!_byUuid.Remove(registration.Uuid, client))
             {
                 return null;
             }
