@@ -314,6 +314,13 @@ public sealed partial class RelayProcess : IAsyncDisposable
             }
         }
 
+        if (Environment.GetEnvironmentVariable("PEERRELAY_TEST_LOG_DIR") is { Length: > 0 } logs)
+        {
+            // For a flaky failure: every relay process's output kept, named by when it ended and its process id.
+            Directory.CreateDirectory(logs);
+            await File.WriteAllTextAsync(Path.Combine(logs, $"{DateTime.UtcNow:HHmmss.fff}-{_process.Id}.log"), Output);
+        }
+
         _process.Dispose();
     }
 

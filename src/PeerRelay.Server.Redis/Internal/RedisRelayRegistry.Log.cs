@@ -52,7 +52,7 @@ internal sealed partial class RedisRelayRegistry
         [LoggerMessage(614, LogLevel.Information, "Claimed the {Count} registrations of this node's clients again in Redis")]
         public static partial void Reconciled(ILogger logger, int count);
 
-        [LoggerMessage(615, LogLevel.Warning, "Client {Uuid} (connection {ConnectionId}) is held on another node since Redis came back; closing it with 4004")]
+        [LoggerMessage(615, LogLevel.Warning, "Client {Uuid} (connection {ConnectionId}) is held on another node now (Redis came back, or this node did not hear a take-over); closing it with 4004")]
         public static partial void ReclaimConflict(ILogger logger, Guid uuid, long connectionId);
 
         [LoggerMessage(616, LogLevel.Information, "Cluster node {NodeId} left the fleet")]

@@ -36,6 +36,8 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private Task? _loop;
     private volatile bool _leaseHeld;
     private volatile bool _needsReconcile = true;
+    private int _channelSubscriptions;
+    private TimeSpan _commandTimeout = TimeSpan.FromSeconds(2);
     private volatile bool _lastBeatOk;
     private long _leaseValidUntil;
     private string? _problem = "not connected to Redis yet";
@@ -269,12 +271,13 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         var slotKey = _prefix + "ch:" + _nodeId;
         EndPoint? ServerOf() => RedisLink.ServerOf(redis, slotKey, sharded);
         var timeout = TimeSpan.FromMilliseconds(_configuration!.AsyncTimeout);
+        _commandTimeout = timeout;
         _forward = new ForwardContext(
             Encoding.UTF8.GetBytes(_prefix), _nodeBytes, Encoding.ASCII.GetBytes(_publishCommand), _metrics,
             (source, peer, why) => Log.ForwardFailed(_logger, source, peer, why));
         _commands = new NodeCommandConnection(ServerOf, _configuration, timeout, OnSubscribed, _logger);
         _commands.Start();
-        _listener = new NodeChannelListener(ServerOf, _configuration, timeout, slotKey, _sharded, OnEnvelope, OnSubscribed, _logger);
+        _listener = new NodeChannelListener(ServerOf, _configuration, timeout, slotKey, _sharded, OnEnvelope, OnChannelSubscribed, _logger);
         _listener.Start();
     }
 
@@ -288,6 +291,21 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         {
             UpdateProblem();
         }
+    }
+
+    /// <summary>
+    /// The channel's subscription is confirmed. After the first time, requests sent while it was being made again went to
+    /// no one (a take-over on another node may have gone ahead without this node closing its socket): the next
+    /// heartbeat claims this node's registrations again, and closes with 4004 any socket another node now holds.
+    /// </summary>
+    private void OnChannelSubscribed()
+    {
+        if (Interlocked.Increment(ref _channelSubscriptions) > 1)
+        {
+            _needsReconcile = true;
+        }
+
+        OnSubscribed();
     }
 
     private void UpdateProblem() => SetProblem(

@@ -174,8 +174,10 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
         _pendingCloses[requestId] = answer;
 
         // The other node waits up to close_timeout for the client's answer, then aborts it; this one waits that long
-        // and a heartbeat more, publishing again while Redis does not take the request (the old socket must not stay).
-        var wait = _relayOptions.CloseTimeout + _options.HeartbeatInterval;
+        // and one Redis command time-out more (the request and the answer each pass through Redis; on a loaded host
+        // either may take that long), publishing again while the request reaches no one although the node is alive
+        // (the old socket must not stay).
+        var wait = _relayOptions.CloseTimeout + _commandTimeout;
         var started = _timeProvider.GetTimestamp();
         var envelope = NodeEnvelope.Close(uuid, connectionId, requestId, code, _nodeBytes, reason);
         try
@@ -184,23 +186,30 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
             {
                 try
                 {
-                    if (await PublishAsync(node, envelope).ConfigureAwait(false) == 0)
+                    if (await PublishAsync(node, envelope).ConfigureAwait(false) > 0)
+                    {
+                        break;
+                    }
+
+                    if (!await _database!.KeyExistsAsync(LeaseKey(node)).ConfigureAwait(false))
                     {
                         return false; // The node is gone; so is its socket.
                     }
 
-                    break;
+                    // Alive but between two subscriptions of its channel (its listener reconnecting): again shortly.
+                    Log.CloseOnNodeFailed(_logger, uuid, node, "its channel has no subscriber yet");
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
                     Log.CloseOnNodeFailed(_logger, uuid, node, ex.Message);
-                    if (_timeProvider.GetElapsedTime(started) >= wait)
-                    {
-                        return false;
-                    }
-
-                    await Task.Delay(RetryDelay, _timeProvider, cancellationToken).ConfigureAwait(false);
                 }
+
+                if (_timeProvider.GetElapsedTime(started) >= wait)
+                {
+                    return false;
+                }
+
+                await Task.Delay(RetryDelay, _timeProvider, cancellationToken).ConfigureAwait(false);
             }
 
             var left = wait - _timeProvider.GetElapsedTime(started);
