@@ -25,6 +25,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
     private readonly List<string> _lines = [];
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Done)> _waiters = [];
     private readonly Task _exited;
+    private readonly int _processId;
 
     private RelayProcess(Process process)
     {
@@ -32,6 +33,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         _process.Start();
+        _processId = _process.Id;
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         _exited = _process.WaitForExitAsync();
@@ -44,7 +46,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
     public int Port => Uri?.Port ?? 0;
 
     /// <summary>Gets the process id.</summary>
-    public int ProcessId => _process.Id;
+    public int ProcessId => _processId;
 
     /// <summary>Gets whether the process has exited.</summary>
     public bool HasExited => _exited.IsCompleted;
@@ -318,7 +320,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
         {
             // For a flaky failure: every relay process's output kept, named by when it ended and its process id.
             Directory.CreateDirectory(logs);
-            await File.WriteAllTextAsync(Path.Combine(logs, $"{DateTime.UtcNow:HHmmss.fff}-{_process.Id}.log"), Output);
+            await File.WriteAllTextAsync(Path.Combine(logs, $"{DateTime.UtcNow:HHmmss.fff}-{_processId}.log"), Output);
         }
 
         _process.Dispose();
@@ -326,9 +328,9 @@ public sealed partial class RelayProcess : IAsyncDisposable
 
     private void Signal(int signal)
     {
-        if (Kill(_process.Id, signal) != 0 && !HasExited)
+        if (Kill(_processId, signal) != 0 && !HasExited)
         {
-            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}.");
+            throw new InvalidOperationException($"kill({_processId}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}.");
         }
     }
 
