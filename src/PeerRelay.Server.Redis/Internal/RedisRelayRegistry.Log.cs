@@ -13,8 +13,8 @@ internal sealed partial class RedisRelayRegistry
         [LoggerMessage(601, LogLevel.Information, "Cluster node {NodeId} holds its lease and is subscribed: routing across nodes")]
         public static partial void Healthy(ILogger logger, string nodeId);
 
-        [LoggerMessage(602, LogLevel.Warning, "Cannot renew this node's lease in Redis: {Why}")]
-        public static partial void HeartbeatFailed(ILogger logger, string why);
+        [LoggerMessage(602, LogLevel.Warning, "Cannot renew this node's lease in Redis: {Problem} ({Why})")]
+        public static partial void HeartbeatFailed(ILogger logger, string problem, string why);
 
         [LoggerMessage(603, LogLevel.Error, "Cluster node {NodeId} could not renew its lease in time; closing its {Count} registered clients with 1013 so they register on another node")]
         public static partial void LeaseExpired(ILogger logger, string nodeId, int count);

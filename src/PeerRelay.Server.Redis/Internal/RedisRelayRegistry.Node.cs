@@ -35,6 +35,8 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private bool _sharded;
     private Task? _loop;
     private volatile bool _leaseHeld;
+    private const string AuthenticationProblem = "Redis refused this node's user or password (cluster.redis)";
+    private volatile string? _connectionFailure;
     private volatile bool _needsReconcile = true;
     private int _channelSubscriptions;
     private TimeSpan _commandTimeout = TimeSpan.FromSeconds(2);
@@ -70,6 +72,10 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
 
         _configuration = configuration;
         _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+        _redis.ConnectionFailed += (_, e) => _connectionFailure = e.FailureType == ConnectionFailureType.AuthenticationFailure
+            ? AuthenticationProblem
+            : e.Exception is { } failure ? DescribeFailure(failure, null) : null;
+        _redis.ConnectionRestored += (_, _) => _connectionFailure = null;
         _database = _redis.GetDatabase();
         _subscriber = _redis.GetSubscriber();
         Log.Starting(_logger, _nodeId);
@@ -215,24 +221,34 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         {
             _lastBeatOk = false;
             _metrics.RedisError("heartbeat");
-            var problem = DescribeFailure(ex);
+            var problem = DescribeFailure(ex, _connectionFailure);
             var changed = problem != _problem;
             SetProblem(problem);
             if (_leaseHeld || changed)
             {
                 // While the lease runs out, every failure; before (a node that never got in), once per kind of failure.
-                Log.HeartbeatFailed(_logger, ex.Message);
+                Log.HeartbeatFailed(_logger, problem, ex.Message);
             }
         }
     }
 
     /// <summary>What a failed Redis command says about the node's standing, for /readyz (no secret in it).</summary>
-    internal static string DescribeFailure(Exception exception)
+    /// <param name="exception">The command's failure.</param>
+    /// <param name="connectionFailure">
+    /// Why the multiplexer's last connection attempt failed (its <c>ConnectionFailed</c> event), or null: a command
+    /// sent while no connection is up says only that (e.g. a first heartbeat before the AUTH was refused).
+    /// </param>
+    internal static string DescribeFailure(Exception exception, string? connectionFailure)
     {
         var message = exception.Message;
         if (message.Contains("WRONGPASS", StringComparison.Ordinal) || message.Contains("NOAUTH", StringComparison.Ordinal))
         {
-            return "Redis refused this node's user or password (cluster.redis)";
+            return AuthenticationProblem;
+        }
+
+        if (connectionFailure is not null && exception is RedisConnectionException { FailureType: ConnectionFailureType.UnableToResolvePhysicalConnection })
+        {
+            return connectionFailure;
         }
 
         if (message.Contains("NOPERM", StringComparison.Ordinal))

@@ -43,19 +43,26 @@ internal sealed class PendingForward
         pending._awaiter.UnsafeOnCompleted(pending._onCompleted);
     }
 
-    private void OnCompleted()
+    /// <summary>
+    /// The outcome of a completed forward. A forward cancelled (its sender's connection aborted) is counted as the
+    /// registry being unavailable, on every path: whether it reached the other node is not known.
+    /// </summary>
+    internal static RelayDeliveryStatus Outcome(ConfiguredValueTaskAwaitable<RelayDeliveryStatus>.ConfiguredValueTaskAwaiter completed)
     {
-        var (router, connection, source, peer, message, received) = (_router, _connection, _source, _peer, _message, _received);
-        RelayDeliveryStatus status;
         try
         {
-            status = _awaiter.GetResult();
+            return completed.GetResult();
         }
         catch (OperationCanceledException)
         {
-            status = RelayDeliveryStatus.Unavailable;
+            return RelayDeliveryStatus.Unavailable;
         }
+    }
 
+    private void OnCompleted()
+    {
+        var (router, connection, source, peer, message, received) = (_router, _connection, _source, _peer, _message, _received);
+        var status = Outcome(_awaiter);
         _awaiter = default;
         _router = null!;
         _connection = null!;

@@ -493,18 +493,7 @@ internal sealed partial class RelayRouter(
         var delivery = registry.DeliverAsync(source, peer, message.Memory, connection.Aborted);
         if (delivery.IsCompleted)
         {
-            RelayDeliveryStatus status;
-            try
-            {
-                status = delivery.GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
-            {
-                message.Return();
-                return ValueTask.CompletedTask;
-            }
-
-            OnDelivered(connection, source, peer, message, status, received);
+            OnDelivered(connection, source, peer, message, PendingForward.Outcome(delivery.ConfigureAwait(false).GetAwaiter()), received);
             return ValueTask.CompletedTask;
         }
 
@@ -521,16 +510,13 @@ internal sealed partial class RelayRouter(
     private async ValueTask ForwardToNodeWaitingAsync(
         RelayConnection connection, RelayClientRegistration source, Guid peer, OutboundMessage message, long received, ValueTask<RelayDeliveryStatus> delivery)
     {
-        RelayDeliveryStatus status;
+        var status = RelayDeliveryStatus.Unavailable; // A cancelled forward: counted as on every path (PendingForward.Outcome).
         try
         {
             status = await delivery;
         }
-        catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
-            Interlocked.Decrement(ref connection.ForwardsInFlight);
-            message.Return();
-            return;
         }
 
         Interlocked.Decrement(ref connection.ForwardsInFlight);
