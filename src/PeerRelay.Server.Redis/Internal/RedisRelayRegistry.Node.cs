@@ -38,10 +38,12 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private const string AuthenticationProblem = "Redis refused this node's user or password (cluster.redis)";
     private volatile string? _connectionFailure;
     private volatile bool _needsReconcile = true;
+    private int _upkeepRunning;
     private int _channelSubscriptions;
     private TimeSpan _commandTimeout = TimeSpan.FromSeconds(2);
     private volatile bool _lastBeatOk;
     private long _leaseValidUntil;
+    private long _lastRenewalSent;
     private string? _problem = "not connected to Redis yet";
 
     /// <summary>Gets a value indicating whether this node holds its lease (it may register clients).</summary>
@@ -145,23 +147,27 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     }
 
     /// <summary>
-    /// Checks the lease four times per heartbeat and renews it once per heartbeat; a renewal that hangs (Redis frozen)
-    /// does not hold up the check that gives the clients up in time.
+    /// Checks the lease four times per heartbeat and sends a renewal once per heartbeat, whether or not the last one
+    /// has been answered: a round trip that hangs (a loaded host, Redis frozen for a moment) neither holds up the check
+    /// that gives the clients up in time nor the renewals after it, which Redis answers in order once it can, each
+    /// extending the lease from when it was sent.
     /// </summary>
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(_options.HeartbeatInterval / 4, _timeProvider);
-        Task beat = Task.CompletedTask;
+        var beats = new List<Task>();
         var lastBeat = _timeProvider.GetTimestamp();
+        var maxInFlight = Math.Max(1, (int)(_options.NodeTimeout / _options.HeartbeatInterval));
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
                 CheckLease();
-                if (beat.IsCompleted && _timeProvider.GetElapsedTime(lastBeat) >= _options.HeartbeatInterval)
+                beats.RemoveAll(static beat => beat.IsCompleted);
+                if (beats.Count < maxInFlight && _timeProvider.GetElapsedTime(lastBeat) >= _options.HeartbeatInterval)
                 {
                     lastBeat = _timeProvider.GetTimestamp();
-                    beat = BeatAsync();
+                    beats.Add(BeatAsync());
                 }
             }
         }
@@ -169,11 +175,13 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         {
         }
 
-        await beat.ConfigureAwait(false);
+        await Task.WhenAll(beats).ConfigureAwait(false);
     }
 
+    /// <summary>Renews the lease; then, unless another heartbeat is at it, the upkeep (re-claims, sweeps).</summary>
     private async Task BeatAsync()
     {
+        var started = _timeProvider.GetTimestamp();
         try
         {
             var info = await _localNode.GetAsync().ConfigureAwait(false);
@@ -198,20 +206,32 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
             }
 
             // Other nodes count this lease from when Redis set it, which is after `sent`; give up a margin earlier.
-            Volatile.Write(ref _leaseValidUntil, sent + (long)((_options.NodeTimeout - _options.HeartbeatInterval).TotalSeconds * _timeProvider.TimestampFrequency));
-            var wasHeld = _leaseHeld;
-            _leaseHeld = true;
-            if (renewed == 2 || !wasHeld || _needsReconcile)
+            // Renewals may complete out of order with an older one's answer: the lease only ever moves forward.
+            var validUntil = sent + (long)((_options.NodeTimeout - _options.HeartbeatInterval).TotalSeconds * _timeProvider.TimestampFrequency);
+            for (var current = Volatile.Read(ref _leaseValidUntil); current < validUntil;)
             {
-                await ReconcileAsync().ConfigureAwait(false);
+                var seen = Interlocked.CompareExchange(ref _leaseValidUntil, validUntil, current);
+                current = seen == current ? validUntil : seen;
             }
 
-            var swept = (RedisResult[])(await _database!.EvaluateAsync(RedisScripts.Sweep, [(RedisKey)(_prefix + "nodes")], [_prefix, SweepBatch]).ConfigureAwait(false))!;
-            _metrics.Nodes((int)swept[0]);
-            if ((long)swept[1] > 0)
+            Volatile.Write(ref _lastRenewalSent, sent);
+            var wasHeld = _leaseHeld;
+            _leaseHeld = true;
+            if (renewed == 2 || !wasHeld)
             {
-                _metrics.Swept((long)swept[1]);
-                Log.Swept(_logger, (long)swept[1]);
+                _needsReconcile = true;
+            }
+
+            if (Interlocked.Exchange(ref _upkeepRunning, 1) == 0)
+            {
+                try
+                {
+                    await UpkeepAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    Volatile.Write(ref _upkeepRunning, 0);
+                }
             }
 
             _lastBeatOk = true;
@@ -219,8 +239,13 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            _lastBeatOk = false;
             _metrics.RedisError("heartbeat");
+            if (Volatile.Read(ref _lastRenewalSent) > started)
+            {
+                return; // A later renewal got through: this one's failure says nothing about the node now.
+            }
+
+            _lastBeatOk = false;
             var problem = DescribeFailure(ex, _connectionFailure);
             var changed = problem != _problem;
             SetProblem(problem);
@@ -229,6 +254,23 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
                 // While the lease runs out, every failure; before (a node that never got in), once per kind of failure.
                 Log.HeartbeatFailed(_logger, problem, ex.Message);
             }
+        }
+    }
+
+    /// <summary>Re-claims this node's registrations when needed, and sweeps the registrations of dead nodes.</summary>
+    private async Task UpkeepAsync()
+    {
+        if (_needsReconcile)
+        {
+            await ReconcileAsync().ConfigureAwait(false);
+        }
+
+        var swept = (RedisResult[])(await _database!.EvaluateAsync(RedisScripts.Sweep, [(RedisKey)(_prefix + "nodes")], [_prefix, SweepBatch]).ConfigureAwait(false))!;
+        _metrics.Nodes((int)swept[0]);
+        if ((long)swept[1] > 0)
+        {
+            _metrics.Swept((long)swept[1]);
+            Log.Swept(_logger, (long)swept[1]);
         }
     }
 
