@@ -112,7 +112,7 @@ public sealed class ProxyStoreClientTests
     public async Task Auth_NoToken_GivesUpOn4001_ForeignUuid_GivesUpOn4002()
     {
         using var directory = new TempDirectory();
-        var port = FreePort();
+        var port = FreePort.Next();
         await using var issuer = ExternalProcess.Start(
             "jwks", InteropPaths.Python, [Path.Combine(InteropPaths.RepositoryRoot, "tests", "interop", "proxystore", "jwks_fixture.py"), directory.Path, port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         await issuer.WaitForLineAsync(l => l == "ready", "the token issuer", StepTimeout);
@@ -179,7 +179,7 @@ public sealed class ProxyStoreClientTests
     /// </summary>
     private static async Task RunAcrossRestartAsync(string step, Func<RelayProcess, ExternalProcess, Task> stop)
     {
-        var port = FreePort();
+        var port = FreePort.Next();
         var relay = await StartOnPortAsync(port);
         try
         {
@@ -199,10 +199,4 @@ public sealed class ProxyStoreClientTests
     private static Task<RelayProcess> StartOnPortAsync(int port) => RelayProcess.StartServeAsync(
         ["--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], freeLoopbackPort: false);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -21,7 +21,7 @@ public sealed class NginxFleetTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _fleet = await RelayFleet.StartAsync(3);
-        _port = FreePort();
+        _port = FreePort.Next();
         var upstreams = string.Join("\n", _fleet.Nodes.Select(n => $"        server 127.0.0.1:{n.Port} max_fails=1 fail_timeout=30s;"));
         var config = _directory.WriteFile("nginx.conf", $$"""
             daemon off;
@@ -167,10 +167,4 @@ public sealed class NginxFleetTests : IAsyncLifetime
         Assert.Equal("still here", (await bobAgain.ReceiveJsonAsync()).Str("description"));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -68,7 +68,7 @@ public sealed class RedisServer : IAsyncDisposable
     public static async Task<RedisServer> StartAsync(RedisServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var server = new RedisServer(FreePort(), options);
+        var server = new RedisServer(FreePort.Next(), options);
         try
         {
             await server.StartProcessAsync();
@@ -223,12 +223,6 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
