@@ -11,8 +11,10 @@ using PeerRelay.Server.Routing;
 namespace PeerRelay.Server.Internal;
 
 /// <summary>
-/// One client's WebSocket, over the connection's transport pipes. <see cref="RunAsync"/> is the receive loop: it reads
-/// frames (RFC 6455), assembles each message and hands it to the <see cref="RelayRouter"/>. Sending has no loop of its
+/// One client's WebSocket, over the connection's transport pipes. Receiving is a synchronous pump
+/// (RelayConnection.Receive.cs): it reads frames (RFC 6455), assembles each message and hands it to the
+/// <see cref="RelayRouter"/> on the thread that saw the bytes arrive; <see cref="RunAsync"/> waits for it to stop and
+/// finishes the close handshake. Sending has no loop of its
 /// own: <see cref="TrySend"/> writes the frame straight into the transport and flushes it; only while a flush is held up
 /// by a slow reader are messages kept back, in a queue bounded by <see cref="RelayServerOptions.SendQueueCapacity"/>,
 /// which the flush's continuation drains. Time-outs (keep-alive, close handshake) are driven by
@@ -385,123 +387,6 @@ internal sealed partial class RelayConnection : IRelayClient
         catch (TimeoutException)
         {
             return false;
-        }
-    }
-
-    /// <summary>
-    /// The receive loop: runs until the connection ends, then releases everything it holds. One async method (not a
-    /// loop method awaited by a run method) so that an idle client's suspended state is one box.
-    /// </summary>
-    public async Task RunAsync()
-    {
-        var app = Options.MaxMessageBytes ?? int.MaxValue;
-        var transport = Options.TransportMaxMessageBytes;
-        var limit = Math.Min(app, transport);
-        var input = _transport.Input;
-        var reader = new FrameReader(limit);
-        var turn = 0; // Messages handled since a read last had to wait for the socket.
-        try
-        {
-            while (true)
-            {
-                var read = input.ReadAsync();
-                if (!read.IsCompleted)
-                {
-                    turn = 0;
-                }
-
-                var result = await read;
-                Volatile.Write(ref _pingOutstandingSince, 0);
-                var buffer = result.Buffer;
-                var stop = false;
-                while (!stop)
-                {
-                    var step = reader.Next(ref buffer);
-                    if (step == FrameStep.NeedMore)
-                    {
-                        break;
-                    }
-
-                    if (step == FrameStep.Message)
-                    {
-                        turn++;
-                        if (!IsClosing)
-                        {
-                            var pending = OnMessage(ref reader);
-                            if (!pending.IsCompletedSuccessfully)
-                            {
-                                await pending;
-                            }
-                        }
-
-                        reader.ResetMessage();
-                    }
-                    else if (step == FrameStep.Control)
-                    {
-                        stop = OnControl(ref reader);
-                        reader.ReleaseControl();
-                    }
-                    else
-                    {
-                        // A protocol error, a message over the size limit, or text that is not UTF-8: close, stop reading.
-                        OnBadInput(ref reader, step, appLimit: app <= transport);
-                        stop = true;
-                    }
-                }
-
-                if (stop)
-                {
-                    break;
-                }
-
-                input.AdvanceTo(buffer.Start, buffer.End);
-                if (turn >= MessagesPerTurn && !result.IsCompleted)
-                {
-                    // A client with a backlog (a flood) is read without waiting, so its loop would keep the socket
-                    // thread as long as it sends: after a turn's worth, go to the back of the thread pool's queue and
-                    // let the other connections' reads run first (issue 13, fairness on one core).
-                    turn = 0;
-                    await Task.Yield();
-                }
-
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    // The client went away without a close frame (or after ours, without answering).
-                    if (!IsClosing)
-                    {
-                        Log.ConnectionLost(Logger, Id, Remote, "the client closed the TCP connection");
-                    }
-
-                    Close(AbnormalClosure, string.Empty, dropQueued: true);
-                    break;
-                }
-            }
-
-            await WaitForCloseFrameAsync();
-            if (_closeReceived)
-            {
-                // The close handshake is complete: the server closes the TCP connection first (RFC 6455, 7.1.1), now,
-                // so that the client sees its socket closed before anything that waited for this close (a take-over's
-                // relay_response) is sent to anyone.
-                AbortTransport();
-            }
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
-        {
-            // The peer vanished, the keep-alive gave up, or the close timed out (the sweeper aborted the transport).
-            Log.ConnectionLost(Logger, Id, Remote, ex.Message);
-            Abort();
-        }
-        catch (Exception ex)
-        {
-            Log.ReceiveLoopFailed(Logger, ex, Id, Remote);
-            Close(RelayCloseCodes.InternalError, "Internal server error.", dropQueued: true);
-            Abort();
-        }
-        finally
-        {
-            reader.Dispose();
-            End();
         }
     }
 

@@ -1,0 +1,269 @@
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
+using PeerRelay.Protocol;
+using PeerRelay.Server.Internal.WebSockets;
+
+namespace PeerRelay.Server.Internal;
+
+/// <summary>
+/// The receive side of a <see cref="RelayConnection"/>: where a client's message is read and decoded. A synchronous
+/// pump (<see cref="Receive"/>) takes what the input pipe holds, parses RFC 6455 frames (<see cref="FrameReader"/>) and
+/// hands each message to the router, which routes and sends it, all on the thread that saw the bytes arrive (with the
+/// epoll transport, the event loop's own, inside its readiness callback). Only when the input is drained, or a message
+/// has to wait (a registration, a throttled message, a fleet forward), does the pump stop, with one cached
+/// continuation that resumes it: no async state machine is resumed per message, and an idle client keeps only these
+/// fields. When reading stops for good, the pump completes the <see cref="ValueTask"/> that <see cref="RunAsync"/>
+/// awaits, which then finishes the close handshake.
+/// </summary>
+internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWorkItem
+{
+    private static readonly object s_receiveEnded = new();
+
+    private FrameReader _frames; // The pump's only (one thread at a time: the continuations are serialised by the waits).
+    private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _pendingRead;
+    private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _pendingMessage;
+    private Action? _resume; // Receive, as the continuation of what the pump waits for (made on the first wait).
+    private ReceiveWait _waiting;
+    private int _turn; // Messages handled since a read last had to wait for the socket.
+
+    // The end of receiving, as awaited by RunAsync: null, its continuation (Action<object?>), or s_receiveEnded.
+    private object? _receiveContinuation;
+    private object? _receiveContinuationState;
+    private Exception? _receiveError;
+
+    private enum ReceiveWait : byte
+    {
+        None,
+        Read,
+        Message,
+    }
+
+    private enum ReceiveStep : byte
+    {
+        /// <summary>Read on.</summary>
+        Continue,
+
+        /// <summary>The pump waits: a continuation (or the thread pool, after a yield) resumes it.</summary>
+        Wait,
+
+        /// <summary>Reading has stopped for good.</summary>
+        Stop,
+    }
+
+    /// <summary>
+    /// The receive loop: runs until the connection ends, then releases everything it holds. The reading itself is the
+    /// pump (<see cref="Receive"/>); this method waits for it to stop and then finishes the close handshake.
+    /// </summary>
+    public async Task RunAsync()
+    {
+        var app = Options.MaxMessageBytes ?? int.MaxValue;
+        _frames = new FrameReader(Math.Min(app, Options.TransportMaxMessageBytes));
+        try
+        {
+            Receive();
+            await new ValueTask(this, 0);
+
+            await WaitForCloseFrameAsync();
+            if (_closeReceived)
+            {
+                // The close handshake is complete: the server closes the TCP connection first (RFC 6455, 7.1.1), now,
+                // so that the client sees its socket closed before anything that waited for this close (a take-over's
+                // relay_response) is sent to anyone.
+                AbortTransport();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The peer vanished, the keep-alive gave up, or the close timed out (the sweeper aborted the transport).
+            Log.ConnectionLost(Logger, Id, Remote, ex.Message);
+            Abort();
+        }
+        catch (Exception ex)
+        {
+            Log.ReceiveLoopFailed(Logger, ex, Id, Remote);
+            Close(RelayCloseCodes.InternalError, "Internal server error.", dropQueued: true);
+            Abort();
+        }
+        finally
+        {
+            _frames.Dispose();
+            End();
+        }
+    }
+
+    /// <summary>
+    /// The pump: finishes what it waited for, then reads and handles whatever the input holds without waiting, until a
+    /// read or a message must wait (it returns; the continuation calls it again) or reading stops (the receive ends).
+    /// </summary>
+    private void Receive()
+    {
+        try
+        {
+            var step = ResumeWait();
+            var input = _transport.Input;
+            while (step == ReceiveStep.Continue)
+            {
+#pragma warning disable CA2012 // Consumed once: by GetResult below, or by the continuation (ResumeWait).
+                var read = input.ReadAsync().ConfigureAwait(false).GetAwaiter();
+#pragma warning restore CA2012
+                if (!read.IsCompleted)
+                {
+                    _turn = 0;
+                    _pendingRead = read;
+                    _waiting = ReceiveWait.Read;
+                    read.UnsafeOnCompleted(_resume ??= Receive);
+                    return;
+                }
+
+                step = OnRead(read.GetResult());
+            }
+
+            if (step == ReceiveStep.Stop)
+            {
+                EndReceive(null);
+            }
+        }
+        catch (Exception ex)
+        {
+            EndReceive(ex);
+        }
+    }
+
+    /// <summary>After a yield to the thread pool's queue (a flood, see <see cref="OnRead"/>): reads on.</summary>
+    void IThreadPoolWorkItem.Execute() => Receive();
+
+    /// <summary>Takes the outcome of what the pump waited for, if anything.</summary>
+    private ReceiveStep ResumeWait()
+    {
+        var waiting = _waiting;
+        _waiting = ReceiveWait.None;
+        switch (waiting)
+        {
+            case ReceiveWait.Read:
+                var read = _pendingRead;
+                _pendingRead = default;
+                return OnRead(read.GetResult());
+            case ReceiveWait.Message:
+                var message = _pendingMessage;
+                _pendingMessage = default;
+                message.GetResult();
+                _frames.ResetMessage();
+                return ReceiveStep.Continue; // The rest of the last read was left unexamined: the next read has it.
+            default:
+                return ReceiveStep.Continue;
+        }
+    }
+
+    /// <summary>Handles the frames of one read: messages go to the router, control frames are answered.</summary>
+    private ReceiveStep OnRead(ReadResult result)
+    {
+        Volatile.Write(ref _pingOutstandingSince, 0);
+        var input = _transport.Input;
+        var buffer = result.Buffer;
+        while (true)
+        {
+            var step = _frames.Next(ref buffer);
+            if (step == FrameStep.NeedMore)
+            {
+                break;
+            }
+
+            if (step == FrameStep.Message)
+            {
+                _turn++;
+                if (!IsClosing)
+                {
+                    var pending = OnMessage(ref _frames);
+                    if (!pending.IsCompletedSuccessfully)
+                    {
+                        // The message is in the frame reader's buffer: what follows it stays unexamined, so the read
+                        // after the wait returns it at once.
+                        input.AdvanceTo(buffer.Start, buffer.Start);
+                        _pendingMessage = pending.ConfigureAwait(false).GetAwaiter();
+                        _waiting = ReceiveWait.Message;
+                        _pendingMessage.UnsafeOnCompleted(_resume ??= Receive);
+                        return ReceiveStep.Wait;
+                    }
+                }
+
+                _frames.ResetMessage();
+            }
+            else if (step == FrameStep.Control)
+            {
+                var stop = OnControl(ref _frames);
+                _frames.ReleaseControl();
+                if (stop)
+                {
+                    return ReceiveStep.Stop;
+                }
+            }
+            else
+            {
+                // A protocol error, a message over the size limit, or text that is not UTF-8: close, stop reading.
+                OnBadInput(ref _frames, step, appLimit: (Options.MaxMessageBytes ?? int.MaxValue) <= Options.TransportMaxMessageBytes);
+                return ReceiveStep.Stop;
+            }
+        }
+
+        input.AdvanceTo(buffer.Start, buffer.End);
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            // The client went away without a close frame (or after ours, without answering).
+            if (!IsClosing)
+            {
+                Log.ConnectionLost(Logger, Id, Remote, "the client closed the TCP connection");
+            }
+
+            Close(AbnormalClosure, string.Empty, dropQueued: true);
+            return ReceiveStep.Stop;
+        }
+
+        if (_turn >= MessagesPerTurn)
+        {
+            // A client with a backlog (a flood) is read without waiting, so its pump would keep the socket thread as
+            // long as it sends: after a turn's worth, go to the back of the thread pool's queue and let the other
+            // connections' reads run first (issue 13, fairness on one core).
+            _turn = 0;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            return ReceiveStep.Wait;
+        }
+
+        return ReceiveStep.Continue;
+    }
+
+    /// <summary>Reading has stopped (<paramref name="error"/>: it failed): <see cref="RunAsync"/> goes on.</summary>
+    private void EndReceive(Exception? error)
+    {
+        _receiveError = error;
+        var continuation = Interlocked.Exchange(ref _receiveContinuation, s_receiveEnded);
+        if (continuation is Action<object?> run)
+        {
+            run(_receiveContinuationState);
+        }
+    }
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) =>
+        !ReferenceEquals(Volatile.Read(ref _receiveContinuation), s_receiveEnded) ? ValueTaskSourceStatus.Pending
+        : _receiveError is null ? ValueTaskSourceStatus.Succeeded
+        : ValueTaskSourceStatus.Faulted;
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        // RunAsync is the only awaiter, and awaits without a context of its own.
+        _receiveContinuationState = state;
+        if (Interlocked.CompareExchange(ref _receiveContinuation, continuation, null) is not null)
+        {
+            // Ended meanwhile: not inline (that would run RunAsync's rest inside its own await).
+            ThreadPool.UnsafeQueueUserWorkItem(continuation, state, preferLocal: true);
+        }
+    }
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        if (_receiveError is { } error)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        }
+    }
+}
