@@ -22,6 +22,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private const int SweepBatch = 1000;
     private static readonly TimeSpan MinCommandTimeout = TimeSpan.FromSeconds(2);
     private const int ReconcileBatch = 256;
+    private const string AuthenticationProblem = "Redis refused this node's user or password (cluster.redis)";
 
     private readonly CancellationTokenSource _stopping = new();
     private ConnectionMultiplexer? _redis;
@@ -35,16 +36,17 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private bool _sharded;
     private Task? _loop;
     private volatile bool _leaseHeld;
-    private const string AuthenticationProblem = "Redis refused this node's user or password (cluster.redis)";
     private volatile string? _connectionFailure;
     private volatile bool _needsReconcile = true;
     private int _upkeepRunning;
     private int _channelSubscriptions;
-    private TimeSpan _commandTimeout = TimeSpan.FromSeconds(2);
     private volatile bool _lastBeatOk;
     private long _leaseValidUntil;
     private long _lastRenewalSent;
     private string? _problem = "not connected to Redis yet";
+
+    /// <summary>Gets how long a Redis command may wait for its reply (the configuration's <c>asyncTimeout</c>).</summary>
+    private TimeSpan CommandTimeout => TimeSpan.FromMilliseconds(_configuration!.AsyncTimeout);
 
     /// <summary>Gets a value indicating whether this node holds its lease (it may register clients).</summary>
     public bool LeaseHeld => _leaseHeld;
@@ -328,14 +330,14 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         var sharded = _sharded;
         var slotKey = _prefix + "ch:" + _nodeId;
         EndPoint? ServerOf() => RedisLink.ServerOf(redis, slotKey, sharded);
-        var timeout = TimeSpan.FromMilliseconds(_configuration!.AsyncTimeout);
-        _commandTimeout = timeout;
+        var configuration = _configuration!;
+        var timeout = CommandTimeout;
         _forward = new ForwardContext(
             Encoding.UTF8.GetBytes(_prefix), _nodeBytes, Encoding.ASCII.GetBytes(_publishCommand), _metrics,
             (source, peer, why) => Log.ForwardFailed(_logger, source, peer, why));
-        _commands = new NodeCommandConnection(ServerOf, _configuration, timeout, OnSubscribed, _logger);
+        _commands = new NodeCommandConnection(ServerOf, configuration, timeout, OnSubscribed, _logger);
         _commands.Start();
-        _listener = new NodeChannelListener(ServerOf, _configuration, timeout, slotKey, _sharded, OnEnvelope, OnChannelSubscribed, _logger);
+        _listener = new NodeChannelListener(ServerOf, configuration, timeout, slotKey, _sharded, OnEnvelope, OnChannelSubscribed, _logger);
         _listener.Start();
     }
 

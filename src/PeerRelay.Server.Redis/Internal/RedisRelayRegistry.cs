@@ -177,7 +177,7 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
         // and one Redis command time-out more (the request and the answer each pass through Redis; on a loaded host
         // either may take that long), publishing again while the request reaches no one although the node is alive
         // (the old socket must not stay).
-        var wait = _relayOptions.CloseTimeout + _commandTimeout;
+        var wait = _relayOptions.CloseTimeout + CommandTimeout;
         var started = _timeProvider.GetTimestamp();
         var envelope = NodeEnvelope.Close(uuid, connectionId, requestId, code, _nodeBytes, reason);
         try
