@@ -4,13 +4,28 @@
 Exits 1 when a test failed or when no test ran at all (a suite that runs nothing must not look green). A test run
 that did not finish (the test host crashed or the run was aborted: its tests after that point never ran) counts as
 one failed test, with the reason, so the line never looks green for a suite cut short. Each failed test is named on a
-line of its own ('  FAILED: Class.Method'), which scripts/test-repeat.sh adds up over runs."""
+line of its own ('  FAILED: Class.Method'), which scripts/test-repeat.sh adds up over runs; the first lines of each
+failure's message and of its stack trace in PeerRelay code follow, indented further, and are repeated just before the
+final line so that a CI log cut to its tail still says why."""
 import pathlib
 import sys
 import xml.etree.ElementTree as ET
 
 NS = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
 passed = failed = 0
+details = []
+
+
+def why(result):
+    """The first lines of a failed result's message and the PeerRelay frames of its stack trace."""
+    info = result.find(f"{NS}Output/{NS}ErrorInfo")
+    if info is None:
+        return []
+    message = [line for line in info.findtext(f"{NS}Message", "").strip().splitlines() if line.strip()][:6]
+    stack = [line.strip() for line in info.findtext(f"{NS}StackTrace", "").splitlines() if "PeerRelay" in line][:4]
+    return ["    " + line[:300] for line in message + stack]
+
+
 for trx in sorted(pathlib.Path(sys.argv[1]).rglob("*.trx")):
     root = ET.parse(trx).getroot()
     summary = root.find(f"{NS}ResultSummary")
@@ -28,8 +43,18 @@ for trx in sorted(pathlib.Path(sys.argv[1]).rglob("*.trx")):
     for result in root.iter(f"{NS}UnitTestResult"):
         if result.get("outcome") in ("Failed", "Error", "Timeout", "Aborted"):
             print(f"  FAILED: {result.get('testName')}")
+            lines = why(result)
+            for line in lines:
+                print(line)
+            details.append((result.get("testName"), lines))
     print(f"  {trx.name}: {p} passed, {f} failed")
     passed += p
     failed += f
+if details:
+    print("failures:")
+    for name, lines in details:
+        print(f"  {name}")
+        for line in lines:
+            print(line)
 print(f"tests: {passed} passed, {failed} failed")
 sys.exit(1 if failed or passed == 0 else 0)
