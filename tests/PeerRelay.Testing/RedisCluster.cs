@@ -32,8 +32,12 @@ public sealed class RedisCluster : IAsyncDisposable
             for (var i = 0; i < masters; i++)
             {
                 var configFile = cluster._directory.File($"nodes-{i}.conf");
+                // The cluster bus port from FreePort too: Redis's default (the port + 10000) may be another test's port,
+                // or an outgoing connection's (seen: a master exiting at start, its bus port taken).
+                var busPort = FreePort.Next().ToString(CultureInfo.InvariantCulture);
                 cluster._masters.Add(await RedisServer.StartAsync(
-                    "--cluster-enabled", "yes", "--cluster-config-file", configFile, "--cluster-node-timeout", "5000", "--dir", cluster._directory.Path));
+                    "--cluster-enabled", "yes", "--cluster-config-file", configFile, "--cluster-node-timeout", "5000",
+                    "--cluster-port", busPort, "--dir", cluster._directory.Path));
             }
 
             var endpoints = cluster._masters.Select(m => m.Configuration).ToArray();

@@ -114,8 +114,8 @@ public sealed class TestRelayClient : IAsyncDisposable
     /// <summary>Reads the next text message; fails if the connection closes instead.</summary>
     public async Task<string> ReceiveTextAsync(TimeSpan? timeout = null)
     {
-        var (text, closeStatus, _) = await ReceiveAsync().WithTimeout(timeout);
-        return text ?? throw new InvalidOperationException($"Connection closed with {(int?)closeStatus} instead of a message.");
+        var (text, closeStatus, reason) = await ReceiveAsync().WithTimeout(timeout);
+        return text ?? throw new InvalidOperationException($"Connection closed with {(int?)closeStatus} ({reason}) instead of a message.");
     }
 
     public async Task<JsonObject> ReceiveJsonAsync(TimeSpan? timeout = null) =>
@@ -136,13 +136,25 @@ public sealed class TestRelayClient : IAsyncDisposable
     /// <summary>Reads messages, skipping them, until the server closes.</summary>
     public async Task<(int Code, string Reason)> ReceiveUntilCloseAsync(TimeSpan? timeout = null)
     {
+        var (_, code, reason) = await CountUntilCloseAsync(timeout);
+        return (code, reason);
+    }
+
+    /// <summary>Reads and counts messages until the connection closes (answering the close), then returns the count and the close.</summary>
+    /// <param name="timeout">How long each read may take.</param>
+    /// <returns>The messages read before the close, its code and its reason.</returns>
+    public async Task<(int Messages, int Code, string Reason)> CountUntilCloseAsync(TimeSpan? timeout = null)
+    {
+        var messages = 0;
         while (true)
         {
             var (text, status, reason) = await ReceiveAsync().WithTimeout(timeout);
             if (text is null)
             {
-                return ((int)(status ?? 0), reason ?? string.Empty);
+                return (messages, (int)(status ?? 0), reason ?? string.Empty);
             }
+
+            messages++;
         }
     }
 

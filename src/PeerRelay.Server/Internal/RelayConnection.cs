@@ -171,7 +171,21 @@ internal sealed partial class RelayConnection : IRelayClient
     /// <paramref name="sender"/>: if it is still queued when this connection ends, it goes back to the sender with
     /// <c>error</c> set (<see cref="RelayRouter.OnUndelivered"/>), so no forward vanishes silently.
     /// </summary>
-    public SendResult TrySend(OutboundMessage message, RelayConnection? sender = null)
+    public SendResult TrySend(OutboundMessage message, RelayConnection? sender = null) => Enqueue(message, sender, returned: false);
+
+    /// <summary>
+    /// Queues a forward the relay returns to this connection, its sender, because the target's connection ended with
+    /// it still queued (<see cref="RelayRouter.OnUndelivered"/>). Returns do not count against
+    /// <see cref="RelayServerOptions.SendQueueCapacity"/>, neither when queued nor for what is queued after them: each
+    /// left the target's queue, so the relay holds no more than before, and a sender that reads is not cut as slow for
+    /// a burst of returns it did not cause. A sender that does not read is still cut by
+    /// <see cref="RelayServerOptions.SlowReaderTimeout"/>, or when its other messages fill its queue.
+    /// </summary>
+    /// <param name="message">The returned message, with <c>error</c> set; ownership passes to this connection.</param>
+    /// <returns>Whether it was queued, or the connection is closing.</returns>
+    public SendResult SendReturned(OutboundMessage message) => Enqueue(message, sender: null, returned: true);
+
+    private SendResult Enqueue(OutboundMessage message, RelayConnection? sender, bool returned)
     {
         lock (this)
         {
@@ -183,14 +197,19 @@ internal sealed partial class RelayConnection : IRelayClient
 
             if (_flushPending || _held)
             {
-                var backlog = RareState.Backlog ??= new Queue<Outbound>();
-                if (backlog.Count >= Options.SendQueueCapacity)
+                var rare = RareState;
+                var backlog = rare.Backlog ??= new Queue<Outbound>();
+                if (returned)
+                {
+                    rare.ReturnsQueued++;
+                }
+                else if (backlog.Count - rare.ReturnsQueued >= Options.SendQueueCapacity)
                 {
                     message.Return();
                     return SendResult.QueueFull;
                 }
 
-                backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message, sender));
+                backlog.Enqueue(new Outbound(WebSocketOpcode.Text, message, sender, returned));
                 MessagesOut++;
                 Router.Metrics.BytesSent(message.Length);
                 return SendResult.Queued;
@@ -502,7 +521,7 @@ internal sealed partial class RelayConnection : IRelayClient
 
         foreach (var forward in undelivered ?? [])
         {
-            Router.OnUndelivered(forward.Sender!, forward.Message);
+            RelayRouter.OnUndelivered(forward.Sender!, forward.Message);
         }
 
         var closeCode = rare?.CloseCode ?? 0;
@@ -724,6 +743,11 @@ internal sealed partial class RelayConnection : IRelayClient
 
         while (backlog.TryDequeue(out var next))
         {
+            if (next.Returned)
+            {
+                _rare.ReturnsQueued--;
+            }
+
             WriteFrame(next.Opcode, next.Message.Memory.Span);
             next.Message.Return();
             if (next.Opcode == WebSocketOpcode.Close)
@@ -766,6 +790,8 @@ internal sealed partial class RelayConnection : IRelayClient
                 message.Message.Return();
             }
         }
+
+        rare.ReturnsQueued = 0;
     }
 
     private RelayRouter Router => _services.Router;
@@ -789,8 +815,11 @@ internal sealed partial class RelayConnection : IRelayClient
         }
     }
 
-    /// <summary>A frame kept back behind a pending flush, and for a forward, the connection that sent it.</summary>
-    private readonly record struct Outbound(WebSocketOpcode Opcode, OutboundMessage Message, RelayConnection? Sender = null);
+    /// <summary>
+    /// A frame kept back behind a pending flush; for a forward, the connection that sent it; whether it is a forward the
+    /// relay returns to its sender (<see cref="SendReturned"/>, not counted against the queue's capacity).
+    /// </summary>
+    private readonly record struct Outbound(WebSocketOpcode Opcode, OutboundMessage Message, RelayConnection? Sender = null, bool Returned = false);
 
     /// <summary>
     /// What a connection needs only once it closes, a slow reader holds its flush up, or someone waits for it (a
@@ -801,6 +830,7 @@ internal sealed partial class RelayConnection : IRelayClient
     private sealed class Rare
     {
         public Queue<Outbound>? Backlog; // Under the send lock.
+        public int ReturnsQueued; // Returned forwards in Backlog, not counted against its capacity (under the send lock).
         public long FlushStuckSince; // When the pending flush last made no progress (Stopwatch); read by the sweeper.
         public TaskCompletionSource? CloseFlushed;
         public CancellationTokenSource? Aborted;

@@ -167,14 +167,17 @@ internal sealed partial class RelayRouter(
     /// to the sender with <c>error</c> set, as a forward to a peer that closed does, so that every forward is either
     /// written into the target's socket or answered (issue 13). Takes ownership of <paramref name="message"/>.
     /// </summary>
-    public void OnUndelivered(RelayConnection sender, OutboundMessage message)
+    public static void OnUndelivered(RelayConnection sender, OutboundMessage message)
     {
         try
         {
-            // The encoded message is the sender's, stamped: its echo is the same message with an error.
+            // The encoded message is the sender's, stamped: its echo is the same message with an error. It is queued
+            // whatever the sender's queue holds: it came out of the target's queue, so it adds no memory, and a sender
+            // that reads is never cut as slow for what the relay returns to it at once (a target's whole queue).
             if (!sender.IsClosing && sender.Registration is { } source && RelayCodec.TryDecode(message.Memory.Span, out var sent, out _))
             {
-                Echo(sender, source, sent, RelayDeliveryErrors.Describe(RelayDeliveryStatus.PeerClosed, sent.PeerUuid));
+                var error = Escaped(RelayDeliveryErrors.Describe(RelayDeliveryStatus.PeerClosed, sent.PeerUuid));
+                sender.SendReturned(Encode(source, sent, error));
             }
         }
         finally
@@ -585,11 +588,10 @@ internal sealed partial class RelayRouter(
     }
 
     /// <summary>Sends a peer connection message back to its sender with <c>error</c> set.</summary>
-    private void Echo(RelayConnection connection, RelayClientRegistration source, scoped in RelayFrame frame, string error)
-    {
-        var escapedError = new RawJsonString(RelayCodec.EscapeString(error), hasEscapes: false);
-        Reply(connection, Encode(source, frame, escapedError));
-    }
+    private void Echo(RelayConnection connection, RelayClientRegistration source, scoped in RelayFrame frame, string error) =>
+        Reply(connection, Encode(source, frame, Escaped(error)));
+
+    private static RawJsonString Escaped(string error) => new(RelayCodec.EscapeString(error), hasEscapes: false);
 
     /// <summary>Queues an answer to the connection whose message is being handled; a full queue drops it as slow.</summary>
     /// <summary>Sends a response encoded beforehand (a limit's refusal).</summary>
