@@ -70,6 +70,14 @@ public sealed class RedisSentinelSet : IAsyncDisposable
                     await TaskTimeoutExtensions.WaitUntilAsync(
                         async () => (await sentinel.CliAsync("SENTINEL", "REPLICAS", ServiceName)).Split('\n').Contains(port));
                 }
+
+                // Every Sentinel knows the others (they find each other through the master's hello channel, every 2 s),
+                // as in a deployment that has run a while: a test that kills the master at once on a fast machine would
+                // otherwise have each Sentinel fail over alone, a case no operator runs.
+                var others = (sentinels - 1).ToString(CultureInfo.InvariantCulture);
+                await TaskTimeoutExtensions.WaitUntilAsync(
+                    async () => Field(await sentinel.CliAsync("SENTINEL", "MASTER", ServiceName), "num-other-sentinels") == others,
+                    what: "each Sentinel to know the others");
             }
 
             return set;
@@ -79,6 +87,14 @@ public sealed class RedisSentinelSet : IAsyncDisposable
             await set.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The value after <paramref name="name"/> in a field list as <c>redis-cli</c> prints it (name and value on alternate lines).</summary>
+    private static string? Field(string reply, string name)
+    {
+        var lines = reply.Split('\n');
+        var at = Array.IndexOf(lines, name);
+        return at >= 0 && at + 1 < lines.Length ? lines[at + 1].Trim() : null;
     }
 
     /// <summary>Asks the first Sentinel which server is the master now.</summary>
