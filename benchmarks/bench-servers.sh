@@ -51,3 +51,32 @@ rotate_servers() { # repetition
   local by=$(( ($1 - 1) % ${#servers[@]} ))
   order=("${servers[@]:by}" "${servers[@]:0:by}")
 }
+
+# Waits until the server's processes ($@, default $server_pid) have been idle for half a second: less than 2 ms of CPU
+# (user + system, every thread) in 500 ms, at most 30 s. After a warm-up this lets work the warm-up queued finish before
+# a measured window opens, so the window sees the steady state a long-running server is in: .NET's tiered compilation
+# recompiles hot methods on a background thread some time after they got hot (call counting starts after 100 ms
+# without new code), and V8 optimises in the background too; the floor has nothing to finish. Logs how long it waited.
+settle() { # [pid...]
+  local pids=("${@:-$server_pid}") before after ticks start=$SECONDS
+  ticks=$(getconf CLK_TCK)
+  before=$(cpu_ticks "${pids[@]}")
+  while (( SECONDS - start < 30 )); do
+    sleep 0.5
+    after=$(cpu_ticks "${pids[@]}")
+    # 2 ms in 500 ms: below one clock tick at 100 Hz means no tick at all.
+    if (( (after - before) * 1000 / ticks < 2 )); then
+      echo "settled after $((SECONDS - start)) s" >>"$log/settle.log"
+      return 0
+    fi
+    before=$after
+  done
+  echo "not settled after 30 s (pids ${pids[*]})" >>"$log/settle.log"
+}
+
+# Prints the CPU time (user + system, clock ticks) the processes used so far.
+cpu_ticks() { # pid...
+  local total=0 pid
+  for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo "$total"
+}

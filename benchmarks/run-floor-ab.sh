@@ -103,9 +103,11 @@ for rep in $(seq "$reps"); do
       start_server "$server"
       # Warm-up, the same for all: forwarding, then connecting and closing (JIT tier-up of both paths, pools and
       # tables sized), so that a connect case's memory per client does not carry the one-time cost of the first
-      # connections (about 5 MB for PeerRelay: 0.3 KiB per client at 19,000).
+      # connections (about 5 MB for PeerRelay: 0.3 KiB per client at 19,000); then the server settles (the tier-up
+      # the warm-up queued finishes outside the window).
       load forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true
       load churn --concurrency 4 --seconds 2 --warmup 0 >/dev/null || true
+      settle
       # shellcheck disable=SC2086
       if json=$(load $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/ab-load.log" | tail -1); then :; fi
       stop_server

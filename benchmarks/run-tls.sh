@@ -221,6 +221,7 @@ for rep in $(seq "$reps"); do
       # Warm-up, the same for all: forwarding (JIT tier-up of the message path) and churn (the handshake's).
       load "$server" forward --pairs 10 --seconds 4 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
       load "$server" churn --seconds 2 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
+      settle "${pids[@]}"
       pid_args=()
       for p in "${pids[@]}"; do pid_args+=(--server-pid "$p"); done
       for p in "${also[@]}"; do pid_args+=(--also-pid "$p"); done
