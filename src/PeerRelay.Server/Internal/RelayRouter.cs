@@ -593,7 +593,6 @@ internal sealed partial class RelayRouter(
 
     private static RawJsonString Escaped(string error) => new(RelayCodec.EscapeString(error), hasEscapes: false);
 
-    /// <summary>Queues an answer to the connection whose message is being handled; a full queue drops it as slow.</summary>
     /// <summary>Sends a response encoded beforehand (a limit's refusal).</summary>
     private void ReplyJson(RelayConnection connection, byte[] json)
     {
@@ -603,6 +602,7 @@ internal sealed partial class RelayRouter(
         Reply(connection, writer.Detach());
     }
 
+    /// <summary>Queues an answer to the connection whose message is being handled; a full queue drops it as slow.</summary>
     private void Reply(RelayConnection connection, OutboundMessage message)
     {
         if (connection.TrySend(message) == SendResult.QueueFull)
