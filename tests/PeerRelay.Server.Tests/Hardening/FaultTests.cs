@@ -111,7 +111,12 @@ public sealed class FaultTests(ITestOutputHelper output)
         await using var slow = await TestRelayClient.ConnectAsync(server.Uri);
         await slow.RegisterAsync(slowId);
 
-        // Three senders flood the slow reader with 256 KiB offers until the relay gives up on it.
+        // Three senders flood the slow reader with 256 KiB offers until the relay gives up on it. Each sends fewer than
+        // its own send_queue_capacity (256): after the slow reader is closed, every offer still to come is answered
+        // with an error echoing it, so a sender whose reader falls behind on a loaded machine holds at most that many
+        // errors, and is never itself a slow reader. Together they send more than the slow reader's queue and socket
+        // buffers hold (about 256 + 40 offers).
+        const int FloodPerSender = 200;
         var big = new string('s', 256 * 1024);
         var senders = new List<(TestRelayClient Client, Guid Id)>();
         for (var i = 0; i < 3; i++)
@@ -147,7 +152,7 @@ public sealed class FaultTests(ITestOutputHelper output)
 
         var floods = senders.Select(s => Task.Run(async () =>
         {
-            for (var n = 0; n < 1000 && !disconnected.Task.IsCompleted; n++)
+            for (var n = 0; n < FloodPerSender && !disconnected.Task.IsCompleted; n++)
             {
                 await s.Client.SendTextAsync(TestRelayClient.PeerConnection(s.Id, slowId, big));
             }
