@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using PeerRelay.Client;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Internal;
@@ -99,8 +100,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     {
         await using var server = await RelayTestServer.StartAsync(o =>
         {
-            // The default send_queue_capacity (256): the senders' own queues then have room for the errors the relay
-            // returns to them once the slow reader is gone, even when the test machine is slow to read them.
+            // The default send_queue_capacity (256), for the slow reader and the senders alike (see the flood below).
             o.MessageRate = 0; // This test is about the send queue, not the rate limit.
             o.CloseTimeout = TimeSpan.FromSeconds(20);
         });
@@ -112,11 +112,11 @@ public sealed class FaultTests(ITestOutputHelper output)
         await slow.RegisterAsync(slowId);
 
         // Three senders flood the slow reader with 256 KiB offers until the relay gives up on it. Each sends fewer than
-        // its own send_queue_capacity (256): after the slow reader is closed, every offer still to come is answered
-        // with an error echoing it, so a sender whose reader falls behind on a loaded machine holds at most that many
-        // errors, and is never itself a slow reader. Together they send more than the slow reader's queue and socket
-        // buffers hold (about 256 + 40 offers).
-        const int FloodPerSender = 200;
+        // its own send_queue_capacity: after the slow reader is closed, every offer still to come is answered with an
+        // error echoing it, so a sender whose reader falls behind on a loaded machine holds at most that many errors,
+        // and is never itself a slow reader. Together they send more than the slow reader's queue and socket buffers
+        // hold (the capacity and about 40 offers).
+        var floodPerSender = server.Services.GetRequiredService<IOptions<RelayServerOptions>>().Value.SendQueueCapacity * 3 / 4;
         var big = new string('s', 256 * 1024);
         var senders = new List<(TestRelayClient Client, Guid Id)>();
         for (var i = 0; i < 3; i++)
@@ -152,7 +152,7 @@ public sealed class FaultTests(ITestOutputHelper output)
 
         var floods = senders.Select(s => Task.Run(async () =>
         {
-            for (var n = 0; n < FloodPerSender && !disconnected.Task.IsCompleted; n++)
+            for (var n = 0; n < floodPerSender && !disconnected.Task.IsCompleted; n++)
             {
                 await s.Client.SendTextAsync(TestRelayClient.PeerConnection(s.Id, slowId, big));
             }
