@@ -17,11 +17,8 @@ internal sealed class RelayMetrics
     /// <summary>The meter name; subscribe to it with OpenTelemetry or <c>dotnet-counters</c>.</summary>
     public const string MeterName = "PeerRelay.Server";
 
-    private readonly UpDownCounter<long> _connectionsActive;
-    private readonly Counter<long> _connectionsOpened;
-    private readonly Counter<long> _connectionsClosed;
-    private readonly UpDownCounter<long> _clientsRegistered;
-    private readonly Counter<long> _registrations;
+    private readonly TagTally<int> _closesByCode = new("close_code");
+    private readonly TagTally<string> _registrationsByResult = new("result");
     private readonly Counter<long> _messagesDropped;
     private readonly Counter<long> _messagesRejected;
     private readonly Counter<long> _handshakesRejected;
@@ -31,14 +28,20 @@ internal sealed class RelayMetrics
     private readonly Histogram<double> _authenticationDuration;
     private readonly Counter<long> _authenticationFailures;
 
-    // The counts every message changes (messages received and forwarded, bytes read and sent) are added up in cells
-    // striped by processor, one cache line per stripe, and published as observable counters: a listener reads their
-    // sums when it collects (a Prometheus scrape, an OpenTelemetry export) instead of being called for each message
-    // and counter (issue 17). The instruments' names, units and meaning are those of the counters they replace.
+    // The counts every message changes (messages received and forwarded, bytes read and sent) and every connection
+    // changes (opened, closed, registered) are added up in cells striped by processor, one cache line per stripe, and
+    // published as observable instruments: a listener reads their sums when it collects (a Prometheus scrape, an
+    // OpenTelemetry export) instead of being called for each message, connection and instrument (issue 17). Counts
+    // by a tag (closes by code, registrations by result) are kept the same way in a TagTally. The instruments' names,
+    // units and meaning are those of the counters they replace.
     private const int TallyReceived = 0;
     private const int TallyReceivedBytes = 1;
     private const int TallyForwarded = 2;
     private const int TallySentBytes = 3;
+    private const int TallyOpened = 4;
+    private const int TallyClosed = 5;
+    private const int TallyRegistered = 6;
+    private const int TallyUnregistered = 7;
     private const int TallyStride = 8; // longs per 64-byte line
     private readonly long[] _tally;
     private readonly int _stripeMask;
@@ -57,11 +60,11 @@ internal sealed class RelayMetrics
         _stripeMask = stripes - 1;
         _tally = new long[(stripes + 1) * TallyStride]; // The first line is left empty: nothing else shares a stripe's line.
         var meter = meterFactory.Create(MeterName);
-        _connectionsActive = meter.CreateUpDownCounter<long>("peerrelay.connections.active", "{connection}", "Open WebSocket connections, registered or not.");
-        _connectionsOpened = meter.CreateCounter<long>("peerrelay.connections.opened", "{connection}", "WebSocket connections accepted.");
-        _connectionsClosed = meter.CreateCounter<long>("peerrelay.connections.closed", "{connection}", "WebSocket connections ended, by close code (1006: without a close frame).");
-        _clientsRegistered = meter.CreateUpDownCounter<long>("peerrelay.clients.registered", "{client}", "Registered clients (UUIDs).");
-        _registrations = meter.CreateCounter<long>("peerrelay.registrations", "{registration}", "Registration attempts, by result.");
+        meter.CreateObservableUpDownCounter("peerrelay.connections.active", () => Open(TallyOpened, TallyClosed), "{connection}", "Open WebSocket connections, registered or not.");
+        meter.CreateObservableCounter("peerrelay.connections.opened", () => Tally(TallyOpened), "{connection}", "WebSocket connections accepted.");
+        meter.CreateObservableCounter("peerrelay.connections.closed", _closesByCode.Measurements, "{connection}", "WebSocket connections ended, by close code (1006: without a close frame).");
+        meter.CreateObservableUpDownCounter("peerrelay.clients.registered", () => Open(TallyRegistered, TallyUnregistered), "{client}", "Registered clients (UUIDs).");
+        meter.CreateObservableCounter("peerrelay.registrations", _registrationsByResult.Measurements, "{registration}", "Registration attempts, by result.");
         meter.CreateObservableCounter("peerrelay.messages.received", () => Tally(TallyReceived), "{message}", "Messages read from clients.");
         meter.CreateObservableCounter("peerrelay.messages.forwarded", () => Tally(TallyForwarded), "{message}", "Peer connection messages queued to their target.");
         _messagesDropped = meter.CreateCounter<long>("peerrelay.messages.dropped", "{message}", "Messages not delivered, by reason.");
@@ -102,33 +105,22 @@ internal sealed class RelayMetrics
         }
     }
 
-    public void ConnectionOpened()
-    {
-        _connectionsActive.Add(1);
-        _connectionsOpened.Add(1);
-    }
+    public void ConnectionOpened() => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyOpened));
 
     public void ConnectionClosed(int closeCode)
     {
-        _connectionsActive.Add(-1);
-        if (_connectionsClosed.Enabled)
-        {
-            _connectionsClosed.Add(1, new TagList { { "close_code", closeCode } });
-        }
+        _closesByCode.Add(closeCode);
+        Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyClosed));
     }
 
-    public void ClientRegistered() => _clientsRegistered.Add(1);
+    public void ClientRegistered() => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyRegistered));
 
-    public void ClientUnregistered() => _clientsRegistered.Add(-1);
+    public void ClientUnregistered() => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyUnregistered));
 
     /// <summary>Counts a registration attempt; with <paramref name="startTimestamp"/> (when it was read) also its duration.</summary>
     public void Registration(string result, long startTimestamp = 0)
     {
-        if (_registrations.Enabled)
-        {
-            _registrations.Add(1, new TagList { { "result", result } });
-        }
-
+        _registrationsByResult.Add(result);
         if (startTimestamp != 0 && _registrationDuration.Enabled)
         {
             _registrationDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("result", result));
@@ -173,6 +165,13 @@ internal sealed class RelayMetrics
     /// <summary>The first cell of the current processor's stripe.</summary>
     private ref long Stripe() =>
         ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tally), ((Thread.GetCurrentProcessorId() & _stripeMask) + 1) * TallyStride);
+
+    /// <summary>What was added and not yet removed; removals read first, so that the result is never below zero.</summary>
+    private long Open(int added, int removed)
+    {
+        var gone = Tally(removed);
+        return Tally(added) - gone;
+    }
 
     private long Tally(int cell)
     {

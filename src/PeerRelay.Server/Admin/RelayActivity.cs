@@ -125,7 +125,7 @@ internal sealed class RelayActivity : BackgroundService
                     {
                         lock (_lock)
                         {
-                            _closes[code] = _closes.GetValueOrDefault(code) + value;
+                            _closes[code] = value; // Observable: the total for this code so far.
                         }
                     }
                 }

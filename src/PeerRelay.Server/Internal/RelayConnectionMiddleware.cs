@@ -101,6 +101,9 @@ internal sealed partial class RelayConnectionMiddleware
         }
     }
 
+    /// <summary>Gets whether anything reads an upgrade's headers after its parse (else only its key is kept).</summary>
+    private bool KeepsHead => _authenticates || _origins.IsActive || _addresses.HasTrustedProxies;
+
     /// <summary>Reads the request head; returns null when the connection was handed to HTTP/1 or given up.</summary>
     private async ValueTask<UpgradeRequest?> ReadUpgradeAsync(ConnectionContext context)
     {
@@ -136,7 +139,7 @@ internal sealed partial class RelayConnectionMiddleware
                 first = false;
 
                 var buffer = result.Buffer;
-                var parse = UpgradeRequest.TryParse(buffer, MaxHeadBytes, out var request, out var end);
+                var parse = UpgradeRequest.TryParse(buffer, MaxHeadBytes, KeepsHead, out var request, out var end);
                 if (parse == UpgradeParse.Upgrade)
                 {
                     input.AdvanceTo(end);

@@ -173,7 +173,7 @@ public sealed class UpgradeRequestTests
 
         // The second read: the kept first part and what came since, in two segments as a pipe holds them.
         var buffer = Segments.Of(bytes[..at], bytes[at..]);
-        var status = UpgradeRequest.TryParse(buffer, MaxHead, out var request, out var end);
+        var status = UpgradeRequest.TryParse(buffer, MaxHead, keepHead: true, out var request, out var end);
         Assert.Equal(UpgradeParse.Upgrade, status);
         Assert.Equal(Key, Encoding.ASCII.GetString(request!.Key));
         Assert.Equal(bytes.Length, buffer.Slice(buffer.Start, end).Length);
@@ -221,7 +221,7 @@ public sealed class UpgradeRequestTests
     {
         var (status, request, _) = Parse(Encoding.ASCII.GetBytes(PythonWebsockets));
         Assert.Equal(UpgradeParse.Upgrade, status);
-        var handshake = UpgradeRequest.ToHandshake(request!.Head, IPAddress.Parse("192.0.2.7"));
+        var handshake = UpgradeRequest.ToHandshake(request!.Head!, IPAddress.Parse("192.0.2.7"));
         Assert.Equal("Bearer abc.def", handshake.Headers.Authorization.ToString());
         Assert.Equal("localhost:8700", handshake.Headers.Host.ToString());
         Assert.Equal("abc.def", handshake.Query["access_token"].ToString());
@@ -237,7 +237,7 @@ public sealed class UpgradeRequestTests
             .Replace("GET / ", "GET /relay?access_token=a%2Bb%3D&x=1 ", StringComparison.Ordinal)
             .Replace("Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nX-Forwarded-For: 198.51.100.1\r\nX-Forwarded-For: 198.51.100.2\r\n", StringComparison.Ordinal);
         var (_, request, _) = Parse(Encoding.ASCII.GetBytes(head));
-        var handshake = UpgradeRequest.ToHandshake(request!.Head, null);
+        var handshake = UpgradeRequest.ToHandshake(request!.Head!, null);
         Assert.Equal("a+b=", handshake.Query["access_token"].ToString());
         Assert.Equal("1", handshake.Query["x"].ToString());
         Assert.Equal(new[] { "198.51.100.1", "198.51.100.2" }, handshake.Headers["X-Forwarded-For"].ToArray());
@@ -248,15 +248,26 @@ public sealed class UpgradeRequestTests
     public void ToHandshake_NoQuery_IsEmptyQuery()
     {
         var (_, request, _) = Parse(Encoding.ASCII.GetBytes(Minimal));
-        var handshake = UpgradeRequest.ToHandshake(request!.Head, null);
+        var handshake = UpgradeRequest.ToHandshake(request!.Head!, null);
         Assert.Empty(handshake.Query);
         Assert.False(handshake.TryGetBearerToken(out _, out _));
     }
 
-    private static (UpgradeParse Status, UpgradeRequest? Request, long Consumed) Parse(byte[] bytes, int maxHead = MaxHead)
+    [Fact]
+    public void TryParse_HeadNotKept_KeepsTheKeyOnly()
+    {
+        var (status, request, consumed) = Parse(Encoding.ASCII.GetBytes(Chrome), keepHead: false);
+        Assert.Equal(UpgradeParse.Upgrade, status);
+        Assert.Equal(Key, Encoding.ASCII.GetString(request!.Key));
+        Assert.Equal(Chrome.Length, consumed);
+        Assert.Null(request.Head);
+        Assert.Throws<InvalidOperationException>(() => request.Headers);
+    }
+
+    private static (UpgradeParse Status, UpgradeRequest? Request, long Consumed) Parse(byte[] bytes, int maxHead = MaxHead, bool keepHead = true)
     {
         var buffer = new ReadOnlySequence<byte>(bytes);
-        var status = UpgradeRequest.TryParse(buffer, maxHead, out var request, out var end);
+        var status = UpgradeRequest.TryParse(buffer, maxHead, keepHead, out var request, out var end);
         return (status, request, buffer.Slice(buffer.Start, end).Length);
     }
 }

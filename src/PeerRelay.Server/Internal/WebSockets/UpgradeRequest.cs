@@ -24,37 +24,40 @@ internal enum UpgradeParse
 
 /// <summary>
 /// The opening request of a WebSocket connection, checked straight from the connection's first bytes by
-/// <see cref="RelayConnectionMiddleware"/> without building strings or header collections: a connection storm costs
-/// one copy of each head (a few hundred bytes, which the connection keeps). The header collection that origin checks,
-/// trusted proxies and authenticators need is built from the head only when one of them asks.
+/// <see cref="RelayConnectionMiddleware"/> without building strings or header collections. The key is kept (24
+/// bytes, inline); the head is copied only when asked for (<c>keepHead</c>: an origin check, trusted proxies or an
+/// authenticator will read it), and the header collection is built from that copy only when one of them asks.
 /// </summary>
 internal sealed class UpgradeRequest
 {
-    private readonly int _keyStart;
+    private const int KeyLength = 24;
+    private readonly KeyBytes _key;
     private IHeaderDictionary? _headers;
 
-    private UpgradeRequest(byte[] head, int keyStart)
+    private UpgradeRequest(ReadOnlySpan<byte> key, byte[]? head)
     {
+        key.CopyTo(_key);
         Head = head;
-        _keyStart = keyStart;
     }
 
-    /// <summary>Gets the raw request head, which <see cref="RelayConnection"/> keeps for <see cref="ToHandshake"/>.</summary>
-    public byte[] Head { get; }
+    /// <summary>Gets the raw request head, which <see cref="RelayConnection"/> keeps for <see cref="ToHandshake"/>; null unless parsed with <c>keepHead</c>.</summary>
+    public byte[]? Head { get; }
 
     /// <summary>Gets the client's <c>Sec-WebSocket-Key</c> (24 base64 characters).</summary>
-    public ReadOnlySpan<byte> Key => Head.AsSpan(_keyStart, 24);
+    public ReadOnlySpan<byte> Key => _key;
 
-    /// <summary>Gets the request headers, built on first use.</summary>
-    public IHeaderDictionary Headers => _headers ??= ParseHeaders(Head, out _);
+    /// <summary>Gets the request headers, built on first use (only when parsed with <c>keepHead</c>).</summary>
+    public IHeaderDictionary Headers => _headers ??= ParseHeaders(
+        Head ?? throw new InvalidOperationException("The head was not kept: parse with keepHead to read its headers."), out _);
 
     /// <summary>Parses the start of <paramref name="buffer"/>.</summary>
     /// <param name="buffer">The connection's unread input.</param>
     /// <param name="maxHeadBytes">Longest head accepted; a longer one is left to HTTP/1, which answers 431.</param>
+    /// <param name="keepHead">Whether to keep a copy of the head for <see cref="Head"/> and <see cref="Headers"/>.</param>
     /// <param name="request">The upgrade, when <see cref="UpgradeParse.Upgrade"/>.</param>
     /// <param name="end">Where the head ends, when <see cref="UpgradeParse.Upgrade"/>.</param>
     /// <returns>What the buffer holds.</returns>
-    public static UpgradeParse TryParse(in ReadOnlySequence<byte> buffer, int maxHeadBytes, out UpgradeRequest? request, out SequencePosition end)
+    public static UpgradeParse TryParse(in ReadOnlySequence<byte> buffer, int maxHeadBytes, bool keepHead, out UpgradeRequest? request, out SequencePosition end)
     {
         request = null;
         end = buffer.Start;
@@ -81,7 +84,7 @@ internal sealed class UpgradeRequest
         }
 
         end = reader.Position;
-        request = new UpgradeRequest(bytes.ToArray(), keyStart);
+        request = new UpgradeRequest(bytes.Slice(keyStart, KeyLength), keepHead ? bytes.ToArray() : null);
         return UpgradeParse.Upgrade;
     }
 
@@ -92,6 +95,13 @@ internal sealed class UpgradeRequest
         var q = target.IndexOf('?');
         var query = q >= 0 && q < target.Length - 1 ? new QueryCollection(QueryHelpers.ParseQuery(target[q..])) : QueryCollection.Empty;
         return new RelayHandshake(headers, query, client);
+    }
+
+    /// <summary>The key's bytes, inside the request object.</summary>
+    [System.Runtime.CompilerServices.InlineArray(KeyLength)]
+    private struct KeyBytes
+    {
+        private byte _first;
     }
 
     private static bool StartsWithGet(in ReadOnlySequence<byte> buffer)

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace PeerRelay.Server.Internal.WebSockets;
@@ -271,10 +270,8 @@ internal static class WebSocketFrame
         Span<byte> input = stackalloc byte[key.Length + AcceptGuid.Length];
         key.CopyTo(input);
         Encoding.ASCII.GetBytes(AcceptGuid, input[key.Length..]);
-        Span<byte> hash = stackalloc byte[20];
-#pragma warning disable CA5350 // SHA-1 is what RFC 6455 prescribes for the accept key; it is not used for security.
-        SHA1.HashData(input, hash);
-#pragma warning restore CA5350
+        Span<byte> hash = stackalloc byte[Sha1.HashLength];
+        Sha1.HashData(input, hash);
         System.Buffers.Text.Base64.EncodeToUtf8(hash, destination, out _, out _);
     }
 }
