@@ -76,7 +76,7 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             // The peer vanished, the keep-alive gave up, or the close timed out (the sweeper aborted the transport).
-            Log.ConnectionLost(Logger, Id, Remote, ex.Message);
+            LogLost(ex.Message);
             Abort();
         }
         catch (Exception ex)
@@ -212,7 +212,7 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
             // The client went away without a close frame (or after ours, without answering).
             if (!IsClosing)
             {
-                Log.ConnectionLost(Logger, Id, Remote, "the client closed the TCP connection");
+                LogLost("the client closed the TCP connection");
             }
 
             Close(AbnormalClosure, string.Empty, dropQueued: true);

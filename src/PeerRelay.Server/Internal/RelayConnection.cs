@@ -132,6 +132,19 @@ internal sealed partial class RelayConnection : IRelayClient
     /// <summary>Gets the client's address and port, for logs (built when asked: idle clients do not keep it).</summary>
     public string Remote => $"{_clientAddress}:{_port}";
 
+    /// <summary>
+    /// Logs (at debug) that the connection was lost; the client's address is formatted only for a line that is written
+    /// (a client that drops its TCP connection is the common end, and formatting it cost ~3 % of a connection's user
+    /// time in issue 17's connect profile).
+    /// </summary>
+    private void LogLost(string why)
+    {
+        if (Logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.ConnectionLost(Logger, Id, Remote, why);
+        }
+    }
+
     /// <summary>Gets or sets what this connection registered as. Written only under the registry's lock.</summary>
     public RelayClientRegistration? Registration
     {
@@ -723,7 +736,10 @@ internal sealed partial class RelayConnection : IRelayClient
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
-            Log.SendFailed(Logger, Id, Remote, ex.Message);
+            if (Logger.IsEnabled(LogLevel.Debug))
+            {
+                Log.SendFailed(Logger, Id, Remote, ex.Message);
+            }
             lock (this)
             {
                 WriterDoneLocked();

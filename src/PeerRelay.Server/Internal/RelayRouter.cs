@@ -224,7 +224,7 @@ internal sealed partial class RelayRouter(
         if (released is not null)
         {
             metrics.ClientUnregistered();
-            if (_unregisteredLog.ShouldLog(out var skipped))
+            if (logger.IsEnabled(LogLevel.Information) && _unregisteredLog.ShouldLog(out var skipped))
             {
                 Log.Unregistered(logger, released.Uuid, released.Name, closeCode, skipped);
             }
@@ -366,7 +366,9 @@ internal sealed partial class RelayRouter(
                 break;
         }
 
-        if (_registeredLog.ShouldLog(out var skippedLines))
+        // Every registration and close would pass the throttle (a clock read, an interlocked add): not when the
+        // level is off.
+        if (logger.IsEnabled(LogLevel.Information) && _registeredLog.ShouldLog(out var skippedLines))
         {
             Log.Registered(logger, uuid, name, auth.User, connection.Remote, skippedLines);
         }
