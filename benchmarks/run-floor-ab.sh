@@ -4,12 +4,18 @@
 # order rotated each repetition, as run-loopback.sh does; prints medians and each variant's ratio to the floor of the
 # same run, and writes the raw lines (JSON) to --raw.
 #
-#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
+#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
+#
+# --resident starts every server once (each on its own port, all pinned to CPU 0, warmed up and settled) and then
+# alternates the measured windows between them: A B C, B C A, ... a few seconds apart instead of a minute, so that the
+# VM's drifting speed moves all of them alike (the idle servers cost next to nothing meanwhile). The CPU figures are
+# those of long-running servers; RSS per client needs a fresh process and is left out in this mode.
 #
 # e.g. the lead's before/after: main's build against this branch's on the epoll transport:
 #   benchmarks/run-floor-ab.sh --reps 3 main=/tmp/pr-main/src/PeerRelay/bin/Release/net10.0/peerrelay.dll \
 #     epoll=src/PeerRelay/bin/Release/net10.0/peerrelay.dll,PEERRELAY_SOCKET_TRANSPORT=epoll
-# Each variant runs `dotnet DLL serve --config benchmarks/loopback.toml` with its variables (PEERRELAY_* are settings).
+# Each variant runs `dotnet DLL serve --config benchmarks/loopback.toml` with its variables (PEERRELAY_* are settings);
+# a path that does not end in .dll is run as a binary (scripts/publish.sh's single file or Native AOT build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,6 +24,7 @@ source benchmarks/bench-servers.sh
 
 reps=3
 quick=0
+resident=0
 raw=""
 custom_cases=""
 variants=()
@@ -25,6 +32,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
+    --resident) resident=1; shift ;;
     --raw) raw=$2; shift 2 ;;
     --cases) custom_cases=$2; shift 2 ;;
     *=*) variants+=("$1"); shift ;;
@@ -49,7 +57,7 @@ dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release 
 load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
 
 servers=(floor)
-declare -A dll env_of
+declare -A dll env_of run_of
 for spec in "${variants[@]}"; do
   name=${spec%%=*}
   rest=${spec#*=}
@@ -57,6 +65,8 @@ for spec in "${variants[@]}"; do
   dll[$name]=$(realpath "${parts[0]}")
   [[ -f ${dll[$name]} ]] || { echo "$name: no ${parts[0]}" >&2; exit 1; }
   env_of[$name]="DOTNET_gcServer=0 ${parts[*]:1}"
+  # A .dll runs under dotnet; anything else is a binary of its own (the single file or the Native AOT build).
+  if [[ ${dll[$name]} == *.dll ]]; then run_of[$name]=dotnet; else run_of[$name]=env; fi
   servers+=("$name")
 done
 
@@ -67,7 +77,7 @@ start_server() {
     taskset -c "$server_cpu" "$scratch/floor-relay/floor_relay" "$port" >"$log/ab-$1.log" 2>&1 &
   else
     # shellcheck disable=SC2086
-    env ${env_of[$1]} taskset -c "$server_cpu" dotnet "${dll[$1]}" serve --config benchmarks/loopback.toml --port "$port" >"$log/ab-$1.log" 2>&1 &
+    env ${env_of[$1]} taskset -c "$server_cpu" ${run_of[$1]} "${dll[$1]}" serve --config benchmarks/loopback.toml --port "$port" >"$log/ab-$1.log" 2>&1 &
   fi
   server_pid=$!
   wait_listening "$1" "$log/ab-$1.log"
@@ -94,25 +104,56 @@ else
 fi
 
 : >"$raw"
+warm_up() {
+  # Warm-up, the same for all: forwarding, then connecting and closing (JIT tier-up of both paths, pools and tables
+  # sized), so that a connect case's memory per client does not carry the one-time cost of the first connections
+  # (about 5 MB for PeerRelay: 0.3 KiB per client at 19,000); then the server settles (the tier-up the warm-up queued
+  # finishes outside the window).
+  load forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true
+  load churn --concurrency 4 --seconds 2 --warmup 0 >/dev/null || true
+  settle
+}
+measure() { # rep, case name, server, load arguments
+  local json=""
+  # shellcheck disable=SC2086
+  if json=$(load $4 --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/ab-load.log" | tail -1); then :; fi
+  echo "{\"case\":\"$2\",\"rep\":$1,\"server\":\"$3\",\"resident\":$resident,\"result\":${json:-null}}" >>"$raw"
+  echo "rep $1 $2 $3: ${json:-failed}" >&2
+}
+
+if [[ $resident == 1 ]]; then
+  declare -A pid_of port_of
+  base_port=$port
+  trap 'for p in "${pid_of[@]}"; do kill "$p" 2>/dev/null || true; done; wait' EXIT
+  for i in "${!servers[@]}"; do
+    server=${servers[$i]}
+    port=$((base_port + i))
+    start_server "$server"
+    pid_of[$server]=$server_pid
+    port_of[$server]=$port
+    warm_up
+    server_pid=""
+  done
+fi
+
 for rep in $(seq "$reps"); do
   for entry in "${cases[@]}"; do
     name=${entry%%|*}
     args=${entry#*|}
     rotate_servers "$rep"
     for server in "${order[@]}"; do
-      start_server "$server"
-      # Warm-up, the same for all: forwarding, then connecting and closing (JIT tier-up of both paths, pools and
-      # tables sized), so that a connect case's memory per client does not carry the one-time cost of the first
-      # connections (about 5 MB for PeerRelay: 0.3 KiB per client at 19,000); then the server settles (the tier-up
-      # the warm-up queued finishes outside the window).
-      load forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true
-      load churn --concurrency 4 --seconds 2 --warmup 0 >/dev/null || true
-      settle
-      # shellcheck disable=SC2086
-      if json=$(load $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/ab-load.log" | tail -1); then :; fi
-      stop_server
-      echo "{\"case\":\"$name\",\"rep\":$rep,\"server\":\"$server\",\"result\":${json:-null}}" >>"$raw"
-      echo "rep $rep $name $server: ${json:-failed}" >&2
+      if [[ $resident == 1 ]]; then
+        port=${port_of[$server]}
+        server_pid=${pid_of[$server]}
+        settle
+        measure "$rep" "$name" "$server" "$args"
+        server_pid=""
+      else
+        start_server "$server"
+        warm_up
+        measure "$rep" "$name" "$server" "$args"
+        stop_server
+      fi
     done
   done
 done
@@ -122,16 +163,23 @@ import json, statistics, sys
 raw, servers = sys.argv[1], sys.argv[2:]
 rows = [json.loads(l) for l in open(raw) if l.strip()]
 cases = list(dict.fromkeys(r["case"] for r in rows))
-def med(case, server, key):
-    vals = [r["result"][key] for r in rows if r["case"] == case and r["server"] == server and r["result"] and r["result"].get(key) is not None]
-    return (statistics.median(vals), vals) if vals else (None, [])
+def value(r, key):
+    if not r["result"] or r["result"].get(key) is None:
+        return None
+    if key == "rssPerClientKiB" and r.get("resident"):
+        return None  # a long-running server reuses what earlier windows grew: not a figure per client
+    return r["result"][key]
+def vals(case, server, key):
+    return {r["rep"]: v for r in rows if r["case"] == case and r["server"] == server and (v := value(r, key)) is not None}
 figures = [("serverCpuPerUnitUs", "CPU/unit µs"), ("serverSystemPerUnitUs", "kernel/unit µs"), ("latencyP99Us", "p99 µs"), ("rssPerClientKiB", "RSS/client KiB")]
 print(f"raw: {raw}")
+print("(÷ floor: the ratio of the medians; in brackets the median of each repetition's own ratio, which the VM's drift between repetitions moves less)")
 print("| case | figure | " + " | ".join(servers) + " | " + " | ".join(f"{s} ÷ floor" for s in servers[1:]) + " |")
 print("|---|---|" + "---|" * (2 * len(servers) - 1))
 for case in cases:
     for key, label in figures:
-        meds = [med(case, s, key)[0] for s in servers]
+        per = [vals(case, s, key) for s in servers]
+        meds = [statistics.median(v.values()) if v else None for v in per]
         if all(m is None for m in meds):
             continue
         if key == "latencyP99Us" and not case.startswith("forward"):
@@ -139,6 +187,12 @@ for case in cases:
         if key == "rssPerClientKiB" and not case.startswith("connect"):
             continue
         cells = [("–" if m is None else f"{m:.2f}") for m in meds]
-        ratios = [("–" if m is None or not meds[0] else f"{m / meds[0]:.2f}×") for m in meds[1:]]
+        ratios = []
+        for v, m in zip(per[1:], meds[1:]):
+            if m is None or not meds[0]:
+                ratios.append("–")
+                continue
+            paired = [v[rep] / per[0][rep] for rep in v if per[0].get(rep)]
+            ratios.append(f"{m / meds[0]:.2f}× ({statistics.median(paired):.2f}×)" if paired else f"{m / meds[0]:.2f}×")
         print(f"| {case} | {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
 PY

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,7 +51,7 @@ public static class RelaySocketTransportWebHostBuilderExtensions
         return builder.UseTransport<EpollTransportFactory>(configure);
     }
 
-    private static IWebHostBuilder UseTransport<TFactory>(this IWebHostBuilder builder, Action<RelaySocketTransportOptions>? configure)
+    private static IWebHostBuilder UseTransport<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFactory>(this IWebHostBuilder builder, Action<RelaySocketTransportOptions>? configure)
         where TFactory : class, IConnectionListenerFactory =>
         builder.ConfigureServices(services =>
         {
