@@ -32,16 +32,15 @@ internal sealed class RelayMetrics
     // changes (opened, closed, registered) are added up in cells striped by processor, one cache line per stripe, and
     // published as observable instruments: a listener reads their sums when it collects (a Prometheus scrape, an
     // OpenTelemetry export) instead of being called for each message, connection and instrument (issue 17). Counts
-    // by a tag (closes by code, registrations by result) are kept the same way in a TagTally. The instruments' names,
-    // units and meaning are those of the counters they replace.
+    // by a tag (closes by code, registrations by result) are kept per tag value in a TagTally; the closes' total is
+    // theirs. The instruments' names, units and meaning are those of the counters they replace.
     private const int TallyReceived = 0;
     private const int TallyReceivedBytes = 1;
     private const int TallyForwarded = 2;
     private const int TallySentBytes = 3;
     private const int TallyOpened = 4;
-    private const int TallyClosed = 5;
-    private const int TallyRegistered = 6;
-    private const int TallyUnregistered = 7;
+    private const int TallyRegistered = 5;
+    private const int TallyUnregistered = 6;
     private const int TallyStride = 8; // longs per 64-byte line
     private readonly long[] _tally;
     private readonly int _stripeMask;
@@ -60,10 +59,10 @@ internal sealed class RelayMetrics
         _stripeMask = stripes - 1;
         _tally = new long[(stripes + 1) * TallyStride]; // The first line is left empty: nothing else shares a stripe's line.
         var meter = meterFactory.Create(MeterName);
-        meter.CreateObservableUpDownCounter("peerrelay.connections.active", () => Open(TallyOpened, TallyClosed), "{connection}", "Open WebSocket connections, registered or not.");
+        meter.CreateObservableUpDownCounter("peerrelay.connections.active", ConnectionsActive, "{connection}", "Open WebSocket connections, registered or not.");
         meter.CreateObservableCounter("peerrelay.connections.opened", () => Tally(TallyOpened), "{connection}", "WebSocket connections accepted.");
         meter.CreateObservableCounter("peerrelay.connections.closed", _closesByCode.Measurements, "{connection}", "WebSocket connections ended, by close code (1006: without a close frame).");
-        meter.CreateObservableUpDownCounter("peerrelay.clients.registered", () => Open(TallyRegistered, TallyUnregistered), "{client}", "Registered clients (UUIDs).");
+        meter.CreateObservableUpDownCounter("peerrelay.clients.registered", ClientsRegistered, "{client}", "Registered clients (UUIDs).");
         meter.CreateObservableCounter("peerrelay.registrations", _registrationsByResult.Measurements, "{registration}", "Registration attempts, by result.");
         meter.CreateObservableCounter("peerrelay.messages.received", () => Tally(TallyReceived), "{message}", "Messages read from clients.");
         meter.CreateObservableCounter("peerrelay.messages.forwarded", () => Tally(TallyForwarded), "{message}", "Peer connection messages queued to their target.");
@@ -105,29 +104,25 @@ internal sealed class RelayMetrics
         }
     }
 
-    public void ConnectionOpened() => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyOpened));
+    public void ConnectionOpened() => Increment(TallyOpened);
 
-    public void ConnectionClosed(int closeCode)
-    {
-        _closesByCode.Add(closeCode);
-        Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyClosed));
-    }
+    public void ConnectionClosed(int closeCode) => _closesByCode.Increment(closeCode);
 
-    public void ClientRegistered() => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyRegistered));
+    public void ClientRegistered() => Increment(TallyRegistered);
 
-    public void ClientUnregistered() => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyUnregistered));
+    public void ClientUnregistered() => Increment(TallyUnregistered);
 
     /// <summary>Counts a registration attempt; with <paramref name="startTimestamp"/> (when it was read) also its duration.</summary>
     public void Registration(string result, long startTimestamp = 0)
     {
-        _registrationsByResult.Add(result);
+        _registrationsByResult.Increment(result);
         if (startTimestamp != 0 && _registrationDuration.Enabled)
         {
             _registrationDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("result", result));
         }
     }
 
-    public void MessageForwarded() => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), TallyForwarded));
+    public void MessageForwarded() => Increment(TallyForwarded);
 
     public void MessageDropped(string reason, int count = 1)
     {
@@ -166,11 +161,19 @@ internal sealed class RelayMetrics
     private ref long Stripe() =>
         ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tally), ((Thread.GetCurrentProcessorId() & _stripeMask) + 1) * TallyStride);
 
-    /// <summary>What was added and not yet removed; removals read first, so that the result is never below zero.</summary>
-    private long Open(int added, int removed)
+    private void Increment(int cell) => Interlocked.Increment(ref Unsafe.Add(ref Stripe(), cell));
+
+    // Open now: what was added and not yet removed. Removals are read first, so that the result is never below zero.
+    private long ConnectionsActive()
     {
-        var gone = Tally(removed);
-        return Tally(added) - gone;
+        var closed = _closesByCode.Total();
+        return Tally(TallyOpened) - closed;
+    }
+
+    private long ClientsRegistered()
+    {
+        var unregistered = Tally(TallyUnregistered);
+        return Tally(TallyRegistered) - unregistered;
     }
 
     private long Tally(int cell)

@@ -43,6 +43,7 @@ internal sealed partial class RelayConnectionMiddleware
     private readonly ILogger<RelayConnectionMiddleware> _logger;
     private readonly LogThrottle _handshakeTimeoutLog = new();
     private readonly bool _authenticates;
+    private readonly bool _keepsHead; // Something reads an upgrade's headers after its parse (else only its key is kept).
     private readonly bool _startedByFirstBytes;
 
     /// <param name="next">What serves a connection that is not a relay WebSocket upgrade.</param>
@@ -65,6 +66,7 @@ internal sealed partial class RelayConnectionMiddleware
         _connectionServices = new RelayConnectionServices(_router, _options, services.GetRequiredService<ILogger<RelayConnection>>(), _limiter);
         _logger = services.GetRequiredService<ILogger<RelayConnectionMiddleware>>();
         _authenticates = services.GetRequiredService<IRelayAuthenticator>() is not NoAuthenticator;
+        _keepsHead = _authenticates || _origins.IsActive || _addresses.HasTrustedProxies;
     }
 
     /// <summary>
@@ -101,9 +103,6 @@ internal sealed partial class RelayConnectionMiddleware
         }
     }
 
-    /// <summary>Gets whether anything reads an upgrade's headers after its parse (else only its key is kept).</summary>
-    private bool KeepsHead => _authenticates || _origins.IsActive || _addresses.HasTrustedProxies;
-
     /// <summary>Reads the request head; returns null when the connection was handed to HTTP/1 or given up.</summary>
     private async ValueTask<UpgradeRequest?> ReadUpgradeAsync(ConnectionContext context)
     {
@@ -139,7 +138,7 @@ internal sealed partial class RelayConnectionMiddleware
                 first = false;
 
                 var buffer = result.Buffer;
-                var parse = UpgradeRequest.TryParse(buffer, MaxHeadBytes, KeepsHead, out var request, out var end);
+                var parse = UpgradeRequest.TryParse(buffer, MaxHeadBytes, _keepsHead, out var request, out var end);
                 if (parse == UpgradeParse.Upgrade)
                 {
                     input.AdvanceTo(end);

@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 namespace PeerRelay.Server.Internal;
 
 /// <summary>
-/// Counts by one tag's value for an observable counter (<see cref="RelayMetrics"/>): an interlocked add on the value's
+/// Counts by one tag's value for an observable counter (<see cref="RelayMetrics"/>): an interlocked increment of the value's
 /// cell when something happens, a measurement per value when a listener collects. The tag's values must come from a
 /// small fixed set (a close code, a result word), as for any tag.
 /// </summary>
@@ -15,15 +15,27 @@ internal sealed class TagTally<TValue>(string tag)
 {
     private readonly ConcurrentDictionary<TValue, Cell> _cells = new();
 
-    /// <summary>Adds <paramref name="count"/> to <paramref name="value"/>'s total.</summary>
-    public void Add(TValue value, long count = 1)
+    /// <summary>Counts one more for <paramref name="value"/>.</summary>
+    public void Increment(TValue value)
     {
         if (!_cells.TryGetValue(value, out var cell))
         {
             cell = _cells.GetOrAdd(value, static (v, tag) => new Cell(new KeyValuePair<string, object?>(tag, v)), tag);
         }
 
-        Interlocked.Add(ref cell.Count, count);
+        Interlocked.Increment(ref cell.Count);
+    }
+
+    /// <summary>The sum over every value.</summary>
+    public long Total()
+    {
+        long sum = 0;
+        foreach (var (_, cell) in _cells)
+        {
+            sum += Volatile.Read(ref cell.Count);
+        }
+
+        return sum;
     }
 
     /// <summary>The totals so far, one measurement per value seen.</summary>

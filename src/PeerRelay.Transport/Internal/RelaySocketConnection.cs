@@ -19,7 +19,6 @@ namespace PeerRelay.Transport.Internal;
 internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IFeatureCollection, IConnectionIdFeature,
     IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
 {
-    /// <summary>The features the connection itself implements, in the order they are enumerated.</summary>
     /// <summary>
     /// What the pipes are completed with on dispose: one instance for every connection. It is never thrown (the reader
     /// ignores it; to the writer it only means "do not send what is left"), so sharing it costs nothing and saves an
@@ -27,6 +26,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     /// </summary>
     private static readonly ConnectionAbortedException DisposedReason = new("The connection was disposed.");
 
+    /// <summary>The features the connection itself implements, in the order they are enumerated.</summary>
     private static readonly Type[] OwnFeatures =
     [
         typeof(IConnectionIdFeature), typeof(IConnectionTransportFeature), typeof(IConnectionItemsFeature),
