@@ -45,7 +45,7 @@ internal sealed partial class RelayConnection : IRelayClient
     private bool _held;
 
     private volatile RelayClientRegistration? _registration;
-    private int _closeRequested;
+    private long _closeRequestedAt; // When the close was requested (Stopwatch), 0 before: one field, so whoever sees the close sees its time.
     private bool _closeReceived; // The client's close frame was read: the close handshake is complete once ours is out.
     private long _lastPingSent;
     private long _pingOutstandingSince;
@@ -153,7 +153,7 @@ internal sealed partial class RelayConnection : IRelayClient
     }
 
     /// <summary>Gets a value indicating whether a close has been requested; messages read after it are ignored.</summary>
-    public bool IsClosing => Volatile.Read(ref _closeRequested) != 0;
+    public bool IsClosing => Volatile.Read(ref _closeRequestedAt) != 0;
 
     /// <summary>Gets a token cancelled when the connection is aborted or ends (created on first use).</summary>
     public CancellationToken Aborted
@@ -256,7 +256,7 @@ internal sealed partial class RelayConnection : IRelayClient
     /// </summary>
     public void Close(int code, string reason, bool dropQueued = false)
     {
-        if (Interlocked.Exchange(ref _closeRequested, 1) != 0)
+        if (Interlocked.CompareExchange(ref _closeRequestedAt, Stopwatch.GetTimestamp(), 0) != 0)
         {
             return;
         }
@@ -264,7 +264,6 @@ internal sealed partial class RelayConnection : IRelayClient
         var rare = RareState;
         rare.CloseCode = code;
         rare.CloseReason = RelayCloseCodes.FitReason(reason);
-        Volatile.Write(ref rare.CloseRequestedAt, Stopwatch.GetTimestamp());
         if (code == AbnormalClosure)
         {
             lock (this)
@@ -435,7 +434,9 @@ internal sealed partial class RelayConnection : IRelayClient
 
         if (IsClosing)
         {
-            if (_rare is { } rare && Stopwatch.GetElapsedTime(Volatile.Read(ref rare.CloseRequestedAt), now) >= Options.CloseTimeout)
+            // The time is read from the same field that says "closing": a close seen here always has its time (when it
+            // was a separate field, a tick between the two writes read 0 and aborted a close that had just begun).
+            if (Stopwatch.GetElapsedTime(Volatile.Read(ref _closeRequestedAt), now) >= Options.CloseTimeout)
             {
                 Log.CloseTimedOut(Logger, Id, Remote, Options.CloseTimeout.TotalSeconds);
                 Abort();
@@ -853,7 +854,6 @@ internal sealed partial class RelayConnection : IRelayClient
         public TaskCompletionSource? EndedSignal; // Created only when someone waits for the end (a take-over).
         public int CloseCode;
         public string CloseReason = string.Empty;
-        public long CloseRequestedAt;
         public int Dropped;
         public List<Outbound>? Undelivered; // Forwards dropped from the queue, for their senders (under the send lock).
         public bool Abusive; // Closed for abuse (CloseForAbuse): its address is put under abuse_penalty.
