@@ -168,6 +168,12 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     /// <summary>Closes the socket (FIN, then release): pending and later reads and writes fail with an <see cref="IOException"/>.</summary>
     public override void Abort(ConnectionAbortedException abortReason) => CloseSocket();
 
+    /// <summary>
+    /// As <see cref="Abort(ConnectionAbortedException)"/>, without the exception the base class would make for a reason
+    /// nobody reads (the relay ends every completed close handshake this way: one exception per connection).
+    /// </summary>
+    public override void Abort() => CloseSocket();
+
     public override async ValueTask DisposeAsync()
     {
         CancellationTokenSource? closed;
