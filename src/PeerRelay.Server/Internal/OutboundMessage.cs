@@ -1,4 +1,5 @@
 using System.Buffers;
+using PeerRelay.Internal;
 
 namespace PeerRelay.Server.Internal;
 
@@ -7,5 +8,5 @@ internal readonly record struct OutboundMessage(byte[] Buffer, int Length)
 {
     public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
 
-    public void Return() => ArrayPool<byte>.Shared.Return(Buffer);
+    public void Return() => ThreadBufferCache.Return(Buffer);
 }

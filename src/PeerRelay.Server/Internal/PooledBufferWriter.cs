@@ -1,4 +1,5 @@
 using System.Buffers;
+using PeerRelay.Internal;
 
 namespace PeerRelay.Server.Internal;
 
@@ -20,7 +21,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
 
     public void Start(int sizeHint)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, 256));
+        _buffer = ThreadBufferCache.Rent(Math.Max(sizeHint, 256));
         _written = 0;
     }
 
@@ -54,11 +55,11 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        var bigger = ThreadBufferCache.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
         _buffer.AsSpan(0, _written).CopyTo(bigger);
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ThreadBufferCache.Return(_buffer);
         }
 
         _buffer = bigger;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
+using PeerRelay.Internal;
 
 namespace PeerRelay.Transport.Internal;
 
@@ -202,7 +203,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     {
         if (_buffer is null)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(_bufferSize);
+            _buffer = ThreadBufferCache.Rent(_bufferSize);
             _start = _end = 0;
         }
         else if (_end == _buffer.Length)
@@ -241,11 +242,11 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private void MakeRoomLocked()
     {
         var unconsumed = _end - _start;
-        var target = unconsumed < _buffer!.Length / 2 ? _buffer : ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+        var target = unconsumed < _buffer!.Length / 2 ? _buffer : ThreadBufferCache.Rent(_buffer.Length * 2);
         Buffer.BlockCopy(_buffer, _start, target, 0, unconsumed);
         if (!ReferenceEquals(target, _buffer))
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ThreadBufferCache.Return(_buffer);
             _buffer = target;
         }
 
@@ -334,7 +335,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         {
             _buffer = null;
             _start = _end = 0;
-            ArrayPool<byte>.Shared.Return(buffer);
+            ThreadBufferCache.Return(buffer);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
+using PeerRelay.Internal;
 
 namespace PeerRelay.Transport.Internal;
 
@@ -141,13 +142,13 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         var needed = _written + Math.Max(sizeHint, 1);
         if (_buffer is null)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(needed, 4096));
+            _buffer = ThreadBufferCache.Rent(Math.Max(needed, 4096));
         }
         else if (needed > _buffer.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
+            var larger = ThreadBufferCache.Rent(Math.Max(needed, _buffer.Length * 2));
             Buffer.BlockCopy(_buffer, 0, larger, 0, _written);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ThreadBufferCache.Return(_buffer);
             _buffer = larger;
         }
 
@@ -180,15 +181,15 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         {
             if (blocked.NextCount + count > blocked.Next.Length)
             {
-                var larger = ArrayPool<byte>.Shared.Rent(blocked.NextCount + count);
+                var larger = ThreadBufferCache.Rent(blocked.NextCount + count);
                 Buffer.BlockCopy(blocked.Next, 0, larger, 0, blocked.NextCount);
-                ArrayPool<byte>.Shared.Return(blocked.Next);
+                ThreadBufferCache.Return(blocked.Next);
                 blocked.Next = larger;
             }
 
             Buffer.BlockCopy(buffer, 0, blocked.Next, blocked.NextCount, count);
             blocked.NextCount += count;
-            ArrayPool<byte>.Shared.Return(buffer);
+            ThreadBufferCache.Return(buffer);
         }
     }
 
@@ -216,7 +217,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
             }
         }
 
-        ArrayPool<byte>.Shared.Return(buffer);
+        ThreadBufferCache.Return(buffer);
     }
 
     private void StartSendLocked(byte[] buffer, int offset, int count)
@@ -247,7 +248,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
                 }
                 else
                 {
-                    ArrayPool<byte>.Shared.Return(next);
+                    ThreadBufferCache.Return(next);
                 }
 
                 if (blocked.Sending is not null)
@@ -273,7 +274,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         if (buffer is { } rented)
         {
             buffer = null;
-            ArrayPool<byte>.Shared.Return(rented);
+            ThreadBufferCache.Return(rented);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using PeerRelay.Internal;
 
 namespace PeerRelay.Server.Internal.WebSockets;
 
@@ -153,7 +154,7 @@ internal struct FrameReader(int limit) : IDisposable
     {
         if (_message is not null)
         {
-            ArrayPool<byte>.Shared.Return(_message);
+            ThreadBufferCache.Return(_message);
             _message = null;
         }
 
@@ -166,7 +167,7 @@ internal struct FrameReader(int limit) : IDisposable
     {
         if (_control is not null)
         {
-            ArrayPool<byte>.Shared.Return(_control);
+            ThreadBufferCache.Return(_control);
             _control = null;
         }
     }
@@ -187,7 +188,7 @@ internal struct FrameReader(int limit) : IDisposable
             return FrameStep.NeedMore;
         }
 
-        _control ??= ArrayPool<byte>.Shared.Rent(WebSocketFrame.MaxControlPayload);
+        _control ??= ThreadBufferCache.Rent(WebSocketFrame.MaxControlPayload);
         ControlLength = (int)header.PayloadLength;
         WebSocketFrame.Unmask(buffer.Slice(header.HeaderLength, header.PayloadLength), _control, header.Mask, 0);
         ControlOpcode = header.Opcode;
@@ -199,7 +200,7 @@ internal struct FrameReader(int limit) : IDisposable
     {
         if (_message is null)
         {
-            _message = ArrayPool<byte>.Shared.Rent(Math.Max(size, 256));
+            _message = ThreadBufferCache.Rent(Math.Max(size, 256));
             return;
         }
 
@@ -208,9 +209,9 @@ internal struct FrameReader(int limit) : IDisposable
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(size, Math.Min(_message.Length * 2, _limit)));
+        var bigger = ThreadBufferCache.Rent(Math.Max(size, Math.Min(_message.Length * 2, _limit)));
         _message.AsSpan(0, MessageLength).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_message);
+        ThreadBufferCache.Return(_message);
         _message = bigger;
     }
 

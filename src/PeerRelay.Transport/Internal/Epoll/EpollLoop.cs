@@ -236,7 +236,16 @@ internal sealed unsafe partial class EpollLoop : IDisposable
 
         try
         {
-            handler.OnEvents(this, events);
+            // Almost every event is a connection's: called directly, not through the interface's dispatch stub (the
+            // call site sees the listener too, so the stub's slow path ran for every event).
+            if (handler is EpollSocket socket)
+            {
+                socket.OnEvents(this, events);
+            }
+            else
+            {
+                handler.OnEvents(this, events);
+            }
         }
         catch (Exception ex)
         {

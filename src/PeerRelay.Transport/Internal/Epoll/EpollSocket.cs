@@ -158,7 +158,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
             return (int)received;
         }
 
-        error = LibC.ToSocketError(Marshal.GetLastPInvokeError());
+        error = LibC.ToSocketError(Marshal.GetLastSystemError()); // recv/send do not save it: read at once.
         return 0;
     }
 
@@ -182,7 +182,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
             return (int)sent;
         }
 
-        error = LibC.ToSocketError(Marshal.GetLastPInvokeError());
+        error = LibC.ToSocketError(Marshal.GetLastSystemError()); // recv/send do not save it: read at once.
         return 0;
     }
 

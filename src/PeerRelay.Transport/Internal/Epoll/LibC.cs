@@ -80,12 +80,14 @@ internal static unsafe partial class LibC
     // recv and send run on non-blocking sockets only (they never wait) and call nothing managed: without the GC
     // transition each costs a plain call, which is a measurable part of the user time per forwarded message (the
     // message path makes one of each). A GC waits for one to return: microseconds, at most the copy of a socket
-    // buffer's worth of bytes. errno is still read right after the call by the generated stub.
-    [LibraryImport("libc", SetLastError = true)]
+    // buffer's worth of bytes. No SetLastError: its stub clears errno before every call and copies it after (two more
+    // native calls and a thread-static write per message); the caller reads errno (Marshal.GetLastSystemError) only
+    // when the call returned -1, with nothing in between that could change it.
+    [LibraryImport("libc")]
     [SuppressGCTransition]
     public static partial nint recv(int fd, byte* buffer, nint length, int flags);
 
-    [LibraryImport("libc", SetLastError = true)]
+    [LibraryImport("libc")]
     [SuppressGCTransition]
     public static partial nint send(int fd, byte* buffer, nint length, int flags);
 
