@@ -52,6 +52,12 @@ rotate_servers() { # repetition
   order=("${servers[@]:by}" "${servers[@]:0:by}")
 }
 
+# How many times each server is warmed up (load, then settle) before a measured window: BENCH_WARM_ROUNDS, default 3.
+# With dynamic PGO (on in peerrelay) a hot method is compiled three times (plain, instrumented, optimised with its
+# profile), each step after its calls are counted again; one round left the connection path mid-way (its user time
+# per connect 2-3 times the steady state's), and that was most of the run-to-run spread of the connect figures.
+warm_rounds=${BENCH_WARM_ROUNDS:-3}
+
 # Waits until the server's processes ($@, default $server_pid) have been idle for half a second: less than 2 ms of CPU
 # (user + system, every thread) in 500 ms, at most 30 s. After a warm-up this lets work the warm-up queued finish before
 # a measured window opens, so the window sees the steady state a long-running server is in: .NET's tiered compilation

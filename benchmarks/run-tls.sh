@@ -218,10 +218,13 @@ for rep in $(seq "$reps"); do
       run_started=$SECONDS
       start_deployment "$server"
       if [[ $server != floor && -z ${tls_seen[$server]:-} ]]; then tls_seen[$server]=$(negotiated); fi
-      # Warm-up, the same for all: forwarding (JIT tier-up of the message path) and churn (the handshake's).
-      load "$server" forward --pairs 10 --seconds 4 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
-      load "$server" churn --seconds 2 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
-      settle "${pids[@]}"
+      # Warm-up, the same for all: forwarding (JIT tier-up of the message path) and churn (the handshake's);
+      # $warm_rounds times (bench-servers.sh).
+      for _ in $(seq "$warm_rounds"); do
+        load "$server" forward --pairs 10 --seconds 4 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
+        load "$server" churn --seconds 2 --warmup 0 >/dev/null 2>>"$log/tls-load.log" || true
+        settle "${pids[@]}"
+      done
       pid_args=()
       for p in "${pids[@]}"; do pid_args+=(--server-pid "$p"); done
       for p in "${also[@]}"; do pid_args+=(--also-pid "$p"); done
