@@ -58,6 +58,18 @@ rotate_servers() { # repetition
 # per connect 2-3 times the steady state's), and that was most of the run-to-run spread of the connect figures.
 warm_rounds=${BENCH_WARM_ROUNDS:-3}
 
+# The warm-up of run-floor-ab.sh and run-loopback.sh, the same for every server: forwarding, then connecting and
+# closing (JIT tier-up / V8 optimisation of both paths, pools and tables sized), then settle; $warm_rounds times.
+# $@: the load command (a function and its leading arguments).
+warm_up_server() {
+  local _
+  for _ in $(seq "$warm_rounds"); do
+    "$@" forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true
+    "$@" churn --concurrency 4 --seconds 2 --warmup 0 >/dev/null || true
+    settle
+  done
+}
+
 # Waits until the server's processes ($@, default $server_pid) have been idle for half a second: less than 2 ms of CPU
 # (user + system, every thread) in 500 ms, at most 30 s. After a warm-up this lets work the warm-up queued finish before
 # a measured window opens, so the window sees the steady state a long-running server is in: .NET's tiered compilation

@@ -110,12 +110,7 @@ warm_up() {
   # (about 5 MB for PeerRelay: 0.3 KiB per client at 19,000); then the server settles (the tier-up the warm-up queued
   # finishes outside the window).
   # $warm_rounds times (bench-servers.sh).
-  local round
-  for round in $(seq "$warm_rounds"); do
-    load forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true
-    load churn --concurrency 4 --seconds 2 --warmup 0 >/dev/null || true
-    settle
-  done
+  warm_up_server load
 }
 measure() { # rep, case name, server, load arguments
   local json=""

@@ -134,14 +134,8 @@ for rep in $(seq "$reps"); do
     rotate_servers "$rep"
     for server in "${order[@]}"; do
       start_server "$server"
-      # Warm-up, the same for all: forwarding, then connecting and closing (JIT tier-up / V8 optimisation of both
-      # paths, pools and tables sized); then the server settles (background compilation finishes outside the window);
-      # $warm_rounds times (bench-servers.sh).
-      for _ in $(seq "$warm_rounds"); do
-        load "$server" forward --pairs 10 --seconds 3 --warmup 0 >/dev/null || true
-        load "$server" churn --concurrency 4 --seconds 2 --warmup 0 >/dev/null || true
-        settle
-      done
+      # Warm-up, the same for all (bench-servers.sh); background compilation finishes outside the window.
+      warm_up_server load "$server"
       # shellcheck disable=SC2086
       if json=$(load "$server" $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/load.log" | tail -1); then :; fi
       stop_server
