@@ -54,8 +54,9 @@ rotate_servers() { # repetition
 
 # How many times each server is warmed up (load, then settle) before a measured window: BENCH_WARM_ROUNDS, default 3.
 # With dynamic PGO (on in peerrelay) a hot method is compiled three times (plain, instrumented, optimised with its
-# profile), each step after its calls are counted again; one round left the connection path mid-way (its user time
-# per connect 2-3 times the steady state's), and that was most of the run-to-run spread of the connect figures.
+# profile), each step after its calls are counted again; one round left the connection path mid-way (CPU per connect
+# 1.88x the floor's after one round, 1.29x after three), and that was most of the run-to-run spread of the connect
+# figures.
 warm_rounds=${BENCH_WARM_ROUNDS:-3}
 
 # The warm-up of run-floor-ab.sh and run-loopback.sh, the same for every server: forwarding, then connecting and
