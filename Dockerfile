@@ -19,7 +19,7 @@ COPY src/ src/
 RUN case "${TARGETARCH:-amd64}" in amd64) rid=linux-x64 ;; arm64) rid=linux-arm64 ;; *) echo "unsupported TARGETARCH ${TARGETARCH}" >&2; exit 1 ;; esac \
  && dotnet restore src/PeerRelay/PeerRelay.csproj -r "$rid" \
  && dotnet publish src/PeerRelay/PeerRelay.csproj -c Release -r "$rid" --no-restore --self-contained \
-      -p:PublishSingleFile=true -p:IsPackable=false -warnaserror -nologo -o /out \
+      -p:PublishSingleFile=true -warnaserror -nologo -o /out \
  && rm -f /out/*.xml /out/*.staticwebassets.endpoints.json
 
 FROM ${RUNTIME_IMAGE}
