@@ -4,12 +4,16 @@
 # order rotated each repetition, as run-loopback.sh does; prints medians and each variant's ratio to the floor of the
 # same run, and writes the raw lines (JSON) to --raw.
 #
-#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
+#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident | --curve K] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
 #
 # --resident starts every server once (each on its own port, all pinned to CPU 0, warmed up and settled) and then
 # alternates the measured windows between them: A B C, B C A, ... a few seconds apart instead of a minute, so that the
 # VM's drifting speed moves all of them alike (the idle servers cost next to nothing meanwhile). The CPU figures are
 # those of long-running servers; RSS per client needs a fresh process and is left out in this mode.
+#
+# --curve K measures the way to the steady state instead: no warm-up; each case runs K windows back to back on a
+# freshly started server, reported as NAME@1 ... NAME@K (the raw line's "at" is the window's start, in seconds after the
+# server listened). What a restart costs under load: the JIT's tiering and dynamic PGO in the first seconds.
 #
 # e.g. the lead's before/after: main's build against this branch's on the epoll transport:
 #   benchmarks/run-floor-ab.sh --reps 3 main=/tmp/pr-main/src/PeerRelay/bin/Release/net10.0/peerrelay.dll \
@@ -25,6 +29,7 @@ source benchmarks/bench-servers.sh
 reps=3
 quick=0
 resident=0
+curve=0
 raw=""
 custom_cases=""
 variants=()
@@ -33,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --reps) reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --resident) resident=1; shift ;;
+    --curve) curve=$2; shift 2 ;;
     --raw) raw=$2; shift 2 ;;
     --cases) custom_cases=$2; shift 2 ;;
     *=*) variants+=("$1"); shift ;;
@@ -40,6 +46,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ ${#variants[@]} -gt 0 ]] || { echo "name at least one variant: NAME=DLL[,VAR=VALUE...]" >&2; exit 2; }
+[[ $resident == 0 || $curve == 0 ]] || { echo "--resident and --curve exclude each other" >&2; exit 2; }
 
 port=${BENCH_PORT:-18893}
 scratch=${BENCH_SCRATCH:-/tmp/peerrelay-bench}
@@ -81,6 +88,7 @@ start_server() {
   fi
   server_pid=$!
   wait_listening "$1" "$log/ab-$1.log"
+  started_at=$SECONDS
 }
 trap 'stop_server' EXIT
 load() { taskset -c "$load_cpu" dotnet "$load_dll" "$@" --target relay --url "ws://127.0.0.1:$port/" --json-only; }
@@ -103,6 +111,8 @@ else
   )
 fi
 
+# A curve's windows follow each other from the start: no load before them.
+[[ $curve == 0 ]] || warm=0
 : >"$raw"
 warm_up() {
   # Warm-up, the same for all: forwarding, then connecting and closing (JIT tier-up of both paths, pools and tables
@@ -113,10 +123,10 @@ warm_up() {
   warm_up_server load
 }
 measure() { # rep, case name, server, load arguments
-  local json=""
+  local json="" at=$((SECONDS - started_at))
   # shellcheck disable=SC2086
   if json=$(load $4 --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/ab-load.log" | tail -1); then :; fi
-  echo "{\"case\":\"$2\",\"rep\":$1,\"server\":\"$3\",\"resident\":$resident,\"result\":${json:-null}}" >>"$raw"
+  echo "{\"case\":\"$2\",\"rep\":$1,\"server\":\"$3\",\"resident\":$resident,\"at\":$at,\"result\":${json:-null}}" >>"$raw"
   echo "rep $1 $2 $3: ${json:-failed}" >&2
 }
 
@@ -141,7 +151,13 @@ for rep in $(seq "$reps"); do
     args=${entry#*|}
     rotate_servers "$rep"
     for server in "${order[@]}"; do
-      if [[ $resident == 1 ]]; then
+      if [[ $curve -gt 0 ]]; then
+        start_server "$server"
+        for window in $(seq "$curve"); do
+          measure "$rep" "$name@$window" "$server" "$args"
+        done
+        stop_server
+      elif [[ $resident == 1 ]]; then
         port=${port_of[$server]}
         server_pid=${pid_of[$server]}
         settle
