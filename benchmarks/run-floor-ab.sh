@@ -173,41 +173,4 @@ for rep in $(seq "$reps"); do
   done
 done
 
-python3 - "$raw" "${servers[@]}" <<'PY'
-import json, statistics, sys
-raw, servers = sys.argv[1], sys.argv[2:]
-rows = [json.loads(l) for l in open(raw) if l.strip()]
-cases = list(dict.fromkeys(r["case"] for r in rows))
-def value(r, key):
-    if not r["result"] or r["result"].get(key) is None:
-        return None
-    if key == "rssPerClientKiB" and r.get("resident"):
-        return None  # a long-running server reuses what earlier windows grew: not a figure per client
-    return r["result"][key]
-def vals(case, server, key):
-    return {r["rep"]: v for r in rows if r["case"] == case and r["server"] == server and (v := value(r, key)) is not None}
-figures = [("serverCpuPerUnitUs", "CPU/unit µs"), ("serverSystemPerUnitUs", "kernel/unit µs"), ("latencyP99Us", "p99 µs"), ("rssPerClientKiB", "RSS/client KiB")]
-print(f"raw: {raw}")
-print("(÷ floor: the ratio of the medians; in brackets the median of each repetition's own ratio, which the VM's drift between repetitions moves less)")
-print("| case | figure | " + " | ".join(servers) + " | " + " | ".join(f"{s} ÷ floor" for s in servers[1:]) + " |")
-print("|---|---|" + "---|" * (2 * len(servers) - 1))
-for case in cases:
-    for key, label in figures:
-        per = [vals(case, s, key) for s in servers]
-        meds = [statistics.median(v.values()) if v else None for v in per]
-        if all(m is None for m in meds):
-            continue
-        if key == "latencyP99Us" and not case.startswith("forward"):
-            continue
-        if key == "rssPerClientKiB" and not case.startswith("connect"):
-            continue
-        cells = [("–" if m is None else f"{m:.2f}") for m in meds]
-        ratios = []
-        for v, m in zip(per[1:], meds[1:]):
-            if m is None or not meds[0]:
-                ratios.append("–")
-                continue
-            paired = [v[rep] / per[0][rep] for rep in v if per[0].get(rep)]
-            ratios.append(f"{m / meds[0]:.2f}× ({statistics.median(paired):.2f}×)" if paired else f"{m / meds[0]:.2f}×")
-        print(f"| {case} | {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
-PY
+python3 benchmarks/floor-ab-report.py "$raw" "${servers[@]}"

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PeerRelay.Testing;
 
 namespace PeerRelay.Benchmarks.Tests;
@@ -25,8 +24,8 @@ public sealed class TargetsReportTests : IDisposable
             Line("connect-19000", "peerjs", """{"serverCpuPerUnitUs":280,"serverSystemPerUnitUs":90,"rssPerClientKiB":5.6,"forwardCheck":true,"errors":0}"""));
         var report = ResultsWithSections();
 
-        await RunAsync("loopback-targets.py", raw, report);
-        await RunAsync("loopback-targets.py", raw, report); // Run again: the sections are replaced, not repeated.
+        await BenchmarkScripts.RunAsync("loopback-targets.py", raw, report);
+        await BenchmarkScripts.RunAsync("loopback-targets.py", raw, report); // Run again: the sections are replaced, not repeated.
 
         var text = await File.ReadAllTextAsync(report);
         Assert.Equal(1, CountOf(text, "## Targets (issue 6)"));
@@ -66,7 +65,7 @@ public sealed class TargetsReportTests : IDisposable
             Served("churn", "floor", """{"serverCpuPerUnitUs":68,"serverSystemPerUnitUs":65}"""));
         var report = ResultsWithSections();
 
-        await RunAsync("loopback-targets.py", raw, report);
+        await BenchmarkScripts.RunAsync("loopback-targets.py", raw, report);
 
         var text = await File.ReadAllTextAsync(report);
         Assert.DoesNotContain("floor not run", text, StringComparison.OrdinalIgnoreCase);
@@ -96,7 +95,7 @@ public sealed class TargetsReportTests : IDisposable
             Served("churn", "floor", """{"serverCpuPerUnitUs":64,"unitsPerSecond":4000,"errors":2}"""));
         var report = _directory.File("report.md");
 
-        await RunAsync("loopback-report.py", raw, report, "--floor-status", "built from test");
+        await BenchmarkScripts.RunAsync("loopback-report.py", raw, report, "--floor-status", "built from test");
 
         var text = await File.ReadAllTextAsync(report);
         Assert.Contains("Floor: built from test.", text, StringComparison.Ordinal);
@@ -116,7 +115,7 @@ public sealed class TargetsReportTests : IDisposable
             Served("forward-10x200", "peerjs", """{"serverCpuPerUnitUs":40,"serverSystemPerUnitUs":20,"errors":0}"""));
         var report = _directory.File("report.md");
 
-        await RunAsync("loopback-report.py", raw, report, "--floor-status", "not run: no floor_relay.c here");
+        await BenchmarkScripts.RunAsync("loopback-report.py", raw, report, "--floor-status", "not run: no floor_relay.c here");
 
         var text = await File.ReadAllTextAsync(report);
         Assert.Contains("**The floor was not run** (not run: no floor_relay.c here)", text, StringComparison.Ordinal);
@@ -139,21 +138,4 @@ public sealed class TargetsReportTests : IDisposable
     private string ResultsWithSections() => _directory.WriteFile("report.md", "# Results\n\n## Churn\n\ntable\n\n## Every run\n\nruns\n");
 
     private static int CountOf(string text, string what) => text.Split(what).Length - 1;
-
-    private static async Task RunAsync(string script, params string[] arguments)
-    {
-        var info = new ProcessStartInfo("python3") { RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(RepositoryPaths.Combine($"benchmarks/{script}"));
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        // Only a guard against a hang: the script waits on nothing but the CPU, which a loaded test machine (load
-        // average 55, seen) can withhold for longer than the 30 s that event waits get.
-        await process.WaitForExitAsync().WithTimeout(TimeSpan.FromMinutes(3));
-        Assert.True(process.ExitCode == 0, $"{script} exited with {process.ExitCode}: {await stderr}");
-    }
 }

@@ -1,0 +1,76 @@
+"""The report of benchmarks/run-floor-ab.sh, from its raw lines (JSON, one window each):
+
+    python3 benchmarks/floor-ab-report.py RAW.jsonl floor NAME...
+
+Per case and figure: each server's median, and each variant's ratio to the floor as the ratio of the medians, then in
+brackets the median of each repetition's own ratio (which the VM's drift between repetitions moves less) and, from four
+repetitions on, their interquartile range. A `--curve` run's windows are cases of their own (NAME@1 ... NAME@K).
+"""
+
+import json
+import statistics
+import sys
+
+FIGURES = [
+    ("serverCpuPerUnitUs", "CPU/unit µs"),
+    ("serverSystemPerUnitUs", "kernel/unit µs"),
+    ("latencyP99Us", "p99 µs"),
+    ("rssPerClientKiB", "RSS/client KiB"),
+]
+
+
+def value(row, key):
+    result = row["result"]
+    if not result or result.get(key) is None:
+        return None
+    if key == "rssPerClientKiB" and row.get("resident"):
+        return None  # a long-running server reuses what earlier windows grew: not a figure per client
+    return result[key]
+
+
+def ratio_cell(variant, floor):
+    """The ratio of the medians, and in brackets the paired ratios' median (and IQR from 4 pairs)."""
+    if not variant or not floor:
+        return "–"
+    of_medians = statistics.median(variant.values()) / statistics.median(floor.values())
+    paired = sorted(v / floor[rep] for rep, v in variant.items() if floor.get(rep))
+    if not paired:
+        return f"{of_medians:.2f}×"
+    inner = f"{statistics.median(paired):.2f}×"
+    if len(paired) >= 4:
+        low, _, high = statistics.quantiles(paired, n=4)
+        inner += f", IQR {low:.2f}–{high:.2f}×"
+    return f"{of_medians:.2f}× ({inner})"
+
+
+def main(raw, servers):
+    rows = [json.loads(line) for line in open(raw, encoding="utf-8") if line.strip()]
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+
+    def values(case, server, key):
+        return {r["rep"]: v for r in rows if r["case"] == case and r["server"] == server and (v := value(r, key)) is not None}
+
+    print(f"raw: {raw}")
+    print("(÷ floor: the ratio of the medians; in brackets the median of each repetition's own ratio, which the VM's "
+          "drift between repetitions moves less, and from four repetitions on the interquartile range of those ratios)")
+    print("| case | figure | " + " | ".join(servers) + " | " + " | ".join(f"{s} ÷ floor" for s in servers[1:]) + " |")
+    print("|---|---|" + "---|" * (2 * len(servers) - 1))
+    for case in cases:
+        for key, label in FIGURES:
+            if key == "latencyP99Us" and not case.startswith("forward"):
+                continue
+            if key == "rssPerClientKiB" and not case.startswith("connect"):
+                continue
+            per = [values(case, s, key) for s in servers]
+            medians = [statistics.median(v.values()) if v else None for v in per]
+            if all(m is None for m in medians):
+                continue
+            cells = ["–" if m is None else f"{m:.2f}" for m in medians]
+            ratios = [ratio_cell(v, per[0]) for v in per[1:]]
+            print(f"| {case} | {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        sys.exit("usage: floor-ab-report.py RAW.jsonl floor NAME...")
+    main(sys.argv[1], sys.argv[2:])

@@ -1,0 +1,60 @@
+using PeerRelay.Testing;
+
+namespace PeerRelay.Benchmarks.Tests;
+
+/// <summary>
+/// The report of <c>benchmarks/run-floor-ab.sh</c> (<c>floor-ab-report.py</c>): medians, each variant's ratio to the
+/// floor as the ratio of the medians and as the median of the paired ratios, and from four repetitions on the
+/// interquartile range of those ratios.
+/// </summary>
+public sealed class FloorAbReportTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task Report_GivesRatioOfMedians_PairedMedian_AndItsInterquartileRange()
+    {
+        // Four repetitions; the relay's paired ratios are 1.0, 1.2, 1.5 and 2.0 (the floor drifts: 10, 10, 20, 10).
+        var raw = Raw(
+            Window("churn", 1, "floor", 10), Window("churn", 1, "relay", 10),
+            Window("churn", 2, "floor", 10), Window("churn", 2, "relay", 12),
+            Window("churn", 3, "floor", 20), Window("churn", 3, "relay", 30),
+            Window("churn", 4, "floor", 10), Window("churn", 4, "relay", 20));
+
+        var report = await BenchmarkScripts.RunAsync("floor-ab-report.py", raw, "floor", "relay");
+
+        // Medians 10 and 16 (1.60×); paired median 1.35×; quartiles (Python's exclusive method) 1.05 and 1.88.
+        Assert.Contains("| churn | CPU/unit µs | 10.00 | 16.00 | 1.60× (1.35×, IQR 1.05–1.88×) |", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Report_WithFewerThanFourRepetitions_HasNoRange_AndLeavesResidentMemoryOut()
+    {
+        var raw = Raw(
+            Window("connect-10000", 1, "floor", 50, rss: 0.2, resident: true), Window("connect-10000", 1, "relay", 60, rss: 1.2, resident: true),
+            Window("forward-10x200@1", 1, "floor", 14, p99: 700), Window("forward-10x200@1", 1, "relay", 21, p99: 910),
+            Window("forward-10x200@2", 1, "floor", 14, p99: 700), Window("forward-10x200@2", 1, "relay", 15.4, p99: 700));
+
+        var report = await BenchmarkScripts.RunAsync("floor-ab-report.py", raw, "floor", "relay");
+
+        Assert.Contains("| connect-10000 | CPU/unit µs | 50.00 | 60.00 | 1.20× (1.20×) |", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("RSS/client", report, StringComparison.Ordinal); // A long-running server's RSS is not per client.
+        // A --curve run's windows are cases of their own, in order.
+        Assert.Contains("| forward-10x200@1 | CPU/unit µs | 14.00 | 21.00 | 1.50× (1.50×) |", report, StringComparison.Ordinal);
+        Assert.Contains("| forward-10x200@2 | p99 µs | 700.00 | 700.00 | 1.00× (1.00×) |", report, StringComparison.Ordinal);
+        Assert.True(report.IndexOf("forward-10x200@1", StringComparison.Ordinal) < report.IndexOf("forward-10x200@2", StringComparison.Ordinal));
+    }
+
+    /// <summary>One raw line of run-floor-ab.sh: a window of <paramref name="server"/> in repetition <paramref name="rep"/>.</summary>
+    private static string Window(string @case, int rep, string server, double cpu, double? p99 = null, double? rss = null, bool resident = false)
+    {
+        var fields = $"\"serverCpuPerUnitUs\":{cpu}"
+            + (p99 is { } latency ? $",\"latencyP99Us\":{latency}" : string.Empty)
+            + (rss is { } perClient ? $",\"rssPerClientKiB\":{perClient}" : string.Empty);
+        return $$"""{"case":"{{@case}}","rep":{{rep}},"server":"{{server}}","resident":{{(resident ? 1 : 0)}},"at":0,"result":{""" + fields + "}}";
+    }
+
+    private string Raw(params string[] lines) => _directory.WriteFile("floor-ab.jsonl", string.Join('\n', lines));
+}
