@@ -480,6 +480,21 @@ internal sealed partial class RelayConnection : IRelayClient
         }
     }
 
+    /// <summary>
+    /// Ends the connection at once, without waiting for the client to answer a close (a stop's drain, past its
+    /// deadline). Safe from any thread; a connection that has ended already is left alone.
+    /// </summary>
+    public void AbortNow(string why)
+    {
+        if (Volatile.Read(ref _ended) != 0)
+        {
+            return;
+        }
+
+        LogLost(why);
+        Abort();
+    }
+
     private void Abort()
     {
         Close(AbnormalClosure, string.Empty, dropQueued: true);

@@ -6,7 +6,8 @@ namespace PeerRelay.Server.Internal;
 
 /// <summary>
 /// Graceful drain: when the host starts stopping, refuse new connections (accepted and closed with 1013,
-/// <c>/healthz</c> 503) and close every client with 1001; stopping waits, bounded by the close timeout, for them to go.
+/// <c>/healthz</c> 503) and close every client with 1001; stopping waits, bounded by the close timeout, for them to go,
+/// and aborts what is left at that deadline.
 /// </summary>
 /// <remarks>
 /// The drain runs in <see cref="StoppingAsync"/>, which the host calls before any <see cref="IHostedService.StopAsync"/>
@@ -22,6 +23,10 @@ internal sealed partial class RelayLifetime(
     ILogger<RelayLifetime> logger) : IHostedLifecycleService
 {
     internal const string ShutdownReason = "Server is shutting down.";
+
+    /// <summary>How long a stop waits for the connections it aborted at its deadline to end (they end at once unless stuck).</summary>
+    private static readonly TimeSpan AbortedEndWait = TimeSpan.FromSeconds(2);
+
     private CancellationTokenRegistration _stopping;
     private volatile bool _draining;
 
@@ -65,6 +70,21 @@ internal sealed partial class RelayLifetime(
 
             await Task.Delay(TimeSpan.FromMilliseconds(20), timeProvider, CancellationToken.None);
         }
+
+        if (registry.ConnectionCount > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            // Past the deadline, what is still open is aborted, so that no connection outlives the stop: a client that
+            // connected while the relay drained was closed with 1013 less than close_timeout ago, and its own close
+            // time-out would end it only after the host (an application that embeds the relay goes on running).
+            var remaining = registry.EnumerateConnections().ToList();
+            Log.AbortedAtDeadline(logger, remaining.Count);
+            foreach (var connection in remaining)
+            {
+                connection.AbortNow("the relay stopped before the client answered its close");
+            }
+
+            await Task.WhenAll(remaining.Select(connection => connection.WaitEndedAsync(AbortedEndWait, CancellationToken.None)));
+        }
     }
 
     /// <summary>
@@ -105,5 +125,8 @@ internal sealed partial class RelayLifetime(
     {
         [LoggerMessage(200, LogLevel.Information, "Relay stopping: refusing new connections and closing {Count} clients with 1001")]
         public static partial void Draining(ILogger logger, int count);
+
+        [LoggerMessage(201, LogLevel.Information, "Relay stopping: {Count} connections still open at the drain's deadline (close_timeout + 1 s) were aborted")]
+        public static partial void AbortedAtDeadline(ILogger logger, int count);
     }
 }

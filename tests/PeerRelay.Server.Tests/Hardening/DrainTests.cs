@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Internal;
 using PeerRelay.Testing;
@@ -10,6 +12,7 @@ namespace PeerRelay.Server.Tests.Hardening;
 public sealed class DrainTests
 {
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CloseTimeoutOfDriveTest = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task Stop_FlipsReadinessRefusesUpgradesAndClosesClientsWith1001InBoundedTime()
@@ -58,6 +61,48 @@ public sealed class DrainTests
         Assert.Equal(RelayCloseCodes.GoingAway, (int)last.CloseStatus!);
     }
 
+    /// <summary>
+    /// The drain waits at most close_timeout + 1 s (on the relay's clock, a fake one here), then aborts what is left: a
+    /// client that never answered its 1001, and one that connected during the drain and never answered its 1013,
+    /// whose own close time-out (60 s of real time here) would end it only long after the stop. No connection
+    /// outlives the stop. (The first test above failed now and then when the sweeper aborted its silent client a tick
+    /// after the drain's deadline.)
+    /// </summary>
+    [Fact]
+    public async Task Stop_PastItsDeadline_AbortsEveryConnectionLeft_IncludingOneThatCameDuringTheDrain()
+    {
+        var clock = new FakeTimeProvider();
+        var server = await RelayTestServer.StartAsync(
+            o => o.CloseTimeout = CloseTimeoutOfDriveTest, host: b => b.Services.AddSingleton<TimeProvider>(clock));
+        try
+        {
+            await using var silent = await TestRelayClient.ConnectAsync(server.Uri);
+            await silent.RegisterAsync(Guid.NewGuid());
+
+            var stop = server.StopAsync();
+            var goingAway = await silent.Socket.ReceiveAsync(new byte[1024], CancellationToken.None).WithTimeout();
+            Assert.Equal(RelayCloseCodes.GoingAway, (int)goingAway.CloseStatus!);
+
+            await using var late = await TestRelayClient.ConnectAsync(server.Uri);
+            await late.SendTextAsync(TestRelayClient.Registration(Guid.NewGuid()));
+            var refused = await late.Socket.ReceiveAsync(new byte[1024], CancellationToken.None).WithTimeout();
+            Assert.Equal(RelayCloseCodes.TryAgainLater, (int)refused.CloseStatus!);
+            Assert.Equal(2, server.ConnectionCount()); // Neither answers its close: the drain waits for both.
+
+            // Past the deadline on the relay's clock; again until the stop is done (the drain may not have read the
+            // clock yet when it is first moved on).
+            await DriveClockUntilAsync(clock, stop).WithTimeout();
+            await stop;
+            Assert.Equal(0, server.ConnectionCount());
+            Assert.Equal(0, server.RegisteredCount());
+        }
+        finally
+        {
+            // Disposing stops the host again, whose drain would wait on the fake clock for anything left.
+            await DriveClockUntilAsync(clock, server.DisposeAsync().AsTask()).WithTimeout();
+        }
+    }
+
     [Fact]
     public async Task Stop_WithManyClients_ClosesEveryoneWith1001()
     {
@@ -72,6 +117,16 @@ public sealed class DrainTests
         foreach (var client in clients)
         {
             await client.DisposeAsync();
+        }
+    }
+
+    /// <summary>Moves <paramref name="clock"/> on by more than the drain's deadline until <paramref name="done"/> completes.</summary>
+    private static async Task DriveClockUntilAsync(FakeTimeProvider clock, Task done)
+    {
+        while (!done.IsCompleted)
+        {
+            clock.Advance(CloseTimeoutOfDriveTest + TimeSpan.FromSeconds(2));
+            await Task.WhenAny(done, Task.Delay(TimeSpan.FromMilliseconds(50)));
         }
     }
 }
