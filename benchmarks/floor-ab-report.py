@@ -30,9 +30,10 @@ def value(row, key):
 
 def ratio_cell(variant, floor):
     """The ratio of the medians, and in brackets the paired ratios' median (and IQR from 4 pairs)."""
-    if not variant or not floor:
-        return "–"
-    of_medians = statistics.median(variant.values()) / statistics.median(floor.values())
+    floor_median = statistics.median(floor.values()) if floor else 0
+    if not variant or not floor_median:
+        return "–"  # nothing to divide by (no floor figure, or a floor of 0: a kernel time too small to count)
+    of_medians = statistics.median(variant.values()) / floor_median
     paired = sorted(v / floor[rep] for rep, v in variant.items() if floor.get(rep))
     if not paired:
         return f"{of_medians:.2f}×"

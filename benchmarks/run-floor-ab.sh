@@ -131,7 +131,7 @@ measure() { # rep, case name, server, load arguments
 }
 
 if [[ $resident == 1 ]]; then
-  declare -A pid_of port_of
+  declare -A pid_of port_of started_of
   base_port=$port
   trap 'for p in "${pid_of[@]}"; do kill "$p" 2>/dev/null || true; done; wait' EXIT
   for i in "${!servers[@]}"; do
@@ -140,6 +140,7 @@ if [[ $resident == 1 ]]; then
     start_server "$server"
     pid_of[$server]=$server_pid
     port_of[$server]=$port
+    started_of[$server]=$started_at
     warm_up
     server_pid=""
   done
@@ -160,6 +161,7 @@ for rep in $(seq "$reps"); do
       elif [[ $resident == 1 ]]; then
         port=${port_of[$server]}
         server_pid=${pid_of[$server]}
+        started_at=${started_of[$server]}
         settle
         measure "$rep" "$name" "$server" "$args"
         server_pid=""

@@ -47,6 +47,18 @@ public sealed class FloorAbReportTests : IDisposable
         Assert.True(report.IndexOf("forward-10x200@1", StringComparison.Ordinal) < report.IndexOf("forward-10x200@2", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Report_WithAFloorOfZero_LeavesTheRatioOut_InsteadOfFailing()
+    {
+        var raw = Raw(
+            """{"case":"c","rep":1,"server":"floor","resident":0,"at":0,"result":{"serverCpuPerUnitUs":5,"serverSystemPerUnitUs":0}}""",
+            """{"case":"c","rep":1,"server":"relay","resident":0,"at":0,"result":{"serverCpuPerUnitUs":6,"serverSystemPerUnitUs":1}}""");
+
+        var report = await BenchmarkScripts.RunAsync("floor-ab-report.py", raw, "floor", "relay");
+
+        Assert.Contains("| c | kernel/unit µs | 0.00 | 1.00 | – |", report, StringComparison.Ordinal);
+    }
+
     /// <summary>One raw line of run-floor-ab.sh: a window of <paramref name="server"/> in repetition <paramref name="rep"/>.</summary>
     private static string Window(string @case, int rep, string server, double cpu, double? p99 = null, double? rss = null, bool resident = false)
     {
