@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Internal.WebSockets;
+using PeerRelay.Transport;
 
 namespace PeerRelay.Server.Internal;
 
@@ -31,6 +33,9 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
     private object? _receiveContinuation;
     private object? _receiveContinuationState;
     private Exception? _receiveError;
+
+    // Direct reads (RelayConnection.Direct.cs): the transport's socket read into a buffer of the pump's own.
+    private IDirectReceiveFeature? _direct;
 
     private enum ReceiveWait : byte
     {
@@ -61,7 +66,20 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
         _frames = new FrameReader(Math.Min(app, Options.TransportMaxMessageBytes));
         try
         {
-            Receive();
+            Action resume;
+            if ((_abortTarget as Microsoft.AspNetCore.Connections.BaseConnectionContext)?.Features.Get<IDirectReceiveFeature>() is { } direct
+                && direct.TryStartDirectReceive(resume = ReceiveDirect))
+            {
+                // Direct reads (no TLS on the connection): the transport calls the pump, which waits for messages too.
+                _direct = direct;
+                _resume = resume;
+                ReceiveDirect();
+            }
+            else
+            {
+                Receive();
+            }
+
             await new ValueTask(this, 0);
 
             await WaitForCloseFrameAsync();
@@ -88,6 +106,7 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
         finally
         {
             _frames.Dispose();
+            ReleaseUnread();
             End();
         }
     }
@@ -131,7 +150,17 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
     }
 
     /// <summary>After a yield to the thread pool's queue (a flood, see <see cref="OnRead"/>): reads on.</summary>
-    void IThreadPoolWorkItem.Execute() => Receive();
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_direct is not null)
+        {
+            ReceiveDirect();
+        }
+        else
+        {
+            Receive();
+        }
+    }
 
     /// <summary>Takes the outcome of what the pump waited for, if anything.</summary>
     private ReceiveStep ResumeWait()
@@ -161,12 +190,52 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
         Volatile.Write(ref _pingOutstandingSince, 0);
         var input = _transport.Input;
         var buffer = result.Buffer;
+        var frames = HandleFrames(ref buffer, out var pending);
+        if (frames == FramesStep.Pending)
+        {
+            // The message is in the frame reader's buffer: what follows it stays unexamined, so the read after the
+            // wait returns it at once.
+            input.AdvanceTo(buffer.Start, buffer.Start);
+            return WaitForMessage(pending);
+        }
+
+        if (frames == FramesStep.Stop)
+        {
+            return ReceiveStep.Stop;
+        }
+
+        input.AdvanceTo(buffer.Start, buffer.End);
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            return OnPeerFinished();
+        }
+
+        return EndOfRead();
+    }
+
+    /// <summary>What <see cref="HandleFrames"/> ended with.</summary>
+    private enum FramesStep : byte
+    {
+        /// <summary>The input is used up (up to an incomplete frame, left in it).</summary>
+        NeedMore,
+
+        /// <summary>A message waits (a registration, a throttled message, a fleet forward); the rest of the input is unexamined.</summary>
+        Pending,
+
+        /// <summary>Reading has stopped for good.</summary>
+        Stop,
+    }
+
+    /// <summary>Parses <paramref name="buffer"/>'s frames: messages go to the router, control frames are answered.</summary>
+    private FramesStep HandleFrames(ref ReadOnlySequence<byte> buffer, out ValueTask pending)
+    {
+        pending = default;
         while (true)
         {
             var step = _frames.Next(ref buffer);
             if (step == FrameStep.NeedMore)
             {
-                break;
+                return FramesStep.NeedMore;
             }
 
             if (step == FrameStep.Message)
@@ -174,16 +243,10 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
                 _turn++;
                 if (!IsClosing)
                 {
-                    var pending = OnMessage(ref _frames);
+                    pending = OnMessage(ref _frames);
                     if (!pending.IsCompletedSuccessfully)
                     {
-                        // The message is in the frame reader's buffer: what follows it stays unexamined, so the read
-                        // after the wait returns it at once.
-                        input.AdvanceTo(buffer.Start, buffer.Start);
-                        _pendingMessage = pending.ConfigureAwait(false).GetAwaiter();
-                        _waiting = ReceiveWait.Message;
-                        _pendingMessage.UnsafeOnCompleted(_resume ??= Receive);
-                        return ReceiveStep.Wait;
+                        return FramesStep.Pending;
                     }
                 }
 
@@ -195,30 +258,42 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
                 _frames.ReleaseControl();
                 if (stop)
                 {
-                    return ReceiveStep.Stop;
+                    return FramesStep.Stop;
                 }
             }
             else
             {
                 // A protocol error, a message over the size limit, or text that is not UTF-8: close, stop reading.
                 OnBadInput(ref _frames, step, appLimit: (Options.MaxMessageBytes ?? int.MaxValue) <= Options.TransportMaxMessageBytes);
-                return ReceiveStep.Stop;
+                return FramesStep.Stop;
             }
         }
+    }
 
-        input.AdvanceTo(buffer.Start, buffer.End);
-        if (result.IsCompleted || result.IsCanceled)
+    /// <summary>The pump waits for a message the router could not finish at once; the continuation resumes it.</summary>
+    private ReceiveStep WaitForMessage(ValueTask pending)
+    {
+        _pendingMessage = pending.ConfigureAwait(false).GetAwaiter();
+        _waiting = ReceiveWait.Message;
+        _pendingMessage.UnsafeOnCompleted(_resume ??= Receive);
+        return ReceiveStep.Wait;
+    }
+
+    /// <summary>The client went away without a close frame (or after ours, without answering).</summary>
+    private ReceiveStep OnPeerFinished()
+    {
+        if (!IsClosing)
         {
-            // The client went away without a close frame (or after ours, without answering).
-            if (!IsClosing)
-            {
-                LogLost("the client closed the TCP connection");
-            }
-
-            Close(AbnormalClosure, string.Empty, dropQueued: true);
-            return ReceiveStep.Stop;
+            LogLost("the client closed the TCP connection");
         }
 
+        Close(AbnormalClosure, string.Empty, dropQueued: true);
+        return ReceiveStep.Stop;
+    }
+
+    /// <summary>A read was handled to its end: read on, or after a turn's worth of messages let other connections run.</summary>
+    private ReceiveStep EndOfRead()
+    {
         if (_turn >= MessagesPerTurn)
         {
             // A client with a backlog (a flood) is read without waiting, so its pump would keep the socket thread as

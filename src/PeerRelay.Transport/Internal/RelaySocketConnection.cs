@@ -17,7 +17,8 @@ namespace PeerRelay.Transport.Internal;
 /// its own feature collection (no dictionary per connection).
 /// </summary>
 internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IFeatureCollection, IConnectionIdFeature,
-    IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
+    IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature,
+    IDirectReceiveFeature
 {
     /// <summary>
     /// What the pipes are completed with on dispose: one instance for every connection. It is never thrown (the reader
@@ -31,12 +32,14 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     [
         typeof(IConnectionIdFeature), typeof(IConnectionTransportFeature), typeof(IConnectionItemsFeature),
         typeof(IMemoryPoolFeature), typeof(IConnectionLifetimeFeature), typeof(IConnectionEndPointFeature),
+        typeof(IDirectReceiveFeature),
     ];
 
     private static long s_lastId = DateTime.UtcNow.Ticks;
 
     private readonly TransportSocket _socket;
     private readonly CloseSettings _close;
+    private readonly SocketPipeReader _input;
     private Rare? _rare; // What Kestrel, TLS and logs ask of some connections, never of an idle relay client: made on first use.
     private bool _remoteEndPointSet;
     private bool _socketDisposed;
@@ -59,14 +62,14 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     {
         _socket = socket;
         _close = close;
-        Input = new SocketPipeReader(socket, readBufferSize);
+        _input = new SocketPipeReader(socket, readBufferSize);
         Output = new SocketPipeWriter(socket);
     }
 
     /// <summary>Gets the socket under the connection.</summary>
     internal TransportSocket Socket => _socket;
 
-    public PipeReader Input { get; }
+    public PipeReader Input => _input;
 
     public PipeWriter Output { get; }
 
@@ -164,6 +167,17 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     IEnumerator IEnumerable.GetEnumerator() => EnumerateFeatures().GetEnumerator();
 
     void IConnectionLifetimeFeature.Abort() => CloseSocket();
+
+    /// <summary>Direct reads, only while the application's transport is the socket's own (no TLS wrapped around it).</summary>
+    bool IDirectReceiveFeature.TryStartDirectReceive(Action onReadable)
+    {
+        ArgumentNullException.ThrowIfNull(onReadable);
+        return ReferenceEquals(Transport, this) && _input.TryStartDirect(onReadable);
+    }
+
+    int IDirectReceiveFeature.Receive(Span<byte> buffer, out SocketError outcome) => _input.ReceiveDirect(buffer, out outcome);
+
+    bool IDirectReceiveFeature.WaitReadable() => _input.WaitReadableDirect();
 
     /// <summary>Closes the socket (FIN, then release): pending and later reads and writes fail with an <see cref="IOException"/>.</summary>
     public override void Abort(ConnectionAbortedException abortReason) => CloseSocket();

@@ -36,6 +36,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private bool _finished; // The peer sent FIN.
     private bool _completed; // The consumer called Complete.
     private Exception? _error;
+    private Action? _direct; // Direct reads (IDirectReceiveFeature): told when a wait ends, instead of a pending read.
 
     public SocketPipeReader(Socket socket, int bufferSize)
         : this(new NetSocket(socket), bufferSize)
@@ -178,6 +179,67 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _read.OnCompleted(continuation, state, token, flags);
 
+    /// <summary>Switches to direct reads (<see cref="IDirectReceiveFeature.TryStartDirectReceive"/>); false while a read or its wait is pending.</summary>
+    internal bool TryStartDirect(Action onReadable)
+    {
+        lock (_socket)
+        {
+            if (_completed || _read.IsPending || _waiting || _direct is not null)
+            {
+                return false;
+            }
+
+            _direct = onReadable;
+            return true;
+        }
+    }
+
+    /// <summary>A direct read (<see cref="IDirectReceiveFeature.Receive"/>): what this reader still holds first, then the kernel's.</summary>
+    internal int ReceiveDirect(Span<byte> destination, out SocketError error)
+    {
+        lock (_socket)
+        {
+            if (_end > _start)
+            {
+                var count = Math.Min(destination.Length, _end - _start);
+                _buffer.AsSpan(_start, count).CopyTo(destination);
+                _start += count;
+                if (_start == _end)
+                {
+                    ReturnBufferLocked();
+                }
+
+                error = SocketError.Success;
+                return count;
+            }
+
+            if (_finished)
+            {
+                error = SocketError.Success;
+                return 0;
+            }
+
+            if (_completed || _error is not null)
+            {
+                error = _completed ? SocketError.OperationAborted : (_error!.InnerException as SocketException)?.SocketErrorCode ?? SocketError.SocketError;
+                return 0;
+            }
+
+            var received = _socket.Receive(destination, out error);
+            _finished = error == SocketError.Success && received == 0;
+            return received;
+        }
+    }
+
+    /// <summary>A direct read's wait (<see cref="IDirectReceiveFeature.WaitReadable"/>).</summary>
+    internal bool WaitReadableDirect()
+    {
+        lock (_socket)
+        {
+            return !_completed && (_waiting || StartWaitLocked());
+        }
+    }
+
     /// <summary>A result from what is buffered or what the kernel holds, when there is one without waiting.</summary>
     private bool TryTakeResultLocked(out ReadResult result)
     {
@@ -281,6 +343,19 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     {
         ReadOutcome outcome;
         Exception? error;
+        if (_direct is { } direct)
+        {
+            // Direct reads: the application reads, on this thread, outside the lock.
+            lock (_socket)
+            {
+                _waiting = false;
+                ObserveWaitLocked();
+            }
+
+            direct();
+            return;
+        }
+
         lock (_socket)
         {
             _waiting = false;

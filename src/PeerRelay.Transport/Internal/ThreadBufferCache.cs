@@ -8,8 +8,8 @@ namespace PeerRelay.Internal;
 /// rents and returns on one thread for every message (the receive buffer, the unmasked message, the stamped forward,
 /// the send buffer). Their lifetimes overlap, so the shared pool's one array per size per thread misses on every
 /// message and takes a per-core stack under its lock; here each of them finds its array again. Arrays over
-/// <see cref="MaxLength"/> and those that find every slot taken go to the shared pool. Compiled into each assembly
-/// that uses it (src/Shared).
+/// <see cref="MaxLength"/> and those that find every slot taken go to the shared pool. The transport's readers and
+/// writers and the relay's connections (PeerRelay.Server) share it.
 /// </summary>
 internal static class ThreadBufferCache
 {

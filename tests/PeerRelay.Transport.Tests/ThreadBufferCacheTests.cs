@@ -1,6 +1,6 @@
 using PeerRelay.Internal;
 
-namespace PeerRelay.Server.Tests;
+namespace PeerRelay.Transport.Tests;
 
 /// <summary>
 /// <see cref="ThreadBufferCache"/>: the arrays a thread gives back are found again by that thread (the smallest that
