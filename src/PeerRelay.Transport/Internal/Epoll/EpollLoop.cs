@@ -26,6 +26,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     private readonly Lock _slotsLock = new();
     private readonly Lock _wakeLock = new();
     private readonly ConcurrentQueue<EpollSocket> _toClose = new();
+    private volatile bool _closesQueued; // Set after each enqueue to _toClose: the end of a turn looks at a flag, not the queue.
     // New connections waiting for their first bytes, by registration (a connection started or closed meanwhile is not
     // kept alive by it: a churned connection is garbage at once, not after handshake_timeout). The loop's thread only.
     private readonly Queue<(long Registration, long Deadline)> _firstBytes = new();
@@ -122,6 +123,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     public void CloseLater(EpollSocket socket)
     {
         _toClose.Enqueue(socket);
+        _closesQueued = true;
         if (!IsCurrent)
         {
             Wake();
@@ -256,6 +258,12 @@ internal sealed unsafe partial class EpollLoop : IDisposable
 
     private void CloseDeferred()
     {
+        if (!_closesQueued)
+        {
+            return;
+        }
+
+        _closesQueued = false; // Before draining: a close queued from now on sets it again.
         while (_toClose.TryDequeue(out var socket))
         {
             try
@@ -271,7 +279,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
 
     private int NextTimeout()
     {
-        if (!_toClose.IsEmpty)
+        if (_closesQueued)
         {
             return 0;
         }
