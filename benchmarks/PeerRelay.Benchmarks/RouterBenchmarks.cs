@@ -75,7 +75,7 @@ public class RouterBenchmarks
     [Benchmark]
     public int RouteAndSend()
     {
-        Completed(_router.HandleAsync(_source, _message, _message.Length));
+        Completed(_router.HandleAsync(_source, _message));
         return TakeWritten(_targetOutput, "nothing was sent");
     }
 
@@ -109,7 +109,7 @@ public class RouterBenchmarks
         var connection = new RelayConnection(transport, static () => { }, handshake, null, 0, new RelayConnectionServices(_router, options, NullLogger.Instance, null));
         _router.OnOpened(connection);
         var registration = Messages.Registration(uuid);
-        Completed(_router.HandleAsync(connection, registration, registration.Length));
+        Completed(_router.HandleAsync(connection, registration));
         TakeWritten(output, "registration was not answered");
         return (connection, output);
     }

@@ -375,7 +375,7 @@ public static class RelayCodec
     /// client's and the relay's own layout: its key order and separators, canonical UUIDs with <c>peer_uuid</c> in lower
     /// case, nothing after the object), checking what <see cref="TryDecode"/> checks, without decoding its strings.
     /// The relay forwards such a message by writing the sender's identity in front of <paramref name="tail"/>
-    /// (<see cref="WriteStampedPeerConnection"/>). Returns false for any other input, valid or not: decode that with
+    /// (<see cref="WriteStampedPeerConnection(IBufferWriter{byte}, Guid, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>). Returns false for any other input, valid or not: decode that with
     /// <see cref="TryDecode"/>.
     /// </summary>
     /// <param name="utf8Json">The bytes of one text frame.</param>
@@ -396,35 +396,56 @@ public static class RelayCodec
     public static void WriteStampedPeerConnection(IBufferWriter<byte> writer, Guid sourceUuid, scoped ReadOnlySpan<byte> escapedSourceName, scoped ReadOnlySpan<byte> tail)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        var size = GetStampedPeerConnectionLength(escapedSourceName, tail);
+        var span = writer.GetSpan(size);
+        if (span.Length < size)
+        {
+            var rented = ArrayPool<byte>.Shared.Rent(size);
+            WriteStampedPeerConnection(rented, sourceUuid, escapedSourceName, tail);
+            JsonOutput.Raw(writer, rented.AsSpan(0, size));
+            ArrayPool<byte>.Shared.Return(rented);
+            return;
+        }
+
+        writer.Advance(WriteStampedPeerConnection(span, sourceUuid, escapedSourceName, tail));
+    }
+
+    /// <summary>
+    /// Writes what <see cref="WriteStampedPeerConnection(IBufferWriter{byte}, Guid, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>
+    /// writes into <paramref name="destination"/>, which must hold
+    /// <see cref="GetStampedPeerConnectionLength"/> bytes (a relay writes it straight behind a frame header).
+    /// </summary>
+    /// <param name="destination">Where the bytes go.</param>
+    /// <param name="sourceUuid">The <c>source_uuid</c> to write.</param>
+    /// <param name="escapedSourceName">The <c>source_name</c> to write, escaped.</param>
+    /// <param name="tail">The tail given by <see cref="TryMatchPeerConnection"/>.</param>
+    /// <returns>The number of bytes written.</returns>
+    public static int WriteStampedPeerConnection(Span<byte> destination, Guid sourceUuid, scoped ReadOnlySpan<byte> escapedSourceName, scoped ReadOnlySpan<byte> tail)
+    {
+        var size = GetStampedPeerConnectionLength(escapedSourceName, tail);
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, size, nameof(destination));
+        var n = 0;
+        Put(destination, ref n, CanonicalPeerConnection.Head);
+        sourceUuid.TryFormat(destination[n..], out var w, "D");
+        n += w;
+        Put(destination, ref n, CanonicalPeerConnection.AfterSourceUuid);
+        Put(destination, ref n, escapedSourceName);
+        Put(destination, ref n, tail);
+        return n;
+    }
+
+    /// <summary>The length of what <see cref="WriteStampedPeerConnection(Span{byte}, Guid, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> writes.</summary>
+    /// <param name="escapedSourceName">The <c>source_name</c> to write, escaped.</param>
+    /// <param name="tail">The tail given by <see cref="TryMatchPeerConnection"/>.</param>
+    /// <returns>The length in bytes.</returns>
+    public static int GetStampedPeerConnectionLength(scoped ReadOnlySpan<byte> escapedSourceName, scoped ReadOnlySpan<byte> tail)
+    {
         if (!tail.StartsWith(CanonicalPeerConnection.AfterSourceName))
         {
             throw new ArgumentException("Not a tail matched by TryMatchPeerConnection.", nameof(tail));
         }
 
-        var head = CanonicalPeerConnection.Head;
-        var middle = CanonicalPeerConnection.AfterSourceUuid;
-        var size = head.Length + 36 + middle.Length + escapedSourceName.Length + tail.Length;
-        var span = writer.GetSpan(size);
-        if (span.Length < size)
-        {
-            JsonOutput.Raw(writer, head);
-            Span<byte> uuid = stackalloc byte[36];
-            sourceUuid.TryFormat(uuid, out _, "D");
-            JsonOutput.Raw(writer, uuid);
-            JsonOutput.Raw(writer, middle);
-            JsonOutput.Raw(writer, escapedSourceName);
-            JsonOutput.Raw(writer, tail);
-            return;
-        }
-
-        var n = 0;
-        Put(span, ref n, head);
-        sourceUuid.TryFormat(span[n..], out var w, "D");
-        n += w;
-        Put(span, ref n, middle);
-        Put(span, ref n, escapedSourceName);
-        Put(span, ref n, tail);
-        writer.Advance(n);
+        return CanonicalPeerConnection.Head.Length + 36 + CanonicalPeerConnection.AfterSourceUuid.Length + escapedSourceName.Length + tail.Length;
     }
 
     /// <summary>

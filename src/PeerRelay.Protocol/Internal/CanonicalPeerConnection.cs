@@ -15,7 +15,7 @@ namespace PeerRelay.Protocol.Internal;
 /// <remarks>
 /// What this accepts, <see cref="RelayCodec.TryDecode"/> accepts too, with the same <c>peer_uuid</c>, and
 /// <see cref="RelayCodec.WritePeerConnection"/> of the decoded frame with a sender's identity writes the same bytes as
-/// <see cref="RelayCodec.WriteStampedPeerConnection"/> of the tail (tests compare the two on many inputs).
+/// <see cref="RelayCodec.WriteStampedPeerConnection(System.Span{byte}, Guid, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> of the tail (tests compare the two on many inputs).
 /// </remarks>
 internal static class CanonicalPeerConnection
 {

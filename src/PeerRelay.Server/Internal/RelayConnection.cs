@@ -187,6 +187,35 @@ internal sealed partial class RelayConnection : IRelayClient
     public SendResult TrySend(OutboundMessage message, RelayConnection? sender = null) => Enqueue(message, sender, returned: false);
 
     /// <summary>
+    /// Forwards a <c>peer_connection</c> matched by <see cref="RelayCodec.TryMatchPeerConnection"/> from
+    /// <paramref name="sender"/>: as <see cref="TrySend"/> with the message <see cref="RelayRouter"/> stamps with
+    /// <paramref name="source"/>'s identity, which is written straight behind the frame header into the transport
+    /// (no message buffer of its own) unless it has to queue.
+    /// </summary>
+    public SendResult TrySendStamped(RelayClientRegistration source, ReadOnlySpan<byte> tail, RelayConnection sender)
+    {
+        var length = RelayCodec.GetStampedPeerConnectionLength(source.EscapedName, tail);
+        lock (this)
+        {
+            if (!IsClosing && !_writerDone && !_flushPending && !_held)
+            {
+                MessagesOut++;
+                Router.Metrics.BytesSent(length);
+                var output = _transport.Output;
+                var span = output.GetSpan(WebSocketFrame.MaxServerHeaderLength + length);
+                var header = WebSocketFrame.WriteHeader(span, WebSocketOpcode.Text, length);
+                RelayCodec.WriteStampedPeerConnection(span[header..], source.Uuid, source.EscapedName, tail);
+                output.Advance(header + length);
+                FlushLocked();
+                return SendResult.Queued;
+            }
+        }
+
+        // Closing, or behind a flush a slow reader holds up: as any other message (TrySend looks again).
+        return TrySend(RelayRouter.Stamp(source, tail, default), sender);
+    }
+
+    /// <summary>
     /// Queues a forward the relay returns to this connection, its sender, because the target's connection ended with
     /// it still queued (<see cref="RelayRouter.OnUndelivered"/>). Returns do not count against
     /// <see cref="RelayServerOptions.SendQueueCapacity"/>, neither when queued nor for what is queued after them: each
@@ -597,7 +626,7 @@ internal sealed partial class RelayConnection : IRelayClient
             return ValueTask.CompletedTask;
         }
 
-        return Router.HandleAsync(this, reader.Message, reader.MessageLength);
+        return Router.HandleAsync(this, reader.Message.AsSpan(reader.MessageOffset, reader.MessageLength));
     }
 
     /// <summary>Acts on a control frame; returns true when reading should stop.</summary>

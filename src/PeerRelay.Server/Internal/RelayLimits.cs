@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerRelay.Protocol;
@@ -24,6 +25,7 @@ internal sealed partial class RelayLimits(
     public const string TooManyClientsReason = "Too many clients registered for this user.";
 
     private readonly RelayServerOptions _options = options.Value;
+    private readonly bool _stopwatchClock = ReferenceEquals(timeProvider, TimeProvider.System); // Its timestamps are Stopwatch's.
 
     // Client-caused lines: at most one per second per cause, with the count skipped (issue 13).
     private readonly LogThrottle _rateLimitedLog = new();
@@ -36,7 +38,10 @@ internal sealed partial class RelayLimits(
     /// instead of refusing anything), or null when the connection is now closed for flooding (1008) and the message
     /// is to be ignored.
     /// </summary>
-    public TimeSpan? Throttle(RelayConnection connection)
+    /// <param name="connection">The connection the message came from.</param>
+    /// <param name="now">A <see cref="Stopwatch"/> timestamp read for this message, or 0; set when this reads one, so
+    /// that the router's forward-duration metric reads the clock no second time.</param>
+    public TimeSpan? Throttle(RelayConnection connection, ref long now)
     {
         var rate = _options.MessageRate;
         if (rate <= 0)
@@ -44,10 +49,20 @@ internal sealed partial class RelayLimits(
             return TimeSpan.Zero;
         }
 
+        long timestamp;
+        if (_stopwatchClock)
+        {
+            timestamp = now = now != 0 ? now : Stopwatch.GetTimestamp();
+        }
+        else
+        {
+            timestamp = timeProvider.GetTimestamp();
+        }
+
         var frequency = timeProvider.TimestampFrequency;
         var wasThrottled = connection.MessageRate.IsThrottled;
         var decision = connection.MessageRate.TryTake(
-            timeProvider.GetTimestamp(), frequency, rate, _options.MessageBurst, (long)(_options.MessageRateSustained.TotalSeconds * frequency), out var waitTicks);
+            timestamp, frequency, rate, _options.MessageBurst, (long)(_options.MessageRateSustained.TotalSeconds * frequency), out var waitTicks);
         switch (decision)
         {
             case RateDecision.Allowed:

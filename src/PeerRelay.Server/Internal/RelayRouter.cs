@@ -71,43 +71,61 @@ internal sealed partial class RelayRouter(
         }
     }
 
-    /// <summary>Acts on one complete text message. The buffer is only valid until this returns.</summary>
-    public ValueTask HandleAsync(RelayConnection connection, byte[] buffer, int count)
+    /// <summary>
+    /// Acts on one complete text message. <paramref name="message"/> is only valid until this returns (it may be the
+    /// connection's read buffer): what acts on it later (a throttled message) works on a copy.
+    /// </summary>
+    public ValueTask HandleAsync(RelayConnection connection, ReadOnlySpan<byte> message)
     {
-        metrics.MessageReceived(count);
+        metrics.MessageReceived(message.Length);
         connection.MessagesIn++;
-        var wait = limits.Throttle(connection);
+        long now = 0; // One clock read per message, shared by the rate limit and the forward-duration metric.
+        var wait = limits.Throttle(connection, ref now);
         if (wait is not { } delay)
         {
             return ValueTask.CompletedTask; // Closed for sustained flooding.
         }
 
-        return delay > TimeSpan.Zero ? HandleLaterAsync(connection, buffer, count, delay) : Dispatch(connection, buffer, count);
+        if (delay > TimeSpan.Zero)
+        {
+            var copy = ArrayPool<byte>.Shared.Rent(message.Length);
+            message.CopyTo(copy);
+            return HandleLaterAsync(connection, copy, message.Length, delay);
+        }
+
+        return Dispatch(connection, message, now);
     }
 
     /// <summary>
-    /// Acts on a message of a connection over its rate after <paramref name="delay"/>. The receive loop awaits this, so
-    /// the connection is not read meanwhile: the sender is slowed by TCP flow control and nothing is dropped.
+    /// Acts on a message of a connection over its rate after <paramref name="delay"/>, then returns its
+    /// <paramref name="buffer"/> to the pool. The receive loop awaits this, so the connection is not read meanwhile:
+    /// the sender is slowed by TCP flow control and nothing is dropped.
     /// </summary>
     private async ValueTask HandleLaterAsync(RelayConnection connection, byte[] buffer, int count, TimeSpan delay)
     {
         try
         {
-            await Task.Delay(delay, timeProvider, connection.Aborted);
-        }
-        catch (OperationCanceledException)
-        {
-            return; // The connection went away meanwhile.
-        }
+            try
+            {
+                await Task.Delay(delay, timeProvider, connection.Aborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // The connection went away meanwhile.
+            }
 
-        limits.Resumed(connection);
-        await Dispatch(connection, buffer, count);
+            limits.Resumed(connection);
+            await Dispatch(connection, buffer.AsSpan(0, count), now: 0);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
-    private ValueTask Dispatch(RelayConnection connection, byte[] buffer, int count)
+    private ValueTask Dispatch(RelayConnection connection, ReadOnlySpan<byte> json, long now)
     {
-        var received = metrics.ForwardDurationEnabled ? Stopwatch.GetTimestamp() : 0;
-        var json = buffer.AsSpan(0, count);
+        var received = metrics.ForwardDurationEnabled ? (now != 0 ? now : Stopwatch.GetTimestamp()) : 0;
 
         // A peer_connection in the layout every known client writes is forwarded without decoding its strings: the
         // sender's identity is spliced in front of the rest of its bytes, which the relay would have written the same.
@@ -415,7 +433,7 @@ internal sealed partial class RelayRouter(
             return ValueTask.CompletedTask;
         }
 
-        switch (target.TrySend(Stamp(source, tail, decoded), connection))
+        switch (tail.IsEmpty ? target.TrySend(Stamp(source, tail, decoded), connection) : target.TrySendStamped(source, tail, connection))
         {
             case SendResult.Queued:
                 metrics.MessageForwarded();
@@ -444,7 +462,7 @@ internal sealed partial class RelayRouter(
     /// The forwarded message, stamped with the sender's registered identity, in a pooled buffer: spliced from a matched
     /// message's <paramref name="tail"/>, or encoded from <paramref name="decoded"/>. Uses the receive loop's writer.
     /// </summary>
-    private static OutboundMessage Stamp(RelayClientRegistration source, scoped ReadOnlySpan<byte> tail, scoped in RelayFrame decoded)
+    internal static OutboundMessage Stamp(RelayClientRegistration source, scoped ReadOnlySpan<byte> tail, scoped in RelayFrame decoded)
     {
         if (tail.IsEmpty)
         {

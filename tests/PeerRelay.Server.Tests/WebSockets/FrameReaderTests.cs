@@ -147,7 +147,7 @@ public sealed class FrameReaderTests
         {
             var buffer = Segments.Split(input, 1, 3, 7, 2, 13, 100, 5, 9);
             Assert.Equal(FrameStep.Message, reader.Next(ref buffer));
-            Assert.Equal(payload, reader.Message.AsSpan(0, reader.MessageLength).ToArray());
+            Assert.Equal(payload, reader.Message.AsSpan(reader.MessageOffset, reader.MessageLength).ToArray());
         }
         finally
         {
@@ -382,7 +382,7 @@ public sealed class FrameReaderTests
             var buffer = new ReadOnlySequence<byte>(ClientFrame.Build(WebSocketOpcode.Binary, payload));
             Assert.Equal(FrameStep.Message, reader.Next(ref buffer));
             Assert.Equal(WebSocketOpcode.Binary, reader.MessageOpcode);
-            Assert.Equal(payload, reader.Message.AsSpan(0, reader.MessageLength).ToArray());
+            Assert.Equal(payload, reader.Message.AsSpan(reader.MessageOffset, reader.MessageLength).ToArray());
         }
         finally
         {
@@ -466,5 +466,76 @@ public sealed class FrameReaderTests
         }
     }
 
-    private static string MessageText(in FrameReader reader) => Encoding.UTF8.GetString(reader.Message, 0, reader.MessageLength);
+    [Fact]
+    public void Next_WholeFrameInOneArray_IsUnmaskedInPlace_AndTheArrayIsNotTheReaders()
+    {
+        // The usual message: one frame, all of it in the read. No copy: the message is the input's own array, unmasked
+        // where it is, and resetting leaves that array alone (it is the transport's, not the pool's of the reader).
+        var input = ClientFrame.Concat(ClientFrame.Text("in place"), ClientFrame.Text("next"));
+        var reader = new FrameReader(Limit);
+        try
+        {
+            var buffer = new ReadOnlySequence<byte>(input);
+            Assert.Equal(FrameStep.Message, reader.Next(ref buffer));
+            Assert.Same(input, reader.Message);
+            Assert.Equal(6, reader.MessageOffset); // 2 header bytes and the 4-byte mask.
+            Assert.Equal("in place", Encoding.UTF8.GetString(input, 6, 8));
+            reader.ResetMessage();
+            Assert.Empty(reader.Message);
+            Assert.Equal(0, reader.MessageOffset);
+
+            Assert.Equal(FrameStep.Message, reader.Next(ref buffer));
+            Assert.Same(input, reader.Message);
+            Assert.Equal("next", MessageText(reader));
+            Assert.True(buffer.IsEmpty);
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Next_FrameSplitOverSegmentsOrFragmented_IsCopiedIntoTheReadersBuffer()
+    {
+        // Not in place: a frame whose payload is not all in the first segment, and a message of several frames.
+        var split = ClientFrame.Text("split frame");
+        var fragmented = ClientFrame.Concat(ClientFrame.Text("frag", fin: false), ClientFrame.Continuation("mented"));
+        var reader = new FrameReader(Limit);
+        try
+        {
+            var buffer = Segments.Split(split, 8);
+            Assert.Equal(FrameStep.Message, reader.Next(ref buffer));
+            Assert.Equal(0, reader.MessageOffset);
+            Assert.Equal("split frame", MessageText(reader));
+            reader.ResetMessage();
+
+            buffer = new ReadOnlySequence<byte>(fragmented);
+            Assert.Equal(FrameStep.Message, reader.Next(ref buffer));
+            Assert.NotSame(fragmented, reader.Message);
+            Assert.Equal("fragmented", MessageText(reader));
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Next_WholeFrameOfInvalidUtf8_IsA1007()
+    {
+        var reader = new FrameReader(Limit);
+        try
+        {
+            var buffer = new ReadOnlySequence<byte>(ClientFrame.Build(WebSocketOpcode.Text, [0x61, 0xC3, 0x28]));
+            Assert.Equal(FrameStep.Error, reader.Next(ref buffer));
+            Assert.Equal(1007, reader.ErrorCode);
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    private static string MessageText(in FrameReader reader) => Encoding.UTF8.GetString(reader.Message, reader.MessageOffset, reader.MessageLength);
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using PeerRelay.Internal;
 
 namespace PeerRelay.Server.Internal.WebSockets;
@@ -25,7 +26,10 @@ internal enum FrameStep
 /// <summary>
 /// Turns a client's byte stream into messages and control frames (RFC 6455): reassembles fragments, unmasks payloads
 /// into one pooled buffer per message, checks the size limit from the frame headers before reading a payload, and
-/// checks that text is UTF-8. Holds no buffer between messages. One per connection, used by its receive loop only.
+/// checks that text is UTF-8. A message of one frame that arrived whole in one array (the usual message) is unmasked
+/// where it is instead, and <see cref="Message"/> is the input's own array: valid until the input is read on, so a
+/// consumer that keeps it longer (a throttled message) copies it. Holds no buffer between messages. One per
+/// connection, used by its receive loop only.
 /// </summary>
 internal struct FrameReader(int limit) : IDisposable
 {
@@ -35,13 +39,20 @@ internal struct FrameReader(int limit) : IDisposable
     private long _frameRead;
     private bool _inMessage;
     private byte[]? _message;
+    private bool _borrowed; // _message is the input's array (a whole frame unmasked in place), not a pooled buffer of ours.
     private byte[]? _control;
 
     /// <summary>Gets the size limit of a message, in bytes.</summary>
     public readonly int Limit => _limit;
 
-    /// <summary>Gets the buffer holding the current message (valid until <see cref="ResetMessage"/>).</summary>
+    /// <summary>
+    /// Gets the array holding the current message from <see cref="MessageOffset"/> on (valid until
+    /// <see cref="ResetMessage"/>, and only until the input is read on when it is the input's own).
+    /// </summary>
     public readonly byte[] Message => _message ?? [];
+
+    /// <summary>Gets where the current message starts in <see cref="Message"/>.</summary>
+    public int MessageOffset { get; private set; }
 
     /// <summary>Gets the current message's length in bytes.</summary>
     public int MessageLength { get; private set; }
@@ -101,11 +112,19 @@ internal struct FrameReader(int limit) : IDisposable
                     return FrameStep.TooLarge;
                 }
 
+                if (!_inMessage && header.Fin && TryUnmaskInPlace(ref buffer, header))
+                {
+                    return MessageOpcode == WebSocketOpcode.Text && !System.Text.Unicode.Utf8.IsValid(_message.AsSpan(MessageOffset, MessageLength))
+                        ? Fail(1007, "Text message is not valid UTF-8.")
+                        : FrameStep.Message;
+                }
+
                 if (!_inMessage)
                 {
                     _inMessage = true;
                     MessageOpcode = header.Opcode;
                     MessageLength = 0;
+                    MessageOffset = 0;
                 }
 
                 EnsureCapacity((int)size);
@@ -154,12 +173,18 @@ internal struct FrameReader(int limit) : IDisposable
     {
         if (_message is not null)
         {
-            ThreadBufferCache.Return(_message);
+            if (!_borrowed)
+            {
+                ThreadBufferCache.Return(_message);
+            }
+
             _message = null;
+            _borrowed = false;
         }
 
         _inMessage = false;
         MessageLength = 0;
+        MessageOffset = 0;
     }
 
     /// <summary>Returns the last control frame's buffer, so that an idle connection holds none.</summary>
@@ -177,6 +202,31 @@ internal struct FrameReader(int limit) : IDisposable
     {
         ResetMessage();
         ReleaseControl();
+    }
+
+    /// <summary>
+    /// A message of one frame whose payload is all in the input's first segment, an array: unmasked where it is, and
+    /// the message is that array (no copy, no buffer of ours).
+    /// </summary>
+    private bool TryUnmaskInPlace(ref ReadOnlySequence<byte> buffer, in FrameHeader header)
+    {
+        var total = header.HeaderLength + header.PayloadLength;
+        if (buffer.First.Length < total || !MemoryMarshal.TryGetArray(buffer.First, out var segment))
+        {
+            return false;
+        }
+
+        var length = (int)header.PayloadLength;
+        var offset = segment.Offset + header.HeaderLength;
+        WebSocketFrame.UnmaskInPlace(segment.Array.AsSpan(offset, length), header.Mask);
+        _inMessage = true;
+        _borrowed = true;
+        _message = segment.Array;
+        MessageOpcode = header.Opcode;
+        MessageOffset = offset;
+        MessageLength = length;
+        buffer = buffer.Slice(total);
+        return true;
     }
 
     private FrameStep ReadControl(ref ReadOnlySequence<byte> buffer, in FrameHeader header)

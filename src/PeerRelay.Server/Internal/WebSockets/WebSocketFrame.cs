@@ -159,6 +159,9 @@ internal static class WebSocketFrame
         }
     }
 
+    /// <summary>Unmasks a whole frame's <paramref name="payload"/> where it is.</summary>
+    public static void UnmaskInPlace(Span<byte> payload, uint mask) => UnmaskSpan(payload, payload, mask);
+
     private static void UnmaskSpan(ReadOnlySpan<byte> source, Span<byte> destination, uint mask)
     {
         var i = 0;
