@@ -35,8 +35,9 @@ public interface IDirectReceiveFeature
 
     /// <summary>
     /// Starts waiting for the socket to become readable. True: the callback given to <see cref="TryStartDirectReceive"/>
-    /// follows, once. False: it may be readable already; receive again. After a receive that filled less than its
-    /// buffer, a wait is what the next read needs (no receive that would only say "would block").
+    /// follows, once. False: there may be bytes to read already (the transport still holds some, the last receive
+    /// filled its buffer, or they arrived meanwhile); receive again. After a receive that filled less than its buffer,
+    /// a wait is what the next read needs (no receive that would only say "would block").
     /// </summary>
     /// <returns>Whether a wait was started.</returns>
     bool WaitReadable();

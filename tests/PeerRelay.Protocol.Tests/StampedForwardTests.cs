@@ -99,7 +99,8 @@ public sealed class StampedForwardTests
 
     /// <summary>
     /// Every single-byte change of a canonical message (each position, a set of replacement bytes that matter to
-    /// JSON): whenever the fast path accepts one, the decoder accepts it with the same target and the same output.
+    /// JSON): whenever the fast path accepts one, the decoder accepts it with the same target and the same output; and
+    /// on valid UTF-8 the relay's matcher (no UTF-8 check of its own) answers as the public one.
     /// </summary>
     [Fact]
     public void Mutations_FastPathNeverDisagreesWithTheDecoder()
@@ -115,7 +116,14 @@ public sealed class StampedForwardTests
                 bytes[position] = replacement;
                 foreach (var input in new[] { bytes, Without(bytes, position) })
                 {
-                    if (!RelayCodec.TryMatchPeerConnection(input, out var peer, out var tail))
+                    var isMatch = RelayCodec.TryMatchPeerConnection(input, out var peer, out var tail);
+                    if (System.Text.Unicode.Utf8.IsValid(input))
+                    {
+                        // The relay's matcher skips the UTF-8 check its frame reader made: the same answer on valid input.
+                        Assert.Equal(isMatch, PeerRelay.Protocol.Internal.CanonicalPeerConnection.TryMatch(input, knownValidUtf8: true, out _, out _));
+                    }
+
+                    if (!isMatch)
                     {
                         continue;
                     }

@@ -34,6 +34,7 @@ public sealed class DirectReceiveTests
         Assert.False(direct.TryStartDirectReceive(readable.Set)); // Once.
 
         var buffer = new byte[64];
+        Assert.False(direct.WaitReadable()); // The reader still holds bytes: no wait, receive them.
         Assert.Equal("rest", Receive(direct, buffer, SocketError.Success));
         Assert.Equal(string.Empty, Receive(direct, buffer, SocketError.WouldBlock));
 

@@ -42,7 +42,15 @@ internal static class CanonicalPeerConnection
     private static ReadOnlySpan<byte> End => ", \"message_type\": \"peer_connection\"}"u8;
 
     /// <summary>Matches <paramref name="utf8Json"/>; on success gives the target and the tail from <see cref="AfterSourceName"/> on.</summary>
-    public static bool TryMatch(ReadOnlySpan<byte> utf8Json, out Guid peerUuid, out ReadOnlySpan<byte> tail)
+    public static bool TryMatch(ReadOnlySpan<byte> utf8Json, out Guid peerUuid, out ReadOnlySpan<byte> tail) =>
+        TryMatch(utf8Json, knownValidUtf8: false, out peerUuid, out tail);
+
+    /// <summary>
+    /// As <see cref="TryMatch(ReadOnlySpan{byte}, out Guid, out ReadOnlySpan{byte})"/>; with
+    /// <paramref name="knownValidUtf8"/> the caller has checked that the bytes are UTF-8 (the relay's frame reader checks
+    /// every text message), so they are not checked again.
+    /// </summary>
+    public static bool TryMatch(ReadOnlySpan<byte> utf8Json, bool knownValidUtf8, out Guid peerUuid, out ReadOnlySpan<byte> tail)
     {
         peerUuid = default;
         tail = default;
@@ -94,7 +102,7 @@ internal static class CanonicalPeerConnection
 
         // The end (checked first) must follow at once. UTF-8 is checked last (the decoder checks it first): what is not
         // this layout fails sooner on its structure.
-        if (i != s.Length - End.Length || !Utf8.IsValid(s))
+        if (i != s.Length - End.Length || (!knownValidUtf8 && !Utf8.IsValid(s)))
         {
             return false;
         }

@@ -21,6 +21,7 @@ internal sealed partial class RelayConnection
     private int _unreadStart;
     private int _unreadEnd;
     private bool _unreadIncomplete; // _unread ends inside a frame: receive more before parsing it again.
+    private bool _drained; // The last receive took less than it could: wait before receiving again (kept across a message's wait).
 
     /// <summary>
     /// The direct pump: finishes what it waited for, handles what a wait left unread, then receives and handles until a
@@ -28,6 +29,17 @@ internal sealed partial class RelayConnection
     /// again) or reading stops (the receive ends).
     /// </summary>
     private void ReceiveDirect()
+    {
+        if (_waiting != ReceiveWait.Message)
+        {
+            _drained = false; // The transport's callback: the socket has become readable.
+        }
+
+        PumpDirect();
+    }
+
+    /// <summary>The body of <see cref="ReceiveDirect"/>.</summary>
+    private void PumpDirect()
     {
         var direct = _direct!;
         byte[]? scratch = null;
@@ -39,7 +51,6 @@ internal sealed partial class RelayConnection
                 byte[] buffer;
                 int start;
                 int end;
-                var drained = false;
                 if (_unread is { } unread && !_unreadIncomplete)
                 {
                     // What followed a message that waited: handle it before receiving more.
@@ -48,6 +59,19 @@ internal sealed partial class RelayConnection
                 }
                 else
                 {
+                    if (_drained)
+                    {
+                        // The last receive took less than it could: the kernel held no more then, so wait, without a
+                        // receive that would only say "would block" (the wait still catches bytes that came meanwhile).
+                        _turn = 0;
+                        if (direct.WaitReadable())
+                        {
+                            return;
+                        }
+
+                        _drained = false;
+                    }
+
                     if (_unread is not null)
                     {
                         (buffer, start, end) = TakeIncomplete();
@@ -67,15 +91,7 @@ internal sealed partial class RelayConnection
                             throw new IOException($"Receiving failed: {outcome}.", new SocketException((int)outcome));
                         }
 
-                        if (outcome == SocketError.WouldBlock)
-                        {
-                            _turn = 0;
-                            if (direct.WaitReadable())
-                            {
-                                return;
-                            }
-                        }
-
+                        _drained = outcome == SocketError.WouldBlock;
                         continue;
                     }
 
@@ -87,22 +103,10 @@ internal sealed partial class RelayConnection
                     }
 
                     end += received;
-
-                    // Less than it could take: the kernel is drained, so the next read waits without trying a receive
-                    // that would only say "would block" (the wait still catches bytes that arrived meanwhile).
-                    drained = received < room;
+                    _drained = received < room;
                 }
 
                 step = OnDirectRead(buffer, start, end, scratch);
-                if (step == ReceiveStep.Continue && drained)
-                {
-                    // All handled (what is kept is an incomplete frame): wait, unless bytes arrived meanwhile.
-                    _turn = 0;
-                    if (direct.WaitReadable())
-                    {
-                        return;
-                    }
-                }
             }
 
             if (step == ReceiveStep.Stop)

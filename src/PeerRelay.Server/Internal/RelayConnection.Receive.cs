@@ -16,7 +16,9 @@ namespace PeerRelay.Server.Internal;
 /// has to wait (a registration, a throttled message, a fleet forward), does the pump stop, with one cached
 /// continuation that resumes it: no async state machine is resumed per message, and an idle client keeps only these
 /// fields. When reading stops for good, the pump completes the <see cref="ValueTask"/> that <see cref="RunAsync"/>
-/// awaits, which then finishes the close handshake.
+/// awaits, which then finishes the close handshake. On PeerRelay's socket transports without TLS the pump reads the
+/// socket itself instead of the pipe (<see cref="ReceiveDirect"/>, RelayConnection.Direct.cs); both parse with
+/// <see cref="HandleFrames"/>.
 /// </summary>
 internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWorkItem
 {
@@ -73,7 +75,8 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
                 // Direct reads (no TLS on the connection): the transport calls the pump, which waits for messages too.
                 _direct = direct;
                 _resume = resume;
-                ReceiveDirect();
+                _drained = true; // A wait first: the transport says whether what it holds (or the kernel's) is to be read.
+                PumpDirect();
             }
             else
             {
@@ -178,7 +181,7 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
                 _pendingMessage = default;
                 message.GetResult();
                 _frames.ResetMessage();
-                return ReceiveStep.Continue; // The rest of the last read was left unexamined: the next read has it.
+                return ReceiveStep.Continue; // The rest of the last read was left unexamined: the next read (or _unread) has it.
             default:
                 return ReceiveStep.Continue;
         }

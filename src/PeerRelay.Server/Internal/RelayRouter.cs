@@ -72,8 +72,9 @@ internal sealed partial class RelayRouter(
     }
 
     /// <summary>
-    /// Acts on one complete text message. <paramref name="message"/> is only valid until this returns (it may be the
-    /// connection's read buffer): what acts on it later (a throttled message) works on a copy.
+    /// Acts on one complete text message, whose UTF-8 the frame reader has checked. <paramref name="message"/> is only
+    /// valid until this returns (it may be the connection's read buffer): what acts on it later (a throttled message)
+    /// works on a copy.
     /// </summary>
     public ValueTask HandleAsync(RelayConnection connection, ReadOnlySpan<byte> message)
     {
@@ -129,7 +130,7 @@ internal sealed partial class RelayRouter(
 
         // A peer_connection in the layout every known client writes is forwarded without decoding its strings: the
         // sender's identity is spliced in front of the rest of its bytes, which the relay would have written the same.
-        if (RelayCodec.TryMatchPeerConnection(json, out var peer, out var tail))
+        if (PeerRelay.Protocol.Internal.CanonicalPeerConnection.TryMatch(json, knownValidUtf8: true, out var peer, out var tail))
         {
             return Forward(connection, peer, json, tail, default, received);
         }

@@ -227,16 +227,21 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
             var received = _socket.Receive(destination, out error);
             _finished = error == SocketError.Success && received == 0;
+            _drained = error == SocketError.WouldBlock || (error == SocketError.Success && received < destination.Length);
             return received;
         }
     }
 
-    /// <summary>A direct read's wait (<see cref="IDirectReceiveFeature.WaitReadable"/>).</summary>
+    /// <summary>
+    /// A direct read's wait (<see cref="IDirectReceiveFeature.WaitReadable"/>): none while this reader still holds bytes
+    /// or the last receive filled its buffer (the kernel may hold more, and an edge-triggered socket reports no new edge
+    /// for what it already holds).
+    /// </summary>
     internal bool WaitReadableDirect()
     {
         lock (_socket)
         {
-            return !_completed && (_waiting || StartWaitLocked());
+            return !_completed && _end == _start && _drained && (_waiting || StartWaitLocked());
         }
     }
 
