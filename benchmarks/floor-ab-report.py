@@ -2,7 +2,7 @@
 
     python3 benchmarks/floor-ab-report.py RAW.jsonl floor NAME...
 
-Per case and figure: each server's median, and each variant's ratio to the floor as the ratio of the medians, then in
+Per case and figure (CPU, its kernel and user parts, p99, RSS per client): each server's median, and each variant's ratio to the floor as the ratio of the medians, then in
 brackets the median of each repetition's own ratio (which the VM's drift between repetitions moves less) and, from four
 repetitions on, their interquartile range. A `--curve` run's windows are cases of their own (NAME@1 ... NAME@K).
 """
@@ -14,6 +14,7 @@ import sys
 FIGURES = [
     ("serverCpuPerUnitUs", "CPU/unit µs"),
     ("serverSystemPerUnitUs", "kernel/unit µs"),
+    ("userPerUnitUs", "user/unit µs"),
     ("latencyP99Us", "p99 µs"),
     ("rssPerClientKiB", "RSS/client KiB"),
 ]
@@ -21,6 +22,9 @@ FIGURES = [
 
 def value(row, key):
     result = row["result"]
+    if key == "userPerUnitUs" and result and result.get("serverUserMs") is not None and result.get("units"):
+        # The user-space part, where builds of the relay differ (the kernel's is the floor's): ms per window → µs per unit.
+        return result["serverUserMs"] * 1000 / result["units"]
     if not result or result.get(key) is None:
         return None
     if key == "rssPerClientKiB" and row.get("resident"):

@@ -48,6 +48,18 @@ public sealed class FloorAbReportTests : IDisposable
     }
 
     [Fact]
+    public async Task Report_GivesTheUserTimePerUnit_FromTheWindowsMillisecondsAndUnits()
+    {
+        var raw = Raw(
+            """{"case":"f","rep":1,"server":"floor","resident":1,"at":0,"result":{"serverCpuPerUnitUs":10,"serverUserMs":70,"units":100000}}""",
+            """{"case":"f","rep":1,"server":"relay","resident":1,"at":0,"result":{"serverCpuPerUnitUs":12,"serverUserMs":210,"units":150000}}""");
+
+        var report = await BenchmarkScripts.RunAsync("floor-ab-report.py", raw, "floor", "relay");
+
+        Assert.Contains("| f | user/unit µs | 0.70 | 1.40 | 2.00× (2.00×) |", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Report_WithAFloorOfZero_LeavesTheRatioOut_InsteadOfFailing()
     {
         var raw = Raw(
