@@ -7,7 +7,7 @@ namespace PeerRelay.Benchmarks;
 /// <summary>
 /// The buffers one forwarded message rents and returns on the loop's thread, with their lifetimes overlapping as on the
 /// message path: the receive buffer, the unmasked message, the stamped forward and the send buffer. The shared pool
-/// against the relay's per-thread cache in front of it (src/Shared/ThreadBufferCache.cs).
+/// against the relay's per-thread cache in front of it (PeerRelay.Transport's Internal/ThreadBufferCache.cs).
 /// </summary>
 [MemoryDiagnoser]
 public class BufferCacheBenchmarks

@@ -21,7 +21,10 @@ internal sealed partial class RelayConnection
     private int _unreadStart;
     private int _unreadEnd;
     private bool _unreadIncomplete; // _unread ends inside a frame: receive more before parsing it again.
-    private bool _drained; // The last receive took less than it could: wait before receiving again (kept across a message's wait).
+    // The last receive took less than it could: wait before receiving again (kept across a message's wait). The transport
+    // knows it too and declines a wait that is not due; this copy only spares the readiness callback's pump one call
+    // (and one lock) per message: after the callback it is false, so the pump receives at once.
+    private bool _drained;
 
     /// <summary>
     /// The direct pump: finishes what it waited for, handles what a wait left unread, then receives and handles until a

@@ -197,7 +197,7 @@ internal sealed partial class RelayConnection : IRelayClient
         var length = RelayCodec.GetStampedPeerConnectionLength(source.EscapedName, tail);
         lock (this)
         {
-            if (!IsClosing && !_writerDone && !_flushPending && !_held)
+            if (WritesNowLocked)
             {
                 MessagesOut++;
                 Router.Metrics.BytesSent(length);
@@ -227,6 +227,9 @@ internal sealed partial class RelayConnection : IRelayClient
     /// <returns>Whether it was queued, or the connection is closing.</returns>
     public SendResult SendReturned(OutboundMessage message) => Enqueue(message, sender: null, returned: true);
 
+    /// <summary>Gets whether a message goes to the transport at once: not closing, and no flush held up or held back (under the send lock).</summary>
+    private bool WritesNowLocked => !IsClosing && !_writerDone && !_flushPending && !_held;
+
     private SendResult Enqueue(OutboundMessage message, RelayConnection? sender, bool returned)
     {
         lock (this)
@@ -237,7 +240,7 @@ internal sealed partial class RelayConnection : IRelayClient
                 return SendResult.Closed;
             }
 
-            if (_flushPending || _held)
+            if (!WritesNowLocked)
             {
                 var rare = RareState;
                 var backlog = rare.Backlog ??= new Queue<Outbound>();

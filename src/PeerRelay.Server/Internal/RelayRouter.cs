@@ -471,7 +471,7 @@ internal sealed partial class RelayRouter(
         }
 
         var writer = PooledBufferWriter.ForCurrentThread;
-        writer.Start(64 + source.EscapedName.Length + tail.Length);
+        writer.Start(RelayCodec.GetStampedPeerConnectionLength(source.EscapedName, tail));
         RelayCodec.WriteStampedPeerConnection(writer, source.Uuid, source.EscapedName, tail);
         return writer.Detach();
     }

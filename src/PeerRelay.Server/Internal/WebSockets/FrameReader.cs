@@ -114,9 +114,7 @@ internal struct FrameReader(int limit) : IDisposable
 
                 if (!_inMessage && header.Fin && TryUnmaskInPlace(ref buffer, header))
                 {
-                    return MessageOpcode == WebSocketOpcode.Text && !System.Text.Unicode.Utf8.IsValid(_message.AsSpan(MessageOffset, MessageLength))
-                        ? Fail(1007, "Text message is not valid UTF-8.")
-                        : FrameStep.Message;
+                    return EndOfMessage();
                 }
 
                 if (!_inMessage)
@@ -159,12 +157,7 @@ internal struct FrameReader(int limit) : IDisposable
                 continue;
             }
 
-            if (MessageOpcode == WebSocketOpcode.Text && !System.Text.Unicode.Utf8.IsValid(_message.AsSpan(0, MessageLength)))
-            {
-                return Fail(1007, "Text message is not valid UTF-8.");
-            }
-
-            return FrameStep.Message;
+            return EndOfMessage();
         }
     }
 
@@ -264,6 +257,12 @@ internal struct FrameReader(int limit) : IDisposable
         ThreadBufferCache.Return(_message);
         _message = bigger;
     }
+
+    /// <summary>A whole message: text must be UTF-8.</summary>
+    private FrameStep EndOfMessage() =>
+        MessageOpcode == WebSocketOpcode.Text && !System.Text.Unicode.Utf8.IsValid(_message.AsSpan(MessageOffset, MessageLength))
+            ? Fail(1007, "Text message is not valid UTF-8.")
+            : FrameStep.Message;
 
     private FrameStep Fail(int code, string problem)
     {
