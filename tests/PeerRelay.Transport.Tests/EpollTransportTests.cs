@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -11,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Testing;
 using PeerRelay.Transport.Internal;
+using PeerRelay.Transport.Internal.Epoll;
 
 namespace PeerRelay.Transport.Tests;
 
@@ -42,6 +44,29 @@ public sealed class EpollTransportTests
         using var raw = new TcpClient();
         await raw.ConnectAsync(IPAddress.Loopback, Port(app)).WithTimeout();
         Assert.Equal("SILENT\n", await ReadToEndAsync(raw.GetStream()));
+    }
+
+    [Fact]
+    public async Task EventLoop_ForgetsANewConnection_OnceItHasSpoken_NotAtItsTimeout()
+    {
+        // While a connection is timed out for its first bytes the loop waits with a time-out, which arms a kernel timer
+        // for every sleep; one that has spoken must not keep that up until its deadline (30 s here).
+        var served = new TaskCompletionSource<EpollLoop>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await StartAsync(TimeSpan.FromSeconds(30), loop => served.TrySetResult(loop));
+        using var raw = new TcpClient();
+        await raw.ConnectAsync(IPAddress.Loopback, Port(app)).WithTimeout();
+        var stream = raw.GetStream();
+        await stream.WriteAsync("HOLD\n"u8.ToArray()).AsTask().WithTimeout();
+        var answer = new byte[5];
+        await stream.ReadExactlyAsync(answer).AsTask().WithTimeout();
+        Assert.Equal("HELD\n"u8.ToArray(), answer);
+
+        // Still open (a closed one is dropped anyway): forgotten because it has started.
+        var loop = await served.Task.WithTimeout();
+        await TaskTimeoutExtensions.WaitUntil(() => loop.FirstBytesWatched == 0, TimeSpan.FromSeconds(10));
+
+        raw.Client.Shutdown(SocketShutdown.Send);
+        Assert.Equal(string.Empty, await ReadToEndAsync(stream));
     }
 
     [Theory]
@@ -177,8 +202,12 @@ public sealed class EpollTransportTests
         return text.ToString();
     }
 
-    /// <summary>Kestrel on the epoll transport with one endpoint whose event-loop pipeline answers "PING" itself and passes anything else on.</summary>
-    private static async Task<WebApplication> StartAsync(TimeSpan firstBytesTimeout)
+    /// <summary>
+    /// Kestrel on the epoll transport with one endpoint whose event-loop pipeline answers "PING" itself, holds a
+    /// "HOLD" connection open until the client's FIN (telling <c>onHold</c> the loop it runs on), and passes anything
+    /// else on.
+    /// </summary>
+    private static async Task<WebApplication> StartAsync(TimeSpan firstBytesTimeout, Action<EpollLoop>? onHold = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseRelayEpoll(o => o.EventLoops = 2);
@@ -189,6 +218,23 @@ public sealed class EpollTransportTests
                 if (!input.TryRead(out var result))
                 {
                     await context.Transport.Output.WriteAsync("SILENT\n"u8.ToArray());
+                    return;
+                }
+
+                if (result.Buffer.FirstSpan.StartsWith("HOLD"u8))
+                {
+                    // Answers, tells the test its loop, and stays open until the client's FIN.
+                    input.AdvanceTo(result.Buffer.End);
+                    onHold?.Invoke(EpollLoop.Current!);
+                    await context.Transport.Output.WriteAsync("HELD\n"u8.ToArray());
+                    ReadResult read;
+                    do
+                    {
+                        read = await input.ReadAsync();
+                        input.AdvanceTo(read.Buffer.End);
+                    }
+                    while (!read.IsCompleted);
+
                     return;
                 }
 

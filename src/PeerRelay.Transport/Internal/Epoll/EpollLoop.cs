@@ -30,6 +30,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     // New connections waiting for their first bytes, by registration (a connection started or closed meanwhile is not
     // kept alive by it: a churned connection is garbage at once, not after handshake_timeout). The loop's thread only.
     private readonly Queue<(long Registration, long Deadline)> _firstBytes = new();
+    private int _firstBytesWatched; // _firstBytes.Count, for FirstBytesWatched.
     private readonly Stack<int> _freeSlots = new();
     private IEpollHandler?[] _slots = new IEpollHandler?[1024];
     private int[] _generations = new int[1024];
@@ -61,6 +62,15 @@ internal sealed unsafe partial class EpollLoop : IDisposable
 
     /// <summary>Gets a value indicating whether the calling thread is this loop's.</summary>
     public bool IsCurrent => ReferenceEquals(t_current, this);
+
+    /// <summary>Gets the loop whose thread calls (null off the loops).</summary>
+    public static EpollLoop? Current => t_current;
+
+    /// <summary>
+    /// Gets how many new connections the loop is timing out (<see cref="WatchFirstBytes"/>): while any is, it waits in
+    /// <c>epoll_wait</c> with a time-out. Read from another thread for tests and diagnostics only.
+    /// </summary>
+    public int FirstBytesWatched => Volatile.Read(ref _firstBytesWatched);
 
     /// <summary>Adds <paramref name="fd"/> with <paramref name="events"/>; returns its registration (for <see cref="Free"/>), or throws.</summary>
     public long Register(int fd, uint events, IEpollHandler handler)
@@ -131,8 +141,11 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     }
 
     /// <summary>Starts the connection of <paramref name="registration"/> when its first bytes have not come within <paramref name="timeout"/> (the loop's thread only).</summary>
-    public void WatchFirstBytes(long registration, TimeSpan timeout) =>
+    public void WatchFirstBytes(long registration, TimeSpan timeout)
+    {
         _firstBytes.Enqueue((registration, Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds)));
+        _firstBytesWatched = _firstBytes.Count;
+    }
 
     public void Dispose()
     {
@@ -292,7 +305,10 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         return (int)Math.Clamp(next.Deadline - Environment.TickCount64, 0, int.MaxValue);
     }
 
-    /// <summary>Starts the connections whose first bytes are overdue: their pipeline finds nothing to read and gives up.</summary>
+    /// <summary>
+    /// Starts the connections whose first bytes are overdue (their pipeline finds nothing to read and gives up), and
+    /// forgets those at the front that no longer wait.
+    /// </summary>
     private void StartTimedOut()
     {
         if (_firstBytes.Count == 0)
@@ -302,12 +318,25 @@ internal sealed unsafe partial class EpollLoop : IDisposable
 
         var now = Environment.TickCount64;
         var slots = _slots;
-        while (_firstBytes.TryPeek(out var next) && next.Deadline <= now)
+        while (_firstBytes.TryPeek(out var next))
         {
+            // A connection that spoke (or closed) since it was queued waits for nothing: dropped at once, so a loop
+            // whose new connections have all spoken waits with no time-out (no kernel timer armed for every sleep).
+            if (HandlerOf(slots, next.Registration) is not EpollSocket { AwaitsFirstBytes: true } socket)
+            {
+                _firstBytes.Dequeue();
+                continue;
+            }
+
+            if (next.Deadline > now)
+            {
+                break;
+            }
+
             _firstBytes.Dequeue();
             try
             {
-                (HandlerOf(slots, next.Registration) as EpollSocket)?.StartIfPending();
+                socket.StartIfPending();
             }
             catch (Exception ex)
             {
@@ -319,6 +348,8 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         {
             _firstBytes.TrimExcess(); // After a burst of connections: no array sized for it while they idle.
         }
+
+        _firstBytesWatched = _firstBytes.Count;
     }
 
     private static partial class Log

@@ -112,6 +112,9 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
         _loop.WatchFirstBytes(_registration, timeout);
     }
 
+    /// <summary>Gets a value indicating whether the connection waits for its first bytes (the loop's thread).</summary>
+    public bool AwaitsFirstBytes => _listener is not null && !_started;
+
     /// <summary>
     /// Starts the connection if its first bytes have not done so (the loop's thread). A pipeline that runs on (the
     /// relay's receive loop) is waited for by one continuation delegate, not a suspended async method per idle client.
