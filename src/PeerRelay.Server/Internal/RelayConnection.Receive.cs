@@ -38,6 +38,7 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
 
     // Direct reads (RelayConnection.Direct.cs): the transport's socket read into a buffer of the pump's own.
     private IDirectReceiveFeature? _direct;
+    private IDirectSendFeature? _directSend; // With direct reads: a forward's frame goes to the socket from the stack.
 
     private enum ReceiveWait : byte
     {
@@ -74,6 +75,7 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
             {
                 // Direct reads (no TLS on the connection): the transport calls the pump, which waits for messages too.
                 _direct = direct;
+                _directSend = direct as IDirectSendFeature;
                 _resume = resume;
                 _drained = true; // A wait first: the transport says whether what it holds (or the kernel's) is to be read.
                 PumpDirect();

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
 using PeerRelay.Server.Authentication;
@@ -192,6 +193,7 @@ internal sealed partial class RelayConnection : IRelayClient
     /// <paramref name="source"/>'s identity, which is written straight behind the frame header into the transport
     /// (no message buffer of its own) unless it has to queue.
     /// </summary>
+    [SkipLocalsInit] // The frame's stack buffer is written before it is read.
     public SendResult TrySendStamped(RelayClientRegistration source, ReadOnlySpan<byte> tail, RelayConnection sender)
     {
         var length = RelayCodec.GetStampedPeerConnectionLength(source.EscapedName, tail);
@@ -201,6 +203,21 @@ internal sealed partial class RelayConnection : IRelayClient
             {
                 MessagesOut++;
                 Router.Metrics.BytesSent(length);
+                if (_directSend is { } direct && length <= MaxDirectSendLength)
+                {
+                    // The whole frame on the stack, one send from there (what the kernel does not take goes to the
+                    // transport's output, and the flush below takes it on).
+                    Span<byte> frame = stackalloc byte[WebSocketFrame.MaxServerHeaderLength + MaxDirectSendLength];
+                    var start = WebSocketFrame.WriteHeader(frame, WebSocketOpcode.Text, length);
+                    RelayCodec.WriteStampedPeerConnection(frame[start..], source.Uuid, source.EscapedName, tail);
+                    if (!direct.TrySend(frame[..(start + length)]))
+                    {
+                        FlushLocked();
+                    }
+
+                    return SendResult.Queued;
+                }
+
                 var output = _transport.Output;
                 var span = output.GetSpan(WebSocketFrame.MaxServerHeaderLength + length);
                 var header = WebSocketFrame.WriteHeader(span, WebSocketOpcode.Text, length);
@@ -226,6 +243,9 @@ internal sealed partial class RelayConnection : IRelayClient
     /// <param name="message">The returned message, with <c>error</c> set; ownership passes to this connection.</param>
     /// <returns>Whether it was queued, or the connection is closing.</returns>
     public SendResult SendReturned(OutboundMessage message) => Enqueue(message, sender: null, returned: true);
+
+    /// <summary>The longest stamped forward sent from a stack buffer (<see cref="TrySendStamped"/>); longer ones go through the transport's writer.</summary>
+    private const int MaxDirectSendLength = 4096;
 
     /// <summary>Gets whether a message goes to the transport at once: not closing, and no flush held up or held back (under the send lock).</summary>
     private bool WritesNowLocked => !IsClosing && !_writerDone && !_flushPending && !_held;

@@ -18,7 +18,7 @@ namespace PeerRelay.Transport.Internal;
 /// </summary>
 internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IFeatureCollection, IConnectionIdFeature,
     IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature,
-    IDirectReceiveFeature
+    IDirectReceiveFeature, IDirectSendFeature
 {
     /// <summary>
     /// What the pipes are completed with on dispose: one instance for every connection. It is never thrown (the reader
@@ -32,7 +32,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     [
         typeof(IConnectionIdFeature), typeof(IConnectionTransportFeature), typeof(IConnectionItemsFeature),
         typeof(IMemoryPoolFeature), typeof(IConnectionLifetimeFeature), typeof(IConnectionEndPointFeature),
-        typeof(IDirectReceiveFeature),
+        typeof(IDirectReceiveFeature), typeof(IDirectSendFeature),
     ];
 
     private static long s_lastId = DateTime.UtcNow.Ticks;
@@ -178,6 +178,20 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
     int IDirectReceiveFeature.Receive(Span<byte> buffer, out SocketError outcome) => _input.ReceiveDirect(buffer, out outcome);
 
     bool IDirectReceiveFeature.WaitReadable() => _input.WaitReadableDirect();
+
+    bool IDirectSendFeature.TrySend(ReadOnlySpan<byte> data)
+    {
+        if (ReferenceEquals(Transport, this))
+        {
+            return ((SocketPipeWriter)Output).TrySendNow(data);
+        }
+
+        // Wrapped (TLS): the bytes must go through the wrapper.
+        var output = Transport.Output;
+        data.CopyTo(output.GetSpan(data.Length));
+        output.Advance(data.Length);
+        return false;
+    }
 
     /// <summary>Closes the socket (FIN, then release): pending and later reads and writes fail with an <see cref="IOException"/>.</summary>
     public override void Abort(ConnectionAbortedException abortReason) => CloseSocket();

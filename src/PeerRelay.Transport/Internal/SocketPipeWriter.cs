@@ -91,6 +91,51 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         }
     }
 
+    /// <summary>
+    /// Sends <paramref name="data"/> at once when nothing is ahead of it (no unflushed bytes, no send in flight, no
+    /// failure); what is not sent is written behind what is, unflushed (<see cref="IDirectSendFeature.TrySend"/>).
+    /// </summary>
+    public bool TrySendNow(ReadOnlySpan<byte> data)
+    {
+        lock (_socket)
+        {
+            ObjectDisposedException.ThrowIf(_completed, this);
+            if (_written == 0 && _blocked?.Sending is null && _error is null)
+            {
+                while (true)
+                {
+                    var sent = _socket.Send(data, out var error);
+                    if (error != SocketError.Success)
+                    {
+                        if (error is not (SocketError.WouldBlock or SocketError.Interrupted))
+                        {
+                            // Gone: nothing is kept for a socket that cannot send, and the flush reports it.
+                            _error ??= new IOException($"Sending failed: {error}.", new SocketException((int)error));
+                            return false;
+                        }
+
+                        break; // The kernel's buffer is full: the rest goes out with the flush.
+                    }
+
+                    data = data[sent..];
+                    if (data.IsEmpty)
+                    {
+                        return true;
+                    }
+                }
+            }
+            else if (_error is not null)
+            {
+                return false;
+            }
+        }
+
+        // The producer's buffer is the producer's own (not the send completion's): no lock, as GetSpan and Advance.
+        data.CopyTo(GetSpan(data.Length));
+        Advance(data.Length);
+        return false;
+    }
+
     public override void CancelPendingFlush()
     {
         Blocked? blocked;
