@@ -105,6 +105,9 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         return data;
     }
 
+    /// <summary>Changes the events <paramref name="fd"/> (registered as <paramref name="registration"/>) is watched for; the error number, or 0.</summary>
+    public int Modify(int fd, long registration, uint events) => LibC.EpollModify(_epfd, fd, events, (nint)registration);
+
     /// <summary>Removes <paramref name="fd"/> from the set (before it is closed, when others may still hold it).</summary>
     public void Unregister(int fd, long registration)
     {

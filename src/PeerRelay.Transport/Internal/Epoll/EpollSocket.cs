@@ -19,6 +19,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     // one long (the address as in the sockaddr from bit 16, the port below, Mapped when it came IPv4-mapped through a
     // dual-mode listener); any other peer's sockaddr as is.
     private const long Mapped = 1L << 48;
+    private const uint ReadOnlyEvents = LibC.EpollIn | LibC.EpollRdHup | LibC.EpollEt; // Registered with; EPOLLOUT added when needed.
     private readonly long _remoteV4;
     private readonly byte[]? _remoteOther;
     private long _registration;
@@ -26,6 +27,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     private bool _hungUp; // The peer's FIN, a reset or an error was seen: reads no longer wait (sticky).
     private bool _waitRead; // The reader waits for an edge.
     private bool _waitWrite; // An asynchronous send waits for room.
+    private bool _writeWatched; // Registered for EPOLLOUT too (since the first send the kernel did not take whole).
     private bool _closing; // Close was asked: operations fail from now on.
     private bool _closed; // The descriptor is closed.
     private Rare? _rare; // An asynchronous send's state, closing's linger wait: made on first use, not for an idle client.
@@ -100,9 +102,13 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
     /// <summary>Gets or sets a value indicating whether the connection was handed to Kestrel by its event-loop pipeline.</summary>
     public bool HandedOff { get; set; }
 
-    /// <summary>Registers the descriptor with the loop (the loop's thread, right after accept).</summary>
+    /// <summary>
+    /// Registers the descriptor with the loop (the loop's thread, right after accept), for reading only: a new socket
+    /// is writable, and an edge for that would cost the loop a turn per connection. Writing is added the first time
+    /// the kernel's buffer fills up (<see cref="StartSend"/>), and then stays.
+    /// </summary>
     public void Register() =>
-        _registration = _loop.Register(_fd, LibC.EpollIn | LibC.EpollOut | LibC.EpollRdHup | LibC.EpollEt, this);
+        _registration = _loop.Register(_fd, ReadOnlyEvents, this);
 
     /// <summary>Runs <paramref name="connection"/> through <paramref name="listener"/>'s pipeline when its first bytes arrive, or after <paramref name="timeout"/>.</summary>
     public void StartOnFirstBytes(EpollListener listener, RelaySocketConnection connection, TimeSpan timeout)
@@ -212,6 +218,16 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
         rare.SendCount = count;
         rare.SendError = null;
         _waitWrite = true;
+        if (!_closing && !_writeWatched)
+        {
+            // Edge-triggered: the change reports the socket writable at once if room came meanwhile.
+            _writeWatched = true;
+            if (_loop.Modify(_fd, _registration, ReadOnlyEvents | LibC.EpollOut) != 0)
+            {
+                _closing = true; // No edge would ever come: the send fails (and the connection with it) at the end of the turn.
+            }
+        }
+
         if (_closing)
         {
             _loop.CloseLater(this); // Fails the send at the end of the turn.

@@ -16,6 +16,7 @@ internal static unsafe partial class LibC
     public const int EpollCloexec = 0x80000;
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
+    public const int EpollCtlMod = 3;
     public const uint EpollIn = 0x001;
     public const uint EpollOut = 0x004;
     public const uint EpollErr = 0x008;
@@ -113,6 +114,15 @@ internal static unsafe partial class LibC
         *(uint*)ev = events;
         *(long*)(ev + EpollDataOffset) = data;
         return epoll_ctl(epfd, EpollCtlAdd, fd, ev) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>Changes the events <paramref name="fd"/> is registered for in <paramref name="epfd"/>; the error number, or 0.</summary>
+    public static int EpollModify(int epfd, int fd, uint events, nint data)
+    {
+        byte* ev = stackalloc byte[16];
+        *(uint*)ev = events;
+        *(long*)(ev + EpollDataOffset) = data;
+        return epoll_ctl(epfd, EpollCtlMod, fd, ev) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
     /// <summary>Removes <paramref name="fd"/> from <paramref name="epfd"/> (errors ignored: it may be closed already).</summary>
