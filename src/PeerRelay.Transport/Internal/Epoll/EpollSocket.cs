@@ -5,8 +5,8 @@ using System.Runtime.InteropServices;
 namespace PeerRelay.Transport.Internal.Epoll;
 
 /// <summary>
-/// An accepted connection's descriptor on an <see cref="EpollLoop"/>, registered once, edge-triggered, for input and
-/// output: no system call to start or end a wait. An edge that arrives while nobody waits is remembered
+/// An accepted connection's descriptor on an <see cref="EpollLoop"/>, registered once, edge-triggered, for input (and
+/// for output from the first send the kernel does not take whole): no system call to start or end a wait. An edge that arrives while nobody waits is remembered
 /// (<see cref="_readEdge"/>), so a read after a short receive waits without trying the kernel again (the floor's one
 /// <c>recv</c> per message). Data-path members run under the connection's lock; the descriptor is closed on the loop's
 /// thread at the end of a turn, after pending operations were failed.
