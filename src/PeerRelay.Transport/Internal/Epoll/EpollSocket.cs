@@ -6,20 +6,21 @@ namespace PeerRelay.Transport.Internal.Epoll;
 
 /// <summary>
 /// An accepted connection's descriptor on an <see cref="EpollLoop"/>, registered once, edge-triggered, for input (and
-/// for output from the first send the kernel does not take whole): no system call to start or end a wait. An edge that arrives while nobody waits is remembered
-/// (<see cref="_readEdge"/>), so a read after a short receive waits without trying the kernel again (the floor's one
-/// <c>recv</c> per message). Data-path members run under the connection's lock; the descriptor is closed on the loop's
-/// thread at the end of a turn, after pending operations were failed.
+/// for output from the first send the kernel does not take whole): no system call to start or end a wait. An edge that
+/// arrives while nobody waits is remembered (<see cref="_readEdge"/>), so a read after a short receive waits without
+/// trying the kernel again (the floor's one <c>recv</c> per message). Data-path members run under the connection's
+/// lock; the descriptor is closed on the loop's thread at the end of a turn, after pending operations were failed.
 /// </summary>
 internal sealed class EpollSocket : TransportSocket, IEpollHandler
 {
+    private const uint ReadOnlyEvents = LibC.EpollIn | LibC.EpollRdHup | LibC.EpollEt; // Registered with; EPOLLOUT added when needed.
+
     private readonly EpollLoop _loop;
     private readonly int _fd;
     // The peer's address as accepted (an IPEndPoint only when asked for): an IPv4 peer's address and port packed in
     // one long (the address as in the sockaddr from bit 16, the port below, Mapped when it came IPv4-mapped through a
     // dual-mode listener); any other peer's sockaddr as is.
     private const long Mapped = 1L << 48;
-    private const uint ReadOnlyEvents = LibC.EpollIn | LibC.EpollRdHup | LibC.EpollEt; // Registered with; EPOLLOUT added when needed.
     private readonly long _remoteV4;
     private readonly byte[]? _remoteOther;
     private long _registration;
