@@ -89,7 +89,7 @@ public sealed class DirectReceiveTests
 
         // A TLS layer sets the connection's transport to its own pipe: reading the socket would bypass it.
         var socketPipe = connection.Transport;
-        connection.Transport = new Wrapped(socketPipe);
+        connection.Transport = new WrappedPipe(socketPipe.Input, socketPipe.Output);
         Assert.False(connection.Features.Get<IDirectReceiveFeature>()!.TryStartDirectReceive(static () => { }));
         connection.Transport = socketPipe;
 
@@ -152,12 +152,5 @@ public sealed class DirectReceiveTests
         }
 
         public void Set() => _next.TrySetResult();
-    }
-
-    private sealed class Wrapped(IDuplexPipe inner) : IDuplexPipe
-    {
-        public PipeReader Input => inner.Input;
-
-        public PipeWriter Output => inner.Output;
     }
 }

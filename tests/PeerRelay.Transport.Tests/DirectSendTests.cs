@@ -86,7 +86,7 @@ public sealed class DirectSendTests
         // A TLS layer sets the connection's transport to its own pipe: sending to the socket would bypass it.
         var socketPipe = connection.Transport;
         var wrapper = new Pipe();
-        connection.Transport = new Wrapped(socketPipe.Input, wrapper.Writer);
+        connection.Transport = new WrappedPipe(socketPipe.Input, wrapper.Writer);
         Assert.False(direct.TrySend("secret"u8));
         Assert.Equal(6, wrapper.Writer.UnflushedBytes);
         await wrapper.Writer.FlushAsync().AsTask().WithTimeout();
@@ -141,12 +141,5 @@ public sealed class DirectSendTests
         }
 
         return buffer;
-    }
-
-    private sealed class Wrapped(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input => input;
-
-        public PipeWriter Output => output;
     }
 }

@@ -205,12 +205,10 @@ internal sealed partial class RelayConnection : IRelayClient
                 Router.Metrics.BytesSent(length);
                 if (_directSend is { } direct && length <= MaxDirectSendLength)
                 {
-                    // The whole frame on the stack, one send from there (what the kernel does not take goes to the
-                    // transport's output, and the flush below takes it on).
+                    // The whole frame on the stack, one send from there; what the kernel does not take goes to the
+                    // transport's output, and the flush takes it on.
                     Span<byte> frame = stackalloc byte[WebSocketFrame.MaxServerHeaderLength + MaxDirectSendLength];
-                    var start = WebSocketFrame.WriteHeader(frame, WebSocketOpcode.Text, length);
-                    RelayCodec.WriteStampedPeerConnection(frame[start..], source.Uuid, source.EscapedName, tail);
-                    if (!direct.TrySend(frame[..(start + length)]))
+                    if (!direct.TrySend(frame[..WriteStampedFrame(frame, source, tail, length)]))
                     {
                         FlushLocked();
                     }
@@ -219,10 +217,7 @@ internal sealed partial class RelayConnection : IRelayClient
                 }
 
                 var output = _transport.Output;
-                var span = output.GetSpan(WebSocketFrame.MaxServerHeaderLength + length);
-                var header = WebSocketFrame.WriteHeader(span, WebSocketOpcode.Text, length);
-                RelayCodec.WriteStampedPeerConnection(span[header..], source.Uuid, source.EscapedName, tail);
-                output.Advance(header + length);
+                output.Advance(WriteStampedFrame(output.GetSpan(WebSocketFrame.MaxServerHeaderLength + length), source, tail, length));
                 FlushLocked();
                 return SendResult.Queued;
             }
@@ -243,6 +238,14 @@ internal sealed partial class RelayConnection : IRelayClient
     /// <param name="message">The returned message, with <c>error</c> set; ownership passes to this connection.</param>
     /// <returns>Whether it was queued, or the connection is closing.</returns>
     public SendResult SendReturned(OutboundMessage message) => Enqueue(message, sender: null, returned: true);
+
+    /// <summary>Writes the stamped forward's frame (header, then the message of <paramref name="length"/> bytes) into <paramref name="span"/>; returns its length.</summary>
+    private static int WriteStampedFrame(Span<byte> span, RelayClientRegistration source, ReadOnlySpan<byte> tail, int length)
+    {
+        var header = WebSocketFrame.WriteHeader(span, WebSocketOpcode.Text, length);
+        RelayCodec.WriteStampedPeerConnection(span[header..], source.Uuid, source.EscapedName, tail);
+        return header + length;
+    }
 
     /// <summary>The longest stamped forward sent from a stack buffer (<see cref="TrySendStamped"/>); longer ones go through the transport's writer.</summary>
     private const int MaxDirectSendLength = 4096;

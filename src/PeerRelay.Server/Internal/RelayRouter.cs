@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using PeerRelay.Protocol;
+using PeerRelay.Protocol.Internal;
 using PeerRelay.Server.Authentication;
 using PeerRelay.Server.Routing;
 
@@ -130,7 +131,7 @@ internal sealed partial class RelayRouter(
 
         // A peer_connection in the layout every known client writes is forwarded without decoding its strings: the
         // sender's identity is spliced in front of the rest of its bytes, which the relay would have written the same.
-        if (PeerRelay.Protocol.Internal.CanonicalPeerConnection.TryMatch(json, knownValidUtf8: true, out var peer, out var tail))
+        if (CanonicalPeerConnection.TryMatch(json, knownValidUtf8: true, out var peer, out var tail))
         {
             return Forward(connection, peer, json, tail, default, received);
         }

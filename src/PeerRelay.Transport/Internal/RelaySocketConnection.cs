@@ -186,10 +186,7 @@ internal sealed class RelaySocketConnection : ConnectionContext, IDuplexPipe, IF
             return ((SocketPipeWriter)Output).TrySendNow(data);
         }
 
-        // Wrapped (TLS): the bytes must go through the wrapper.
-        var output = Transport.Output;
-        data.CopyTo(output.GetSpan(data.Length));
-        output.Advance(data.Length);
+        Transport.Output.Write(data); // Wrapped (TLS): the bytes must go through the wrapper.
         return false;
     }
 

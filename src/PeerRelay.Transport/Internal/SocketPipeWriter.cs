@@ -131,8 +131,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         }
 
         // The producer's buffer is the producer's own (not the send completion's): no lock, as GetSpan and Advance.
-        data.CopyTo(GetSpan(data.Length));
-        Advance(data.Length);
+        this.Write(data);
         return false;
     }
 

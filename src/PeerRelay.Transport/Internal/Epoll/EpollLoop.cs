@@ -30,7 +30,6 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     // New connections waiting for their first bytes, by registration (a connection started or closed meanwhile is not
     // kept alive by it: a churned connection is garbage at once, not after handshake_timeout). The loop's thread only.
     private readonly Queue<(long Registration, long Deadline)> _firstBytes = new();
-    private int _firstBytesWatched; // _firstBytes.Count, for FirstBytesWatched.
     private readonly Stack<int> _freeSlots = new();
     private IEpollHandler?[] _slots = new IEpollHandler?[1024];
     private int[] _generations = new int[1024];
@@ -68,9 +67,9 @@ internal sealed unsafe partial class EpollLoop : IDisposable
 
     /// <summary>
     /// Gets how many new connections the loop is timing out (<see cref="WatchFirstBytes"/>): while any is, it waits in
-    /// <c>epoll_wait</c> with a time-out. Read from another thread for tests and diagnostics only.
+    /// <c>epoll_wait</c> with a time-out. The loop's own count, read unsynchronised: for tests and diagnostics only.
     /// </summary>
-    public int FirstBytesWatched => Volatile.Read(ref _firstBytesWatched);
+    public int FirstBytesWatched => _firstBytes.Count;
 
     /// <summary>Adds <paramref name="fd"/> with <paramref name="events"/>; returns its registration (for <see cref="Free"/>), or throws.</summary>
     public long Register(int fd, uint events, IEpollHandler handler)
@@ -144,11 +143,8 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     }
 
     /// <summary>Starts the connection of <paramref name="registration"/> when its first bytes have not come within <paramref name="timeout"/> (the loop's thread only).</summary>
-    public void WatchFirstBytes(long registration, TimeSpan timeout)
-    {
+    public void WatchFirstBytes(long registration, TimeSpan timeout) =>
         _firstBytes.Enqueue((registration, Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds)));
-        _firstBytesWatched = _firstBytes.Count;
-    }
 
     public void Dispose()
     {
@@ -351,8 +347,6 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         {
             _firstBytes.TrimExcess(); // After a burst of connections: no array sized for it while they idle.
         }
-
-        _firstBytesWatched = _firstBytes.Count;
     }
 
     private static partial class Log

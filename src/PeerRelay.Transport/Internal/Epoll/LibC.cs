@@ -108,28 +108,24 @@ internal static unsafe partial class LibC
     public static partial int ioctl(int fd, ulong request, int* value);
 
     /// <summary>Adds <paramref name="fd"/> to <paramref name="epfd"/> with <paramref name="events"/> and <paramref name="data"/>; the error number, or 0.</summary>
-    public static int EpollAdd(int epfd, int fd, uint events, nint data)
-    {
-        byte* ev = stackalloc byte[16];
-        *(uint*)ev = events;
-        *(long*)(ev + EpollDataOffset) = data;
-        return epoll_ctl(epfd, EpollCtlAdd, fd, ev) == 0 ? 0 : Marshal.GetLastPInvokeError();
-    }
+    public static int EpollAdd(int epfd, int fd, uint events, nint data) => EpollControl(epfd, EpollCtlAdd, fd, events, data);
 
     /// <summary>Changes the events <paramref name="fd"/> is registered for in <paramref name="epfd"/>; the error number, or 0.</summary>
-    public static int EpollModify(int epfd, int fd, uint events, nint data)
-    {
-        byte* ev = stackalloc byte[16];
-        *(uint*)ev = events;
-        *(long*)(ev + EpollDataOffset) = data;
-        return epoll_ctl(epfd, EpollCtlMod, fd, ev) == 0 ? 0 : Marshal.GetLastPInvokeError();
-    }
+    public static int EpollModify(int epfd, int fd, uint events, nint data) => EpollControl(epfd, EpollCtlMod, fd, events, data);
 
     /// <summary>Removes <paramref name="fd"/> from <paramref name="epfd"/> (errors ignored: it may be closed already).</summary>
     public static void EpollDelete(int epfd, int fd)
     {
         byte* ev = stackalloc byte[16];
         _ = epoll_ctl(epfd, EpollCtlDel, fd, ev);
+    }
+
+    private static int EpollControl(int epfd, int op, int fd, uint events, nint data)
+    {
+        byte* ev = stackalloc byte[16];
+        *(uint*)ev = events;
+        *(long*)(ev + EpollDataOffset) = data;
+        return epoll_ctl(epfd, op, fd, ev) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
     /// <summary>The socket error a Linux error number means.</summary>
