@@ -2,9 +2,11 @@
 
     python3 benchmarks/floor-ab-report.py RAW.jsonl floor NAME...
 
-Per case and figure (CPU, its kernel and user parts, p99, RSS per client): each server's median, and each variant's ratio to the floor as the ratio of the medians, then in
+Per case and figure (CPU, its kernel and user parts, p50 and p99, RSS per client): each server's median, and each variant's ratio to the floor as the ratio of the medians, then in
 brackets the median of each repetition's own ratio (which the VM's drift between repetitions moves less) and, from four
-repetitions on, their interquartile range. A `--curve` run's windows are cases of their own (NAME@1 ... NAME@K).
+repetitions on, their interquartile range and in how many repetitions the variant was above the floor. A `--curve` run's
+windows are cases of their own (NAME@1 ... NAME@K). A run with `--control` has a second floor (`floor2`) among the
+variants: its ratios are what the floor measured against itself, the noise the others' ratios are read against.
 """
 
 import json
@@ -15,6 +17,7 @@ FIGURES = [
     ("serverCpuPerUnitUs", "CPU/unit µs"),
     ("serverSystemPerUnitUs", "kernel/unit µs"),
     ("userPerUnitUs", "user/unit µs"),
+    ("latencyP50Us", "p50 µs"),
     ("latencyP99Us", "p99 µs"),
     ("rssPerClientKiB", "RSS/client KiB"),
 ]
@@ -44,7 +47,8 @@ def ratio_cell(variant, floor):
     inner = f"{statistics.median(paired):.2f}×"
     if len(paired) >= 4:
         low, _, high = statistics.quantiles(paired, n=4)
-        inner += f", IQR {low:.2f}–{high:.2f}×"
+        above = sum(1 for r in paired if r > 1)
+        inner += f", IQR {low:.2f}–{high:.2f}×, above in {above} of {len(paired)}"
     return f"{of_medians:.2f}× ({inner})"
 
 
@@ -57,12 +61,13 @@ def main(raw, servers):
 
     print(f"raw: {raw}")
     print("(÷ floor: the ratio of the medians; in brackets the median of each repetition's own ratio, which the VM's "
-          "drift between repetitions moves less, and from four repetitions on the interquartile range of those ratios)")
+          "drift between repetitions moves less, and from four repetitions on the interquartile range of those ratios and "
+          "in how many repetitions the variant was above the floor)")
     print("| case | figure | " + " | ".join(servers) + " | " + " | ".join(f"{s} ÷ floor" for s in servers[1:]) + " |")
     print("|---|---|" + "---|" * (2 * len(servers) - 1))
     for case in cases:
         for key, label in FIGURES:
-            if key == "latencyP99Us" and not case.startswith("forward"):
+            if key in ("latencyP50Us", "latencyP99Us") and not case.startswith("forward"):
                 continue
             if key == "rssPerClientKiB" and not case.startswith("connect"):
                 continue

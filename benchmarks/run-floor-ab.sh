@@ -4,7 +4,11 @@
 # order rotated each repetition, as run-loopback.sh does; prints medians and each variant's ratio to the floor of the
 # same run, and writes the raw lines (JSON) to --raw.
 #
-#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident | --curve K] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
+#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident | --curve K] [--control] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
+#
+# --control runs the floor a second time as a variant of its own (floor2): its ratio to the floor is what this run
+# measures between two identical servers, the noise to read the others' ratios against (a p99 moves by several
+# per cent between repetitions of one server). Without NAME=DLL it is an A/A run of the floor alone.
 #
 # --resident starts every server once (each on its own port, all pinned to CPU 0, warmed up and settled) and then
 # alternates the measured windows between them: A B C, B C A, ... a few seconds apart instead of a minute, so that the
@@ -30,6 +34,7 @@ reps=3
 quick=0
 resident=0
 curve=0
+control=0
 raw=""
 custom_cases=""
 variants=()
@@ -39,13 +44,14 @@ while [[ $# -gt 0 ]]; do
     --quick) quick=1; shift ;;
     --resident) resident=1; shift ;;
     --curve) curve=$2; shift 2 ;;
+    --control) control=1; shift ;;
     --raw) raw=$2; shift 2 ;;
     --cases) custom_cases=$2; shift 2 ;;
     *=*) variants+=("$1"); shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[[ ${#variants[@]} -gt 0 ]] || { echo "name at least one variant: NAME=DLL[,VAR=VALUE...]" >&2; exit 2; }
+[[ ${#variants[@]} -gt 0 || $control == 1 ]] || { echo "name at least one variant: NAME=DLL[,VAR=VALUE...] (or --control)" >&2; exit 2; }
 [[ $resident == 0 || $curve == 0 ]] || { echo "--resident and --curve exclude each other" >&2; exit 2; }
 
 port=${BENCH_PORT:-18893}
@@ -64,9 +70,11 @@ dotnet build benchmarks/PeerRelay.LoadTest/PeerRelay.LoadTest.csproj -c Release 
 load_dll="$root/benchmarks/PeerRelay.LoadTest/bin/Release/net10.0/PeerRelay.LoadTest.dll"
 
 servers=(floor)
+[[ $control == 0 ]] || servers+=(floor2)
 declare -A dll env_of run_of
 for spec in "${variants[@]}"; do
   name=${spec%%=*}
+  [[ $name != floor && $name != floor2 ]] || { echo "$name: the floor's own names; call the variant something else" >&2; exit 2; }
   rest=${spec#*=}
   IFS=, read -r -a parts <<<"$rest"
   dll[$name]=$(realpath "${parts[0]}")
@@ -80,7 +88,7 @@ done
 server_pid=""
 start_server() {
   if port_open; then echo "port $port is in use; set BENCH_PORT" >&2; exit 1; fi
-  if [[ $1 == floor ]]; then
+  if [[ $1 == floor || $1 == floor2 ]]; then
     taskset -c "$server_cpu" "$scratch/floor-relay/floor_relay" "$port" >"$log/ab-$1.log" 2>&1 &
   else
     # shellcheck disable=SC2086

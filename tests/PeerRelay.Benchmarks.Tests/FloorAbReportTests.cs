@@ -25,8 +25,9 @@ public sealed class FloorAbReportTests : IDisposable
 
         var report = await BenchmarkScripts.RunAsync("floor-ab-report.py", raw, "floor", "relay");
 
-        // Medians 10 and 16 (1.60×); paired median 1.35×; quartiles (Python's exclusive method) 1.05 and 1.88.
-        Assert.Contains("| churn | CPU/unit µs | 10.00 | 16.00 | 1.60× (1.35×, IQR 1.05–1.88×) |", report, StringComparison.Ordinal);
+        // Medians 10 and 16 (1.60×); paired median 1.35×; quartiles (Python's exclusive method) 1.05 and 1.88; the relay
+        // above the floor in three repetitions (a tie is not above).
+        Assert.Contains("| churn | CPU/unit µs | 10.00 | 16.00 | 1.60× (1.35×, IQR 1.05–1.88×, above in 3 of 4) |", report, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -45,6 +46,23 @@ public sealed class FloorAbReportTests : IDisposable
         Assert.Contains("| forward-10x200@1 | CPU/unit µs | 14.00 | 21.00 | 1.50× (1.50×) |", report, StringComparison.Ordinal);
         Assert.Contains("| forward-10x200@2 | p99 µs | 700.00 | 700.00 | 1.00× (1.00×) |", report, StringComparison.Ordinal);
         Assert.True(report.IndexOf("forward-10x200@1", StringComparison.Ordinal) < report.IndexOf("forward-10x200@2", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Report_WithAControlFloor_GivesItsRatiosBesideTheVariants_AndTheMedianLatencyOfForwardCases()
+    {
+        // run-floor-ab.sh --control: a second floor (floor2) is measured like a variant, so its ratio to the floor is
+        // the run's own noise. The relay's p50 is above the floor's in all four repetitions, floor2's in one.
+        var raw = Raw(
+            Window("forward-1x200", 1, "floor", 18, p50: 50, p99: 74), Window("forward-1x200", 1, "floor2", 18, p50: 50, p99: 74), Window("forward-1x200", 1, "relay", 19, p50: 52, p99: 77),
+            Window("forward-1x200", 2, "floor", 18, p50: 50, p99: 74), Window("forward-1x200", 2, "floor2", 18, p50: 51, p99: 72), Window("forward-1x200", 2, "relay", 19, p50: 51, p99: 76),
+            Window("forward-1x200", 3, "floor", 18, p50: 52, p99: 76), Window("forward-1x200", 3, "floor2", 18, p50: 50, p99: 78), Window("forward-1x200", 3, "relay", 19, p50: 53, p99: 77),
+            Window("forward-1x200", 4, "floor", 18, p50: 50, p99: 75), Window("forward-1x200", 4, "floor2", 18, p50: 49, p99: 75), Window("forward-1x200", 4, "relay", 19, p50: 52, p99: 78));
+
+        var report = await BenchmarkScripts.RunAsync("floor-ab-report.py", raw, "floor", "floor2", "relay");
+
+        Assert.Contains("| case | figure | floor | floor2 | relay | floor2 ÷ floor | relay ÷ floor |", report, StringComparison.Ordinal);
+        Assert.Contains("| forward-1x200 | p50 µs | 50.00 | 50.00 | 52.00 | 1.00× (0.99×, IQR 0.97–1.02×, above in 1 of 4) | 1.04× (1.03×, IQR 1.02–1.04×, above in 4 of 4) |", report, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -72,9 +90,10 @@ public sealed class FloorAbReportTests : IDisposable
     }
 
     /// <summary>One raw line of run-floor-ab.sh: a window of <paramref name="server"/> in repetition <paramref name="rep"/>.</summary>
-    private static string Window(string @case, int rep, string server, double cpu, double? p99 = null, double? rss = null, bool resident = false)
+    private static string Window(string @case, int rep, string server, double cpu, double? p99 = null, double? rss = null, bool resident = false, double? p50 = null)
     {
         var fields = $"\"serverCpuPerUnitUs\":{cpu}"
+            + (p50 is { } median ? $",\"latencyP50Us\":{median}" : string.Empty)
             + (p99 is { } latency ? $",\"latencyP99Us\":{latency}" : string.Empty)
             + (rss is { } perClient ? $",\"rssPerClientKiB\":{perClient}" : string.Empty);
         return $$"""{"case":"{{@case}}","rep":{{rep}},"server":"{{server}}","resident":{{(resident ? 1 : 0)}},"at":0,"result":{""" + fields + "}}";
