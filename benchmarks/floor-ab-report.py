@@ -5,7 +5,8 @@
 Per case and figure (CPU, its kernel and user parts, p50 and p99, RSS per client): each server's median, and each variant's ratio to the floor as the ratio of the medians, then in
 brackets the median of each repetition's own ratio (which the VM's drift between repetitions moves less) and, from four
 repetitions on, their interquartile range and in how many repetitions the variant was above the floor. A `--curve` run's
-windows are cases of their own (NAME@1 ... NAME@K). A run with `--control` has a second floor (`floor2`) among the
+windows are cases of their own (NAME@1 ... NAME@K). A run with `--trace` adds the server's own part of a message's one
+hop (benchmarks/server-path.py: from epoll_wait's return to the forward's send), its p50 and p99. A run with `--control` has a second floor (`floor2`) among the
 variants: its ratios are what the floor measured against itself, the noise the others' ratios are read against.
 """
 
@@ -20,10 +21,16 @@ FIGURES = [
     ("latencyP50Us", "p50 µs"),
     ("latencyP99Us", "p99 µs"),
     ("rssPerClientKiB", "RSS/client KiB"),
+    # --trace: the server's own part of a message's one hop (server-path.py), from epoll_wait's return to the send.
+    ("path:wait→send:p50Us", "server path p50 µs"),
+    ("path:wait→send:p99Us", "server path p99 µs"),
 ]
 
 
 def value(row, key):
+    if key.startswith("path:"):
+        _, part, stat = key.split(":")
+        return ((row.get("path") or {}).get("parts") or {}).get(part, {}).get(stat)
     result = row["result"]
     if key == "userPerUnitUs" and result and result.get("serverUserMs") is not None and result.get("units"):
         # The user-space part, where builds of the relay differ (the kernel's is the floor's): ms per window → µs per unit.

@@ -35,6 +35,7 @@ quick=0
 resident=0
 curve=0
 control=0
+trace=0
 raw=""
 custom_cases=""
 variants=()
@@ -45,6 +46,7 @@ while [[ $# -gt 0 ]]; do
     --resident) resident=1; shift ;;
     --curve) curve=$2; shift 2 ;;
     --control) control=1; shift ;;
+    --trace) trace=1; shift ;;
     --raw) raw=$2; shift 2 ;;
     --cases) custom_cases=$2; shift 2 ;;
     *=*) variants+=("$1"); shift ;;
@@ -53,6 +55,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ ${#variants[@]} -gt 0 || $control == 1 ]] || { echo "name at least one variant: NAME=DLL[,VAR=VALUE...] (or --control)" >&2; exit 2; }
 [[ $resident == 0 || $curve == 0 ]] || { echo "--resident and --curve exclude each other" >&2; exit 2; }
+[[ $trace == 0 ]] || command -v perf >/dev/null || { echo "--trace needs perf (Debian: apt-get install linux-perf)" >&2; exit 1; }
 
 port=${BENCH_PORT:-18893}
 scratch=${BENCH_SCRATCH:-/tmp/peerrelay-bench}
@@ -130,11 +133,25 @@ warm_up() {
   # $warm_rounds times (bench-servers.sh).
   warm_up_server load
 }
+# Prints the server's part of each message's one hop (server-path.py's JSON) over 1 s of the load $2 traced, or null.
+trace_path() { # server name, load arguments
+  local data="$scratch/path.data" parts="" loader
+  # shellcheck disable=SC2086
+  load $2 --warmup 1 --seconds 3 >/dev/null 2>>"$log/ab-load.log" &
+  loader=$!
+  sleep 2
+  perf record -q -e raw_syscalls:sys_enter,raw_syscalls:sys_exit -p "$server_pid" -o "$data" -- sleep 1 >>"$log/perf.log" 2>&1 || true
+  wait "$loader" || true
+  if parts=$(perf script --ns -F tid,time,event,trace -i "$data" 2>>"$log/perf.log" | python3 benchmarks/server-path.py "$1"); then :; fi
+  rm -f "$data"
+  echo "${parts:-null}"
+}
 measure() { # rep, case name, server, load arguments
-  local json="" at=$((SECONDS - started_at))
+  local json="" at=$((SECONDS - started_at)) path=""
   # shellcheck disable=SC2086
   if json=$(load $4 --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/ab-load.log" | tail -1); then :; fi
-  echo "{\"case\":\"$2\",\"rep\":$1,\"server\":\"$3\",\"resident\":$resident,\"at\":$at,\"result\":${json:-null}}" >>"$raw"
+  if [[ $trace == 1 && $2 == forward* ]]; then path=",\"path\":$(trace_path "$3" "$4")"; fi
+  echo "{\"case\":\"$2\",\"rep\":$1,\"server\":\"$3\",\"resident\":$resident,\"at\":$at,\"result\":${json:-null}$path}" >>"$raw"
   echo "rep $1 $2 $3: ${json:-failed}" >&2
 }
 
