@@ -4,11 +4,17 @@
 # order rotated each repetition, as run-loopback.sh does; prints medians and each variant's ratio to the floor of the
 # same run, and writes the raw lines (JSON) to --raw.
 #
-#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident | --curve K] [--control] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
+#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident | --curve K] [--control] [--trace] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
 #
 # --control runs the floor a second time as a variant of its own (floor2): its ratio to the floor is what this run
 # measures between two identical servers, the noise to read the others' ratios against (a p99 moves by several
 # per cent between repetitions of one server). Without NAME=DLL it is an A/A run of the floor alone.
+#
+# --trace follows every forward window with a traced one (perf, the server's system calls for 1 s of the same load;
+# after the measured window, so the tracing's cost stays out of the CPU figures) and adds to the raw line what
+# benchmarks/server-path.py makes of it: the server's own part of each message's one hop, from epoll_wait's return to
+# the forward's send, which the load generator's latency includes among much else. Needs perf (linux-perf); not with
+# --curve.
 #
 # --resident starts every server once (each on its own port, all pinned to CPU 0, warmed up and settled) and then
 # alternates the measured windows between them: A B C, B C A, ... a few seconds apart instead of a minute, so that the
@@ -55,6 +61,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ ${#variants[@]} -gt 0 || $control == 1 ]] || { echo "name at least one variant: NAME=DLL[,VAR=VALUE...] (or --control)" >&2; exit 2; }
 [[ $resident == 0 || $curve == 0 ]] || { echo "--resident and --curve exclude each other" >&2; exit 2; }
+[[ $trace == 0 || $curve == 0 ]] || { echo "--trace and --curve exclude each other (a traced load between a curve's windows would warm the next one up)" >&2; exit 2; }
 [[ $trace == 0 ]] || command -v perf >/dev/null || { echo "--trace needs perf (Debian: apt-get install linux-perf)" >&2; exit 1; }
 
 port=${BENCH_PORT:-18893}

@@ -1,4 +1,4 @@
-"""The server's own part of a one-hop latency, from its system calls (benchmarks/server-path.sh):
+"""The server's own part of a one-hop latency, from its system calls (what `benchmarks/run-floor-ab.sh --trace` records):
 
     perf script --ns -F tid,time,event,trace -i TRACE.data | python3 benchmarks/server-path.py NAME [FILE]
 
@@ -10,8 +10,8 @@ part a server's code decides (the kernel's part, and the load generator's, are t
 message) and `recv→send` (receiving's return to the forward's send: framing, parsing, routing); `send→wait` (after the
 send, back to the next `epoll_wait`) is work that a message in flight does not wait for. A turn that forwards no
 message (a wake-up that receives nothing) is not counted. Prints one JSON line: per part, the count and the p50, p90,
-p99 and mean in microseconds. The times include the tracing's own cost (about 0.3 µs per system call, the same for
-every server); compare servers traced the same way, not these figures with untraced ones.
+p99 and mean in microseconds. The times include the tracing's own cost (about 1 µs per system call's exit and the next
+one's entry, the same for every server); compare servers traced the same way, not these figures with untraced ones.
 """
 
 import json
@@ -42,12 +42,13 @@ def measure(events):
         return {}
     loop = max(per_thread.values(), key=len)
     parts = {"wait→recv": [], "recv→send": [], "wait→send": [], "send→wait": []}
-    woke = first_recv = received = sent = None
+    woke = received = sent = None
+    dispatched = False  # The turn's first recvfrom was seen.
     for at, kind, nr in loop:
         if kind == "exit" and nr in EPOLL_WAIT:
-            woke, first_recv, received = at, None, None
-        elif kind == "enter" and nr == RECVFROM and woke is not None and first_recv is None:
-            first_recv = at
+            woke, received, dispatched = at, None, False
+        elif kind == "enter" and nr == RECVFROM and woke is not None and not dispatched:
+            dispatched = True
             parts["wait→recv"].append(at - woke)
         elif kind == "exit" and nr == RECVFROM:
             received = at
