@@ -134,9 +134,8 @@ internal sealed partial class RelayConnection
     private ReceiveStep OnDirectRead(byte[] buffer, int start, int end, byte[]? scratch)
     {
         Volatile.Write(ref _pingOutstandingSince, 0);
-        var input = new ReadOnlySequence<byte>(buffer, start, end - start);
-        var frames = HandleFrames(ref input, out var pending);
-        var rest = end - (int)input.Length;
+        var rest = start;
+        var frames = HandleFrames(buffer, ref rest, end, out var pending);
         if (frames == FramesStep.Stop)
         {
             Recycle(buffer, scratch);

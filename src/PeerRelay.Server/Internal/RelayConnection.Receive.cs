@@ -18,7 +18,8 @@ namespace PeerRelay.Server.Internal;
 /// fields. When reading stops for good, the pump completes the <see cref="ValueTask"/> that <see cref="RunAsync"/>
 /// awaits, which then finishes the close handshake. On PeerRelay's socket transports without TLS the pump reads the
 /// socket itself instead of the pipe (<see cref="ReceiveDirect"/>, RelayConnection.Direct.cs); both parse with
-/// <see cref="HandleFrames"/>.
+/// <see cref="HandleFrames(ref ReadOnlySequence{byte}, out ValueTask)"/> (the direct pump takes a whole one-frame message
+/// straight from its array first) and act on each frame with <see cref="OnFrame"/>.
 /// </summary>
 internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWorkItem
 {
@@ -218,7 +219,7 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
         return EndOfRead();
     }
 
-    /// <summary>What <see cref="HandleFrames"/> ended with.</summary>
+    /// <summary>What <see cref="HandleFrames(ref ReadOnlySequence{byte}, out ValueTask)"/> ended with.</summary>
     private enum FramesStep : byte
     {
         /// <summary>The input is used up (up to an incomplete frame, left in it).</summary>
@@ -243,36 +244,70 @@ internal sealed partial class RelayConnection : IValueTaskSource, IThreadPoolWor
                 return FramesStep.NeedMore;
             }
 
-            if (step == FrameStep.Message)
+            if (OnFrame(step, ref pending) is { } end)
             {
-                _turn++;
-                if (!IsClosing)
-                {
-                    pending = OnMessage(ref _frames);
-                    if (!pending.IsCompletedSuccessfully)
-                    {
-                        return FramesStep.Pending;
-                    }
-                }
-
-                _frames.ResetMessage();
-            }
-            else if (step == FrameStep.Control)
-            {
-                var stop = OnControl(ref _frames);
-                _frames.ReleaseControl();
-                if (stop)
-                {
-                    return FramesStep.Stop;
-                }
-            }
-            else
-            {
-                // A protocol error, a message over the size limit, or text that is not UTF-8: close, stop reading.
-                OnBadInput(ref _frames, step, appLimit: (Options.MaxMessageBytes ?? int.MaxValue) <= Options.TransportMaxMessageBytes);
-                return FramesStep.Stop;
+                return end;
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="HandleFrames(ref ReadOnlySequence{byte}, out ValueTask)"/> on the bytes of <paramref name="buffer"/>
+    /// from <paramref name="start"/> (moved past what was handled) to <paramref name="end"/> (direct reads): each whole
+    /// one-frame message, the usual input, is taken straight from the array; from anything else on, the sequence parser
+    /// takes over.
+    /// </summary>
+    private FramesStep HandleFrames(byte[] buffer, ref int start, int end, out ValueTask pending)
+    {
+        pending = default;
+        while (_frames.TryNextWhole(buffer, ref start, end, out var step))
+        {
+            if (OnFrame(step, ref pending) is { } stop)
+            {
+                return stop;
+            }
+        }
+
+        if (start == end)
+        {
+            return FramesStep.NeedMore;
+        }
+
+        var input = new ReadOnlySequence<byte>(buffer, start, end - start);
+        var result = HandleFrames(ref input, out pending);
+        start = end - (int)input.Length;
+        return result;
+    }
+
+    /// <summary>Acts on what the frame reader found: null to parse on, else how the input's handling ends.</summary>
+    private FramesStep? OnFrame(FrameStep step, ref ValueTask pending)
+    {
+        if (step == FrameStep.Message)
+        {
+            _turn++;
+            if (!IsClosing)
+            {
+                pending = OnMessage(ref _frames);
+                if (!pending.IsCompletedSuccessfully)
+                {
+                    return FramesStep.Pending;
+                }
+            }
+
+            _frames.ResetMessage();
+            return null;
+        }
+
+        if (step == FrameStep.Control)
+        {
+            var stop = OnControl(ref _frames);
+            _frames.ReleaseControl();
+            return stop ? FramesStep.Stop : null;
+        }
+
+        // A protocol error, a message over the size limit, or text that is not UTF-8: close, stop reading.
+        OnBadInput(ref _frames, step, appLimit: (Options.MaxMessageBytes ?? int.MaxValue) <= Options.TransportMaxMessageBytes);
+        return FramesStep.Stop;
     }
 
     /// <summary>The pump waits for a message the router could not finish at once; the continuation resumes it.</summary>

@@ -343,21 +343,38 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         }
     }
 
+    /// <summary>
+    /// The wait <see cref="TransportSocket.StartWaitReadable"/> started has ended, as seen by a socket under its own
+    /// lock: with direct reads the wait ends here, and the application's callback is returned, for the socket to call
+    /// outside the lock instead of <see cref="OnReadable"/>; otherwise null (<see cref="OnReadable"/> follows).
+    /// </summary>
+    internal Action? EndDirectWaitLocked()
+    {
+        if (_direct is not { } direct)
+        {
+            return null;
+        }
+
+        _waiting = false;
+        ObserveWaitLocked();
+        return direct;
+    }
+
     /// <summary>The wait <see cref="TransportSocket.StartWaitReadable"/> started has ended (any thread).</summary>
     internal void OnReadable()
     {
         ReadOutcome outcome;
         Exception? error;
-        if (_direct is { } direct)
+        if (_direct is not null)
         {
             // Direct reads: the application reads, on this thread, outside the lock.
+            Action? direct;
             lock (_socket)
             {
-                _waiting = false;
-                ObserveWaitLocked();
+                direct = EndDirectWaitLocked();
             }
 
-            direct();
+            direct!();
             return;
         }
 

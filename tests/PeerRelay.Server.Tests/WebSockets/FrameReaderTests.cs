@@ -537,5 +537,116 @@ public sealed class FrameReaderTests
         }
     }
 
+    [Fact]
+    public void TryNextWhole_WholeFramesInAnArray_AreMessagesInPlace_AndStartMovesPastEach()
+    {
+        // The direct pump's usual input: whole one-frame messages in the read's array, taken without a sequence.
+        var input = ClientFrame.Concat([0xEE], ClientFrame.Text("first"), ClientFrame.Build(WebSocketOpcode.Binary, [1, 2, 3]), [0xEE]);
+        var reader = new FrameReader(Limit);
+        try
+        {
+            var start = 1;
+            var end = input.Length - 1;
+            Assert.True(reader.TryNextWhole(input, ref start, end, out var step));
+            Assert.Equal(FrameStep.Message, step);
+            Assert.Same(input, reader.Message);
+            Assert.Equal(7, reader.MessageOffset);
+            Assert.Equal("first", MessageText(reader));
+            Assert.Equal(12, start);
+            reader.ResetMessage();
+
+            Assert.True(reader.TryNextWhole(input, ref start, end, out step));
+            Assert.Equal(FrameStep.Message, step);
+            Assert.Equal(WebSocketOpcode.Binary, reader.MessageOpcode);
+            Assert.Equal([1, 2, 3], reader.Message.AsSpan(reader.MessageOffset, reader.MessageLength).ToArray());
+            Assert.Equal(end, start);
+            reader.ResetMessage();
+
+            Assert.False(reader.TryNextWhole(input, ref start, end, out _));
+            Assert.Equal(end, start);
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    // The expected step as a number: FrameStep is internal, a theory's parameters are public.
+    public static TheoryData<string, byte[], int> NotWhole => new()
+    {
+        { "fragment", ClientFrame.Text("frag", fin: false), (int)FrameStep.NeedMore },
+        { "ping", ClientFrame.Build(WebSocketOpcode.Ping, "are you there"u8), (int)FrameStep.Control },
+        { "header only", ClientFrame.Text("cut short")[..6], (int)FrameStep.NeedMore },
+        { "payload cut short", ClientFrame.Text("cut short")[..10], (int)FrameStep.NeedMore },
+        { "one byte", [0x81], (int)FrameStep.NeedMore },
+        { "unmasked", ClientFrame.Build((byte)WebSocketOpcode.Text, "x"u8, masked: false), (int)FrameStep.Error },
+        { "over the limit", ClientFrame.Header((byte)WebSocketOpcode.Text, Limit + 1), (int)FrameStep.TooLarge },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotWhole))]
+    public void TryNextWhole_AnythingElse_IsDeclinedUntouched_AndNextReadsItAsBefore(string name, byte[] frame, int expected)
+    {
+        // Declined without consuming or unmasking a byte: the sequence parser then takes the same bytes from the start.
+        _ = name;
+        var original = frame.ToArray();
+        var reader = new FrameReader(Limit);
+        try
+        {
+            var start = 0;
+            Assert.False(reader.TryNextWhole(frame, ref start, frame.Length, out _));
+            Assert.Equal(0, start);
+            Assert.Equal(original, frame);
+
+            var buffer = new ReadOnlySequence<byte>(frame);
+            Assert.Equal((FrameStep)expected, reader.Next(ref buffer));
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    [Fact]
+    public void TryNextWhole_InsideAFragmentedMessage_IsDeclined_AndTheMessageEndsThroughNext()
+    {
+        var input = ClientFrame.Concat(ClientFrame.Text("frag", fin: false), ClientFrame.Continuation("mented"));
+        var reader = new FrameReader(Limit);
+        try
+        {
+            var buffer = new ReadOnlySequence<byte>(input, 0, 10);
+            Assert.Equal(FrameStep.NeedMore, reader.Next(ref buffer));
+            var start = 10;
+            Assert.False(reader.TryNextWhole(input, ref start, input.Length, out _));
+            Assert.Equal(10, start);
+
+            buffer = new ReadOnlySequence<byte>(input, 10, input.Length - 10);
+            Assert.Equal(FrameStep.Message, reader.Next(ref buffer));
+            Assert.Equal("fragmented", MessageText(reader));
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
+    [Fact]
+    public void TryNextWhole_WholeFrameOfInvalidUtf8_IsTakenAsA1007()
+    {
+        var input = ClientFrame.Build(WebSocketOpcode.Text, [0x61, 0xC3, 0x28]);
+        var reader = new FrameReader(Limit);
+        try
+        {
+            var start = 0;
+            Assert.True(reader.TryNextWhole(input, ref start, input.Length, out var step));
+            Assert.Equal(FrameStep.Error, step);
+            Assert.Equal(1007, reader.ErrorCode);
+        }
+        finally
+        {
+            reader.Dispose();
+        }
+    }
+
     private static string MessageText(in FrameReader reader) => Encoding.UTF8.GetString(reader.Message, reader.MessageOffset, reader.MessageLength);
 }

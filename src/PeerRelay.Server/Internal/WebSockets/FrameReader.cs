@@ -112,9 +112,9 @@ internal struct FrameReader(int limit) : IDisposable
                     return FrameStep.TooLarge;
                 }
 
-                if (!_inMessage && header.Fin && TryUnmaskInPlace(ref buffer, header))
+                if (!_inMessage && header.Fin && TryUnmaskInPlace(ref buffer, header, out var whole))
                 {
-                    return EndOfMessage();
+                    return whole;
                 }
 
                 if (!_inMessage)
@@ -161,6 +161,30 @@ internal struct FrameReader(int limit) : IDisposable
         }
     }
 
+    /// <summary>
+    /// The usual step of <see cref="Next"/>, for input in an array (direct reads) with no message in progress: a data
+    /// message of one frame, whole from <paramref name="start"/> on, is unmasked where it is and <paramref name="start"/>
+    /// moves past it (<paramref name="step"/>: <see cref="FrameStep.Message"/>, or <see cref="FrameStep.Error"/> for text
+    /// that is not UTF-8). False, with nothing consumed or changed, for anything else (a fragment, a control frame, an
+    /// incomplete, refused or too large frame): <see cref="Next"/> takes it from there, without the sequence this spares.
+    /// </summary>
+    public bool TryNextWhole(byte[] buffer, ref int start, int end, out FrameStep step)
+    {
+        step = FrameStep.NeedMore;
+        var available = end - start;
+        if (_inFrame || _inMessage
+            || WebSocketFrame.TryReadHeader(buffer.AsSpan(start, available), out var header, out _) != FrameHeaderStatus.Complete
+            || !header.Fin || header.Opcode is not (WebSocketOpcode.Text or WebSocketOpcode.Binary)
+            || header.PayloadLength > _limit || header.PayloadLength > available - header.HeaderLength)
+        {
+            return false;
+        }
+
+        start += header.HeaderLength + (int)header.PayloadLength;
+        step = BorrowWhole(buffer, start - (int)header.PayloadLength, header);
+        return true;
+    }
+
     /// <summary>Returns the current message's buffer; the next message starts empty.</summary>
     public void ResetMessage()
     {
@@ -201,25 +225,32 @@ internal struct FrameReader(int limit) : IDisposable
     /// A message of one frame whose payload is all in the input's first segment, an array: unmasked where it is, and
     /// the message is that array (no copy, no buffer of ours).
     /// </summary>
-    private bool TryUnmaskInPlace(ref ReadOnlySequence<byte> buffer, in FrameHeader header)
+    private bool TryUnmaskInPlace(ref ReadOnlySequence<byte> buffer, in FrameHeader header, out FrameStep step)
     {
         var total = header.HeaderLength + header.PayloadLength;
         if (buffer.First.Length < total || !MemoryMarshal.TryGetArray(buffer.First, out var segment))
         {
+            step = FrameStep.NeedMore;
             return false;
         }
 
+        step = BorrowWhole(segment.Array!, segment.Offset + header.HeaderLength, header);
+        buffer = buffer.Slice(total);
+        return true;
+    }
+
+    /// <summary>A whole one-frame message at <paramref name="offset"/> in <paramref name="array"/>: unmasked there, and the message is that array.</summary>
+    private FrameStep BorrowWhole(byte[] array, int offset, in FrameHeader header)
+    {
         var length = (int)header.PayloadLength;
-        var offset = segment.Offset + header.HeaderLength;
-        WebSocketFrame.UnmaskInPlace(segment.Array.AsSpan(offset, length), header.Mask);
+        WebSocketFrame.UnmaskInPlace(array.AsSpan(offset, length), header.Mask);
         _inMessage = true;
         _borrowed = true;
-        _message = segment.Array;
+        _message = array;
         MessageOpcode = header.Opcode;
         MessageOffset = offset;
         MessageLength = length;
-        buffer = buffer.Slice(total);
-        return true;
+        return EndOfMessage();
     }
 
     private FrameStep ReadControl(ref ReadOnlySequence<byte> buffer, in FrameHeader header)

@@ -17,7 +17,7 @@ internal enum WebSocketOpcode : byte
     Pong = 0xA,
 }
 
-/// <summary>What <see cref="WebSocketFrame.TryReadHeader"/> found at the start of the buffer.</summary>
+/// <summary>What <see cref="WebSocketFrame.TryReadHeader(ReadOnlySpan{byte}, out FrameHeader, out string)"/> found at the start of the buffer.</summary>
 internal enum FrameHeaderStatus
 {
     /// <summary>A whole header was read.</summary>
@@ -68,6 +68,23 @@ internal static class WebSocketFrame
 
         buffer.Slice(0, available).CopyTo(bytes);
         return Parse(bytes[..available], out header, out problem);
+    }
+
+    /// <summary>Reads a client frame header from the start of <paramref name="bytes"/>.</summary>
+    /// <param name="bytes">The unread input.</param>
+    /// <param name="header">The header, when complete.</param>
+    /// <param name="problem">Why the header is refused, when it is.</param>
+    /// <returns>Whether a whole, valid header was read.</returns>
+    public static FrameHeaderStatus TryReadHeader(ReadOnlySpan<byte> bytes, out FrameHeader header, out string problem)
+    {
+        if (bytes.Length < 2)
+        {
+            header = default;
+            problem = string.Empty;
+            return FrameHeaderStatus.Incomplete;
+        }
+
+        return Parse(bytes.Length > 14 ? bytes[..14] : bytes, out header, out problem);
     }
 
     private static FrameHeaderStatus Parse(ReadOnlySpan<byte> bytes, out FrameHeader header, out string problem)

@@ -372,6 +372,7 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
         const uint WriteEvents = LibC.EpollOut | LibC.EpollHup | LibC.EpollErr;
         var readable = false;
         var writable = false;
+        Action? direct = null;
         TaskCompletionSource? linger = null;
         lock (this)
         {
@@ -386,6 +387,12 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
                 _hungUp |= (events & (LibC.EpollRdHup | LibC.EpollHup | LibC.EpollErr)) != 0;
                 readable = _waitRead;
                 _waitRead = false;
+                if (readable)
+                {
+                    // Direct reads: the reader's wait ends under this lock, not under one more of its own.
+                    direct = Reader!.EndDirectWaitLocked();
+                }
+
                 if (_rare is { LingerWait: { } waiting } rare)
                 {
                     linger = waiting;
@@ -406,7 +413,11 @@ internal sealed class EpollSocket : TransportSocket, IEpollHandler
             ContinueSend();
         }
 
-        if (readable)
+        if (direct is not null)
+        {
+            direct();
+        }
+        else if (readable)
         {
             Reader!.OnReadable();
         }
