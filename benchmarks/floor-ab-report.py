@@ -6,7 +6,9 @@ Per case and figure (CPU, its kernel and user parts, p50 and p99, RSS per client
 brackets the median of each repetition's own ratio (which the VM's drift between repetitions moves less) and, from four
 repetitions on, their interquartile range and in how many repetitions the variant was above the floor. A `--curve` run's
 windows are cases of their own (NAME@1 ... NAME@K). A run with `--trace` adds the server's own part of a message's one
-hop (benchmarks/server-path.py: from epoll_wait's return to the forward's send), its p50 and p99. A run with `--control` has a second floor (`floor2`) among the
+hop (benchmarks/server-path.py: from epoll_wait's return to the forward's send), its p50 and p99, the medians of its
+parts (the dispatch to the connection, the recv, parsing and routing) and of the work after the send. A run with
+`--control` has a second floor (`floor2`) among the
 variants: its ratios are what the floor measured against itself, the noise the others' ratios are read against.
 """
 
@@ -24,6 +26,12 @@ FIGURES = [
     # --trace: the server's own part of a message's one hop (server-path.py), from epoll_wait's return to the send.
     ("path:wait→send:p50Us", "server path p50 µs"),
     ("path:wait→send:p99Us", "server path p99 µs"),
+    # ... and its parts' medians: where a gap in it is (the dispatch, the kernel's receive, parsing and routing), and the
+    # work after the send that no message waits for.
+    ("path:wait→recv:p50Us", "· dispatch p50 µs"),
+    ("path:recv:p50Us", "· recv p50 µs"),
+    ("path:recv→send:p50Us", "· parse and route p50 µs"),
+    ("path:send→wait:p50Us", "after the send p50 µs"),
 ]
 
 

@@ -7,8 +7,9 @@ it forwards, measures from the moment `epoll_wait` returned to the moment the `s
 what the server adds to a message's one hop between the kernel waking it and the kernel taking the message, the only
 part a server's code decides (the kernel's part, and the load generator's, are the same for every server). Split into
 `wait→recv` (the loop's dispatch to the connection: from `epoll_wait`'s return to the `recvfrom` of the first
-message) and `recv→send` (receiving's return to the forward's send: framing, parsing, routing); `send→wait` (after the
-send, back to the next `epoll_wait`) is work that a message in flight does not wait for. A turn that forwards no
+message), `recv` (the forward's `recvfrom` itself, entry to return: the kernel's copy into the server's buffer) and
+`recv→send` (receiving's return to the forward's send: framing, parsing, routing); `send→wait` (after the send, back to
+the next `epoll_wait`) is work that a message in flight does not wait for. A turn that forwards no
 message (a wake-up that receives nothing) is not counted. Prints one JSON line: per part, the count and the p50, p90,
 p99 and mean in microseconds. The times include the tracing's own cost (about 1 µs per system call's exit and the next
 one's entry, the same for every server); compare servers traced the same way, not these figures with untraced ones.
@@ -41,18 +42,24 @@ def measure(events):
     if not per_thread:
         return {}
     loop = max(per_thread.values(), key=len)
-    parts = {"wait→recv": [], "recv→send": [], "wait→send": [], "send→wait": []}
-    woke = received = sent = None
+    parts = {"wait→recv": [], "recv": [], "recv→send": [], "wait→send": [], "send→wait": []}
+    woke = received = sent = receiving = None
+    took = None  # The last recvfrom's time in the kernel.
     dispatched = False  # The turn's first recvfrom was seen.
     for at, kind, nr in loop:
         if kind == "exit" and nr in EPOLL_WAIT:
             woke, received, dispatched = at, None, False
-        elif kind == "enter" and nr == RECVFROM and woke is not None and not dispatched:
-            dispatched = True
-            parts["wait→recv"].append(at - woke)
+        elif kind == "enter" and nr == RECVFROM:
+            receiving = at
+            if woke is not None and not dispatched:
+                dispatched = True
+                parts["wait→recv"].append(at - woke)
         elif kind == "exit" and nr == RECVFROM:
             received = at
+            took = at - receiving if receiving is not None else None
         elif kind == "enter" and nr == SENDTO and received is not None:
+            if took is not None:
+                parts["recv"].append(took)
             parts["recv→send"].append(at - received)
             if woke is not None:
                 parts["wait→send"].append(at - woke)

@@ -89,6 +89,34 @@ public sealed class FloorAbReportTests : IDisposable
         Assert.Contains("| c | kernel/unit µs | 0.00 | 1.00 | – |", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Report_OfATracedRun_GivesTheServerPath_AndTheMedianOfEachPart()
+    {
+        var raw = Raw(
+            Traced("floor", path: (4.0, 5.0), dispatch: 1.2, recv: 1.5, route: 1.2, after: 1.0),
+            Traced("relay", path: (4.4, 6.5), dispatch: 1.45, recv: 1.6, route: 1.3, after: 1.4));
+
+        var report = await BenchmarkScripts.RunAsync("floor-ab-report.py", raw, "floor", "relay");
+
+        Assert.Contains("| f | server path p50 µs | 4.00 | 4.40 | 1.10× (1.10×) |", report, StringComparison.Ordinal);
+        Assert.Contains("| f | server path p99 µs | 5.00 | 6.50 | 1.30× (1.30×) |", report, StringComparison.Ordinal);
+        Assert.Contains("| f | · dispatch p50 µs | 1.20 | 1.45 | 1.21× (1.21×) |", report, StringComparison.Ordinal);
+        Assert.Contains("| f | · recv p50 µs | 1.50 | 1.60 | 1.07× (1.07×) |", report, StringComparison.Ordinal);
+        Assert.Contains("| f | · parse and route p50 µs | 1.20 | 1.30 | 1.08× (1.08×) |", report, StringComparison.Ordinal);
+        Assert.Contains("| f | after the send p50 µs | 1.00 | 1.40 | 1.40× (1.40×) |", report, StringComparison.Ordinal);
+    }
+
+    /// <summary>A raw line of a traced forward window (run-floor-ab.sh --trace): server-path.py's parts, p50 (and p99 for the whole path).</summary>
+    private static string Traced(string server, (double P50, double P99) path, double dispatch, double recv, double route, double after)
+    {
+        static string Part(string name, double p50, double p99) => $$"""
+            "{{name}}":{"count":100,"p50Us":{{p50}},"p90Us":{{p50}},"p99Us":{{p99}},"meanUs":{{p50}}}
+            """;
+        var parts = string.Join(',', Part("wait→recv", dispatch, dispatch), Part("recv", recv, recv), Part("recv→send", route, route),
+            Part("wait→send", path.P50, path.P99), Part("send→wait", after, after));
+        return $$"""{"case":"f","rep":1,"server":"{{server}}","resident":1,"at":0,"result":{"serverCpuPerUnitUs":10},"path":{"server":"{{server}}","parts":{""" + parts + "}}}";
+    }
+
     /// <summary>One raw line of run-floor-ab.sh: a window of <paramref name="server"/> in repetition <paramref name="rep"/>.</summary>
     private static string Window(string @case, int rep, string server, double cpu, double? p99 = null, double? rss = null, bool resident = false, double? p50 = null)
     {

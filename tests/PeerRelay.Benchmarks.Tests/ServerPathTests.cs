@@ -24,13 +24,14 @@ public sealed class ServerPathTests : IDisposable
             "  100 1000.000003500: raw_syscalls:sys_enter: NR 44 (c3, 7f53, fd, 4000, 0, 0)",
             "  100 1000.000011000:  raw_syscalls:sys_exit: NR 44 = 253",
             "  100 1000.000012000: raw_syscalls:sys_enter: NR 232 (5, 7f53, 100, ffffffff, 0, 0)",
-            // Turn 2: two messages; only the first counts from the wake-up (wait→send 5.0), both count recv→send.
+            // Turn 2: two messages; only the first counts from the wake-up (wait→send 5.0), both count recv and recv→send
+            // (the second recv takes 1.5).
             "  100 1000.000050000:  raw_syscalls:sys_exit: NR 232 = 2",
             "  100 1000.000052000: raw_syscalls:sys_enter: NR 45 (cc, 7f53, 1000, 0, 0, 0)",
             "  100 1000.000053000:  raw_syscalls:sys_exit: NR 45 = 257",
             "  100 1000.000055000: raw_syscalls:sys_enter: NR 44 (c3, 7f53, fd, 4000, 0, 0)",
             "  100 1000.000060000:  raw_syscalls:sys_exit: NR 44 = 253",
-            "  100 1000.000061000: raw_syscalls:sys_enter: NR 45 (cd, 7f53, 1000, 0, 0, 0)",
+            "  100 1000.000060500: raw_syscalls:sys_enter: NR 45 (cd, 7f53, 1000, 0, 0, 0)",
             "  100 1000.000062000:  raw_syscalls:sys_exit: NR 45 = 257",
             "  100 1000.000063000: raw_syscalls:sys_enter: NR 44 (c4, 7f53, fd, 4000, 0, 0)",
             "  100 1000.000068000:  raw_syscalls:sys_exit: NR 44 = 253",
@@ -49,6 +50,7 @@ public sealed class ServerPathTests : IDisposable
         var parts = json.RootElement.GetProperty("parts");
         AssertPart(parts, "wait→send", count: 2, p50: 5.0, p99: 5.0, mean: 4.25);
         AssertPart(parts, "wait→recv", count: 2, p50: 2.0, p99: 2.0, mean: 1.5);
+        AssertPart(parts, "recv", count: 3, p50: 1.0, p99: 1.5, mean: 1.167);
         AssertPart(parts, "recv→send", count: 3, p50: 1.5, p99: 2.0, mean: 1.5);
         AssertPart(parts, "send→wait", count: 2, p50: 1.5, p99: 1.5, mean: 1.25);
     }

@@ -15,6 +15,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
 {
     private const int MaxEvents = 256;
     private const long WakeData = 0; // Slot 0: the loop's eventfd.
+    private const int MaxWaitFailures = 3; // epoll_wait failing this many times in a row (not EINTR) ends the loop.
 
     [ThreadStatic]
     private static EpollLoop? t_current;
@@ -179,13 +180,17 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         var events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * size));
         try
         {
+            var failures = 0;
             while (!_stopping)
             {
                 var n = LibC.epoll_wait(_epfd, events, MaxEvents, NextTimeout());
                 if (n < 0)
                 {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno == LibC.EIntr)
+                    // errno is read at once (see LibC.epoll_wait). A failure other than EINTR ends the loop only when it
+                    // repeats: the way back from a wait that a GC interrupted may pass through the runtime, which could
+                    // leave another value in errno.
+                    var errno = Marshal.GetLastSystemError();
+                    if (errno == LibC.EIntr || ++failures < MaxWaitFailures)
                     {
                         continue;
                     }
@@ -193,6 +198,8 @@ internal sealed unsafe partial class EpollLoop : IDisposable
                     Log.WaitFailed(_logger, errno);
                     break;
                 }
+
+                failures = 0;
 
                 var slots = _slots;
                 for (var i = 0; i < n; i++)

@@ -63,7 +63,10 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", SetLastError = true)]
     public static partial int epoll_ctl(int epfd, int op, int fd, byte* ev);
 
-    [LibraryImport("libc", SetLastError = true)]
+    // No SetLastError: its stub clears errno before every wait and copies it after (two more native calls and a
+    // thread-static write per turn of the loop, on the way from the wake-up to the first message). The loop reads errno
+    // (Marshal.GetLastSystemError) only when the wait returned -1.
+    [LibraryImport("libc")]
     public static partial int epoll_wait(int epfd, byte* events, int maxevents, int timeout);
 
     [LibraryImport("libc", SetLastError = true)]
