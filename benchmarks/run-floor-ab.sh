@@ -13,8 +13,9 @@
 # --trace follows every forward window with a traced one (perf, the server's system calls for 1 s of the same load;
 # after the measured window, so the tracing's cost stays out of the CPU figures) and adds to the raw line what
 # benchmarks/server-path.py makes of it: the server's own part of each message's one hop, from epoll_wait's return to
-# the forward's send, which the load generator's latency includes among much else. Needs perf (linux-perf); not with
-# --curve.
+# the forward's send, which the load generator's latency includes among much else, and its parts (the dispatch to the
+# connection, the recvfrom, parsing and routing; the report gives each one's median). Needs perf (linux-perf); not
+# with --curve.
 #
 # --resident starts every server once (each on its own port, all pinned to CPU 0, warmed up and settled) and then
 # alternates the measured windows between them: A B C, B C A, ... a few seconds apart instead of a minute, so that the
