@@ -39,6 +39,9 @@ internal static class WebSocketFrame
     /// <summary>The largest header a server frame has: 2 bytes, 8 bytes of length, no mask.</summary>
     public const int MaxServerHeaderLength = 10;
 
+    /// <summary>The largest header a client frame has: 2 bytes, 8 bytes of length, the 4-byte mask.</summary>
+    public const int MaxClientHeaderLength = 14;
+
     /// <summary>Control frames carry at most 125 bytes (RFC 6455, 5.5).</summary>
     public const int MaxControlPayload = 125;
 
@@ -51,23 +54,17 @@ internal static class WebSocketFrame
     /// <returns>Whether a whole, valid header was read.</returns>
     public static FrameHeaderStatus TryReadHeader(in ReadOnlySequence<byte> buffer, out FrameHeader header, out string problem)
     {
-        header = default;
-        problem = string.Empty;
-        Span<byte> bytes = stackalloc byte[14];
-        var available = (int)Math.Min(buffer.Length, 14);
-        if (available < 2)
-        {
-            return FrameHeaderStatus.Incomplete;
-        }
-
         var first = buffer.FirstSpan;
-        if (first.Length >= available)
+        if (first.Length >= MaxClientHeaderLength || first.Length == buffer.Length)
         {
-            return Parse(first[..available], out header, out problem);
+            return TryReadHeader(first, out header, out problem);
         }
 
+        // The header may go on in the next segments: its bytes, copied together.
+        Span<byte> bytes = stackalloc byte[MaxClientHeaderLength];
+        var available = (int)Math.Min(buffer.Length, MaxClientHeaderLength);
         buffer.Slice(0, available).CopyTo(bytes);
-        return Parse(bytes[..available], out header, out problem);
+        return TryReadHeader(bytes[..available], out header, out problem);
     }
 
     /// <summary>Reads a client frame header from the start of <paramref name="bytes"/>.</summary>
@@ -84,7 +81,7 @@ internal static class WebSocketFrame
             return FrameHeaderStatus.Incomplete;
         }
 
-        return Parse(bytes.Length > 14 ? bytes[..14] : bytes, out header, out problem);
+        return Parse(bytes.Length > MaxClientHeaderLength ? bytes[..MaxClientHeaderLength] : bytes, out header, out problem);
     }
 
     private static FrameHeaderStatus Parse(ReadOnlySpan<byte> bytes, out FrameHeader header, out string problem)
