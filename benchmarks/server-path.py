@@ -43,8 +43,7 @@ def measure(events):
         return {}
     loop = max(per_thread.values(), key=len)
     parts = {"wait→recv": [], "recv": [], "recv→send": [], "wait→send": [], "send→wait": []}
-    woke = received = sent = receiving = None
-    took = None  # The last recvfrom's time in the kernel.
+    woke = receiving = received = sent = None  # receiving, received: the last recvfrom's entry and return.
     dispatched = False  # The turn's first recvfrom was seen.
     for at, kind, nr in loop:
         if kind == "exit" and nr in EPOLL_WAIT:
@@ -56,10 +55,9 @@ def measure(events):
                 parts["wait→recv"].append(at - woke)
         elif kind == "exit" and nr == RECVFROM:
             received = at
-            took = at - receiving if receiving is not None else None
         elif kind == "enter" and nr == SENDTO and received is not None:
-            if took is not None:
-                parts["recv"].append(took)
+            if receiving is not None:
+                parts["recv"].append(received - receiving)
             parts["recv→send"].append(at - received)
             if woke is not None:
                 parts["wait→send"].append(at - woke)
