@@ -10,11 +10,18 @@ hop (benchmarks/server-path.py: from epoll_wait's return to the forward's send),
 parts (the dispatch to the connection, the recv, parsing and routing) and of the work after the send. A run with
 `--control` has a second floor (`floor2`) among the
 variants: its ratios are what the floor measured against itself, the noise the others' ratios are read against.
+
+Below the table, for each forward case, the verdict on the one-hop p99 (docs/performance.md, "How the p99 is judged"),
+from ten paired repetitions on: each variant's median paired ratio to the floor with a 90 % confidence interval
+(bootstrap); worse than the floor when the whole interval lies above 1.00, else no worse, with the interval's upper end
+as how far above the floor's p99 it can be.
 """
 
 import json
 import statistics
 import sys
+
+import p99_verdict
 
 FIGURES = [
     ("serverCpuPerUnitUs", "CPU/unit µs"),
@@ -67,6 +74,17 @@ def ratio_cell(variant, floor):
     return f"{of_medians:.2f}× ({inner})"
 
 
+def p99_verdicts(case, servers, values):
+    """Lines judging the one-hop p99 of each variant against the floor (p99_verdict.py)."""
+    floor = values(case, "floor", "latencyP99Us")
+    lines = []
+    for server in servers[1:]:
+        ratios = [v / floor[rep] for rep, v in values(case, server, "latencyP99Us").items() if floor.get(rep)]
+        if ratios:
+            lines.append(f"- {case}, {server}: {p99_verdict.judge(ratios)[1]}")
+    return lines
+
+
 def main(raw, servers):
     rows = [json.loads(line) for line in open(raw, encoding="utf-8") if line.strip()]
     cases = list(dict.fromkeys(r["case"] for r in rows))
@@ -93,6 +111,12 @@ def main(raw, servers):
             cells = ["–" if m is None else f"{m:.2f}" for m in medians]
             ratios = [ratio_cell(v, per[0]) for v in per[1:]]
             print(f"| {case} | {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    verdicts = [line for case in cases if case.startswith("forward") for line in p99_verdicts(case, servers, values)]
+    if verdicts:
+        print()
+        print("p99 one hop against the floor: the median of the paired ratios and its 90 % confidence interval (bootstrap);"
+              " worse when the whole interval is above 1.00 (a control floor2 shows what a second floor gets):")
+        print("\n".join(verdicts))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import subprocess
 p = argparse.ArgumentParser()
 p.add_argument("raw")
 p.add_argument("out")
-for name in ("started", "finished", "reps", "note", "relay-cmd", "peerjs-cmd", "floor-cmd", "floor-status", "invocation",
+for name in ("started", "finished", "reps", "latency-reps", "note", "relay-cmd", "peerjs-cmd", "floor-cmd", "floor-status", "invocation",
              "load-cmd", "peerjs-version", "cases"):
     p.add_argument("--" + name, default="")
 a = p.parse_args()
@@ -120,6 +120,11 @@ w("")
 w(f"Run {a.started} to {a.finished} (UTC) with `benchmarks/run-loopback.sh`; {a.reps} interleaved repetitions "
   "(the order of the servers rotated each repetition: A B C, B C A, ...) of every case, each on a freshly started "
   "server; figures are medians.")
+if a.latency_reps and a.latency_reps != "0":
+    w("")
+    w(f"The two cases the p99 target is judged on, forward-1x200 and forward-10x200, ran {a.latency_reps} repetitions for "
+      "PeerRelay and the floor (`--latency-reps`): their figures are medians of those, and the target is judged from "
+      "the paired ratios (the targets section below).")
 if a.note:
     w("")
     w(f"**Note:** {a.note}")

@@ -4,7 +4,7 @@
 # order rotated each repetition, as run-loopback.sh does; prints medians and each variant's ratio to the floor of the
 # same run, and writes the raw lines (JSON) to --raw.
 #
-#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident | --curve K] [--control] [--trace] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
+#   benchmarks/run-floor-ab.sh [--reps N] [--quick] [--resident [--generations G] | --curve K] [--control] [--trace] [--cases "name|args;..."] [--raw FILE] NAME=DLL[,VAR=VALUE...] ...
 #
 # --control runs the floor a second time as a variant of its own (floor2): its ratio to the floor is what this run
 # measures between two identical servers, the noise to read the others' ratios against (a p99 moves by several
@@ -21,6 +21,12 @@
 # alternates the measured windows between them: A B C, B C A, ... a few seconds apart instead of a minute, so that the
 # VM's drifting speed moves all of them alike (the idle servers cost next to nothing meanwhile). The CPU figures are
 # those of long-running servers; RSS per client needs a fresh process and is left out in this mode.
+#
+# --generations G (with --resident) gives every server G processes in turn: the repetitions are split into G runs of
+# equal length (the last may be shorter), and between two runs all servers stop and fresh processes start, warm up and
+# settle. Two processes of one binary differ here by several per cent for their whole life (where code and buffers
+# fall in the caches), so a run with one process per server compares those processes as much as the servers; with G
+# generations each server's figures come from G processes. The raw line's "generation" says which (from 1).
 #
 # --curve K measures the way to the steady state instead: no warm-up; each case runs K windows back to back on a
 # freshly started server, reported as NAME@1 ... NAME@K (the raw line's "at" is the window's start, in seconds after the
@@ -40,6 +46,7 @@ source benchmarks/bench-servers.sh
 reps=3
 quick=0
 resident=0
+generations=1
 curve=0
 control=0
 trace=0
@@ -51,6 +58,7 @@ while [[ $# -gt 0 ]]; do
     --reps) reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --resident) resident=1; shift ;;
+    --generations) generations=$2; shift 2 ;;
     --curve) curve=$2; shift 2 ;;
     --control) control=1; shift ;;
     --trace) trace=1; shift ;;
@@ -62,6 +70,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ ${#variants[@]} -gt 0 || $control == 1 ]] || { echo "name at least one variant: NAME=DLL[,VAR=VALUE...] (or --control)" >&2; exit 2; }
 [[ $resident == 0 || $curve == 0 ]] || { echo "--resident and --curve exclude each other" >&2; exit 2; }
+[[ $generations =~ ^[1-9][0-9]*$ && $generations -le $reps ]] || { echo "--generations takes a whole number from 1 to --reps ($reps)" >&2; exit 2; }
+[[ $generations == 1 || $resident == 1 ]] || { echo "--generations needs --resident (without it every window has a fresh server)" >&2; exit 2; }
 [[ $trace == 0 || $curve == 0 ]] || { echo "--trace and --curve exclude each other (a traced load between a curve's windows would warm the next one up)" >&2; exit 2; }
 [[ $trace == 0 ]] || command -v perf >/dev/null || { echo "--trace needs perf (Debian: apt-get install linux-perf)" >&2; exit 1; }
 
@@ -154,19 +164,20 @@ trace_path() { # server name, load arguments
   rm -f "$data"
   echo "${parts:-null}"
 }
+generation=1
 measure() { # rep, case name, server, load arguments
   local json="" at=$((SECONDS - started_at)) path=""
   # shellcheck disable=SC2086
   if json=$(load $4 --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/ab-load.log" | tail -1); then :; fi
   if [[ $trace == 1 && $2 == forward* ]]; then path=",\"path\":$(trace_path "$3" "$4")"; fi
-  echo "{\"case\":\"$2\",\"rep\":$1,\"server\":\"$3\",\"resident\":$resident,\"at\":$at,\"result\":${json:-null}$path}" >>"$raw"
+  echo "{\"case\":\"$2\",\"rep\":$1,\"server\":\"$3\",\"resident\":$resident,\"generation\":$generation,\"at\":$at,\"result\":${json:-null}$path}" >>"$raw"
   echo "rep $1 $2 $3: ${json:-failed}" >&2
 }
 
-if [[ $resident == 1 ]]; then
-  declare -A pid_of port_of started_of
-  base_port=$port
-  trap 'for p in "${pid_of[@]}"; do kill "$p" 2>/dev/null || true; done; wait' EXIT
+declare -A pid_of port_of started_of
+base_port=$port
+# Starts every server on its own port (--resident), warmed up and settled.
+start_residents() {
   for i in "${!servers[@]}"; do
     server=${servers[$i]}
     port=$((base_port + i))
@@ -177,9 +188,28 @@ if [[ $resident == 1 ]]; then
     warm_up
     server_pid=""
   done
+}
+# Stops them all and waits until each port is free again.
+stop_residents() {
+  for server in "${!pid_of[@]}"; do
+    server_pid=${pid_of[$server]}
+    port=${port_of[$server]}
+    stop_server
+  done
+  pid_of=()
+}
+if [[ $resident == 1 ]]; then
+  trap 'for p in "${pid_of[@]}"; do kill "$p" 2>/dev/null || true; done; wait' EXIT
+  start_residents
 fi
+per_generation=$(( (reps + generations - 1) / generations ))
 
 for rep in $(seq "$reps"); do
+  if [[ $resident == 1 && $rep -gt 1 && $(( (rep - 1) % per_generation )) == 0 ]]; then
+    stop_residents
+    generation=$((generation + 1))
+    start_residents
+  fi
   for entry in "${cases[@]}"; do
     name=${entry%%|*}
     args=${entry#*|}

@@ -4,7 +4,12 @@
 # pinned to CPU 0 and the load generator to CPU 1; every case starts a fresh server, warms it up, runs, and stops it.
 # Repetitions are interleaved, the order rotated each repetition (A B C, B C A, C A B, ...), and medians reported.
 #
-#   benchmarks/run-loopback.sh [--reps N] [--quick] [--out FILE] [--note TEXT]
+#   benchmarks/run-loopback.sh [--reps N] [--latency-reps M] [--quick] [--out FILE] [--note TEXT]
+#
+# --latency-reps M (M > N) adds repetitions N+1 ... M of the two cases the p99 target is judged on (forward-1x200 and
+# forward-10x200), for PeerRelay and the floor only: a window's p99 moves by ±10 % here, and the target is judged from
+# the paired ratios of at least ten repetitions (benchmarks/p99_verdict.py; docs/performance.md, "How the p99 is
+# judged"). Those two cases' medians then come from all M repetitions of PeerRelay and the floor.
 #
 # Writes benchmarks/results/YYYY-MM-DD-loopback.md (and the raw JSON lines next to it, .jsonl).
 # Needs: .NET SDK, node + npm (for the PeerJS server, installed into a scratch folder), taskset, python3; cc and make
@@ -18,18 +23,22 @@ source benchmarks/bench-servers.sh
 
 invocation="benchmarks/run-loopback.sh $*"
 reps=3
+latency_reps=0
 quick=0
 note=""
 out="benchmarks/results/$(date -u +%F)-loopback.md"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
+    --latency-reps) latency_reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --out) out=$2; shift 2 ;;
     --note) note=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+
+[[ $latency_reps == 0 || $latency_reps -gt $reps ]] || { echo "--latency-reps must be more than --reps ($reps)" >&2; exit 2; }
 
 port=${BENCH_PORT:-18893}
 scratch=${BENCH_SCRATCH:-/tmp/peerrelay-bench}
@@ -124,17 +133,17 @@ else
   )
 fi
 
-started=$(date -u +%FT%TZ)
-: >"$raw"
-for rep in $(seq "$reps"); do
+# Runs repetition $1 of each case in "${cases[@]}" on each server in "${servers[@]}", the order rotated by repetition so
+# that drift in CPU speed does not favour one: a fresh server each, warmed up (bench-servers.sh; background compilation
+# finishes outside the window), the window, the server stopped.
+run_rep() { # repetition
+  local rep=$1 entry name args json
   for entry in "${cases[@]}"; do
     name=${entry%%|*}
     args=${entry#*|}
-    # Rotate which server goes first each repetition, so drift in CPU speed does not favour one.
     rotate_servers "$rep"
     for server in "${order[@]}"; do
       start_server "$server"
-      # Warm-up, the same for all (bench-servers.sh); background compilation finishes outside the window.
       warm_up_server load "$server"
       # shellcheck disable=SC2086
       if json=$(load "$server" $args --warmup "$warm" --seconds "$secs" --server-pid "$server_pid" 2>>"$log/load.log" | tail -1); then :; fi
@@ -144,11 +153,28 @@ for rep in $(seq "$reps"); do
       echo "rep $rep $name $server: ${json:-failed}" >&2
     done
   done
+}
+
+started=$(date -u +%FT%TZ)
+: >"$raw"
+for rep in $(seq "$reps"); do
+  run_rep "$rep"
 done
+if [[ $latency_reps -gt 0 ]]; then
+  # The p99 target's cases again, PeerRelay and the floor only.
+  all_cases=("${cases[@]}") all_servers=("${servers[@]}")
+  cases=("forward-1x200|forward --pairs 1 --size 200" "forward-10x200|forward --pairs 10 --size 200")
+  servers=(relay)
+  [[ " ${all_servers[*]} " == *" floor "* ]] && servers+=(floor)
+  for rep in $(seq $((reps + 1)) "$latency_reps"); do
+    run_rep "$rep"
+  done
+  cases=("${all_cases[@]}") servers=("${all_servers[@]}")
+fi
 finished=$(date -u +%FT%TZ)
 
 python3 benchmarks/loopback-report.py "$raw" "$out" \
-  --started "$started" --finished "$finished" --reps "$reps" --note "$note" --invocation "$invocation" \
+  --started "$started" --finished "$finished" --reps "$reps" --latency-reps "$latency_reps" --note "$note" --invocation "$invocation" \
   --relay-cmd "${relay_env[*]} taskset -c $server_cpu ${relay_cmd[*]}" \
   --peerjs-cmd "taskset -c $server_cpu ${peerjs_cmd[*]/$scratch/\$SCRATCH}" \
   --floor-cmd "taskset -c $server_cpu ${floor_cmd[*]/$scratch/\$SCRATCH}" --floor-status "$floor_status" \

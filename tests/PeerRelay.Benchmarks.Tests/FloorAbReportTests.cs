@@ -106,6 +106,32 @@ public sealed class FloorAbReportTests : IDisposable
         Assert.Contains("| f | after the send p50 µs | 1.00 | 1.40 | 1.40× (1.40×) |", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Report_JudgesTheP99_FromTenPairs_WorseOnlyWhenTheWholeIntervalIsAboveTheFloor()
+    {
+        // Ten repetitions of forward-1x200 with the floor's p99 at 100 µs: the relay within ±4 % of it, a slow variant
+        // 7–13 % above in every one; forward-10x200 has only three, too few to judge either.
+        int[] relay = [102, 98, 101, 99, 103, 100, 97, 104, 100, 101];
+        int[] slow = [110, 112, 108, 111, 109, 113, 110, 107, 112, 111];
+        var lines = Enumerable.Range(0, 10).SelectMany(i => new[]
+        {
+            Window("forward-1x200", i + 1, "floor", 10, p99: 100), Window("forward-1x200", i + 1, "relay", 10, p99: relay[i]),
+            Window("forward-1x200", i + 1, "slow", 10, p99: slow[i]),
+        }).Concat(Enumerable.Range(1, 3).SelectMany(rep => new[]
+        {
+            Window("forward-10x200", rep, "floor", 10, p99: 100), Window("forward-10x200", rep, "relay", 10, p99: 101),
+            Window("forward-10x200", rep, "slow", 10, p99: 110),
+        }));
+
+        var report = await BenchmarkScripts.RunAsync("floor-ab-report.py", Raw([.. lines]), "floor", "relay", "slow");
+
+        // The interval is a bootstrap of the median with a fixed seed: the same raw lines, the same report.
+        Assert.Contains("- forward-1x200, relay: median paired ratio 1.005× (90 % CI 0.990–1.020×, 10 pairs): no worse than the floor (at most 2.0 % above)", report, StringComparison.Ordinal);
+        Assert.Contains("- forward-1x200, slow: median paired ratio 1.105× (90 % CI 1.090–1.115×, 10 pairs): **worse than the floor** (at least 9.0 % above)", report, StringComparison.Ordinal);
+        Assert.Contains("- forward-10x200, relay: 3 paired repetitions, too few to judge (at least 10)", report, StringComparison.Ordinal);
+        Assert.Contains("- forward-10x200, slow: 3 paired repetitions, too few to judge (at least 10)", report, StringComparison.Ordinal);
+    }
+
     /// <summary>A raw line of a traced forward window (run-floor-ab.sh --trace): server-path.py's parts, p50 (and p99 for the whole path).</summary>
     private static string Traced(string server, (double P50, double P99) path, double dispatch, double recv, double route, double after)
     {
