@@ -23,7 +23,7 @@
 # those of long-running servers; RSS per client needs a fresh process and is left out in this mode.
 #
 # --generations G (with --resident) gives every server G processes in turn: the repetitions are split into G runs of
-# equal length (the last may be shorter), and between two runs all servers stop and fresh processes start, warm up and
+# nearly equal length, and between two runs all servers stop and fresh processes start, warm up and
 # settle. Two processes of one binary differ here by several per cent for their whole life (where code and buffers
 # fall in the caches), so a run with one process per server compares those processes as much as the servers; with G
 # generations each server's figures come from G processes. The raw line's "generation" says which (from 1).
@@ -202,10 +202,10 @@ if [[ $resident == 1 ]]; then
   trap 'for p in "${pid_of[@]}"; do kill "$p" 2>/dev/null || true; done; wait' EXIT
   start_residents
 fi
-per_generation=$(( (reps + generations - 1) / generations ))
 
 for rep in $(seq "$reps"); do
-  if [[ $resident == 1 && $rep -gt 1 && $(( (rep - 1) % per_generation )) == 0 ]]; then
+  # --generations: repetition $rep belongs to generation (rep - 1) * G / reps + 1; at each new one, fresh servers.
+  if [[ $resident == 1 && $(( (rep - 1) * generations / reps + 1 )) != "$generation" ]]; then
     stop_residents
     generation=$((generation + 1))
     start_residents
