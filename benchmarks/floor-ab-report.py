@@ -63,7 +63,7 @@ def ratio_cell(variant, floor):
     if not variant or not floor_median:
         return "–"  # nothing to divide by (no floor figure, or a floor of 0: a kernel time too small to count)
     of_medians = statistics.median(variant.values()) / floor_median
-    paired = sorted(v / floor[rep] for rep, v in variant.items() if floor.get(rep))
+    paired = sorted(p99_verdict.paired(variant, floor))
     if not paired:
         return f"{of_medians:.2f}×"
     inner = f"{statistics.median(paired):.2f}×"
@@ -79,8 +79,7 @@ def p99_verdicts(case, servers, values):
     floor = values(case, "floor", "latencyP99Us")
     lines = []
     for server in servers[1:]:
-        ratios = [v / floor[rep] for rep, v in values(case, server, "latencyP99Us").items() if floor.get(rep)]
-        if ratios:
+        if ratios := p99_verdict.paired(values(case, server, "latencyP99Us"), floor):
             lines.append(f"- {case}, {server}: {p99_verdict.judge(ratios)[1]}")
     return lines
 

@@ -168,10 +168,10 @@ def p99_target(what, case):
     r, f, p = med(case, "relay", "latencyP99Us"), med(case, "floor", "latencyP99Us"), med(case, "peerjs", "latencyP99Us")
     if r is None:
         return
-    floor = {rep: v["latencyP99Us"] for rep, v in by_rep.get((case, "floor"), {}).items() if v.get("latencyP99Us")}
-    ratios = [v["latencyP99Us"] / floor[rep] for rep, v in by_rep.get((case, "relay"), {}).items()
-              if v.get("latencyP99Us") is not None and rep in floor]
-    met, text = p99_verdict.judge(ratios)
+    def p99s(server):
+        return {rep: v["latencyP99Us"] for rep, v in by_rep.get((case, server), {}).items() if v.get("latencyP99Us") is not None}
+
+    met, text = p99_verdict.judge(p99_verdict.paired(p99s("relay"), p99s("floor")))
     if f is None:
         result = "– (floor not run)" if not has_floor else "– (no floor figure)"
     elif met is None:

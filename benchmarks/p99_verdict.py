@@ -15,6 +15,12 @@ import statistics
 MIN_PAIRS = 10
 
 
+def paired(variant, floor):
+    """Each repetition's figure divided by the floor's from the same repetition ({rep: value} each; a repetition the
+    floor has no figure for, or a figure of 0, is left out)."""
+    return [v / floor[rep] for rep, v in variant.items() if floor.get(rep)]
+
+
 def median_interval(ratios, level=0.90, resamples=2000):
     """A bootstrap confidence interval of the median of ratios (fixed seed: the same figures, the same interval)."""
     rng = random.Random(17)

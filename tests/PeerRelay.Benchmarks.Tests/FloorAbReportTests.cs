@@ -111,8 +111,7 @@ public sealed class FloorAbReportTests : IDisposable
     {
         // Ten repetitions of forward-1x200 with the floor's p99 at 100 µs: the relay within ±4 % of it, a slow variant
         // 7–13 % above in every one; forward-10x200 has only three, too few to judge either.
-        int[] relay = [102, 98, 101, 99, 103, 100, 97, 104, 100, 101];
-        int[] slow = [110, 112, 108, 111, 109, 113, 110, 107, 112, 111];
+        var (relay, slow) = (P99Samples.Within, P99Samples.Above);
         var lines = Enumerable.Range(0, 10).SelectMany(i => new[]
         {
             Window("forward-1x200", i + 1, "floor", 10, p99: 100), Window("forward-1x200", i + 1, "relay", 10, p99: relay[i]),
