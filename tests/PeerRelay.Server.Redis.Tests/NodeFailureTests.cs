@@ -87,6 +87,41 @@ public sealed class NodeFailureTests : FleetTest
         await TaskTimeoutExtensions.WaitUntilAsync(async () => await http.GetStringAsync(readyz) == "ready\n");
     }
 
+    /// <summary>
+    /// Redis loses its data (FLUSHALL: as a restart without persistence, or a failover to a replica behind) and a client
+    /// registers on node-1 before node-1's next heartbeat: Redis holds no lease of node-1. That registration alone is
+    /// refused with 1013 (retried); node-1's registered clients stay, and its next heartbeat renews the lease and claims
+    /// them again.
+    /// </summary>
+    [Fact]
+    public async Task RedisLosesItsData_ARegistrationBeforeTheNextHeartbeat_IsRefusedAlone_TheNodesClientsStay()
+    {
+        // A long heartbeat: node-1 renews next about 10 s after it started, long after the steps below.
+        await StartFleetAsync(2, clusterToml: "heartbeat_interval = 10\nnode_timeout = 30");
+        Guid a = Guid.NewGuid(), n = Guid.NewGuid();
+        await using var alice = await FleetClients.RegisteredAsync(Node(1), a, "alice");
+
+        Assert.Equal("OK", await Fleet.Redis.CliAsync("FLUSHALL"));
+
+        await using (var newcomer = await TestRelayClient.ConnectAsync(Node(1).Uri!))
+        {
+            await newcomer.SendTextAsync(TestRelayClient.Registration(n));
+            var (code, reason) = await newcomer.ReceiveCloseAsync();
+            Assert.Equal(RelayCloseCodes.TryAgainLater, code);
+            Assert.Contains("registry is unavailable", reason, StringComparison.Ordinal);
+        }
+
+        // Node-1 claims alice again in Redis (its heartbeat came sooner for the refusal; alice was never closed) ...
+        var node1 = Fleet.NodeIdOf(Node(1));
+        await TaskTimeoutExtensions.WaitUntilAsync(async () => await Fleet.Redis.CliAsync("HGET", $"{{peerrelay}}:c:{a}", "n") == node1);
+
+        // ... the newcomer registers at a retry, and reaches her on the socket she had all along.
+        await using var newcomerAgain = await FleetClients.RegisterWhenReadyAsync(Node(1), n);
+        await newcomerAgain.SendToAsync(n, a, "still there?");
+        Assert.Equal("still there?", (await alice.ReceiveJsonAsync()).Str("description"));
+        await Node(1).WaitForLineAsync(line => line.Contains($"Refused the registration of {n} with 1013: Redis holds no lease", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task RedisFrozenLongerThanNodeTimeout_NodesCloseTheirClientsWith1013_NeverHoldingAUuidTwice()
     {

@@ -64,8 +64,9 @@ public sealed class OwnershipGuardTests : FleetTest
             await Fleet.Redis.CliAsync("EXISTS", "{peerrelay}:n:" + node2) == "1"
             && (await Fleet.Redis.CliAsync("PUBSUB", "NUMSUB", "{peerrelay}:ch:" + node2)).EndsWith("\n1", StringComparison.Ordinal));
 
-        // Redis knows nothing of node-1's socket: the same UUID registers on node-2 without a take-over.
-        await using var onNode2 = await FleetClients.RegisteredAsync(Node(2), x, "x");
+        // Redis knows nothing of node-1's socket: the same UUID registers on node-2 without a take-over. (At a retry: until
+        // node-2's own command connection has come back too, after its reconnect back-off, it answers 1013.)
+        await using var onNode2 = await FleetClients.RegisterWhenReadyAsync(Node(2), x);
 
         Node(1).Thaw();
         var (code, _) = await onNode1.ReceiveUntilCloseAsync();

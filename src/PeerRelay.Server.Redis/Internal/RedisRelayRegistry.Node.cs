@@ -38,6 +38,7 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private volatile bool _leaseHeld;
     private volatile string? _connectionFailure;
     private volatile bool _needsReconcile = true;
+    private bool _beatSoon; // A heartbeat at the loop's next tick (Interlocked): a script found no lease of this node.
     private int _upkeepRunning;
     private int _channelSubscriptions;
     private volatile bool _lastBeatOk;
@@ -149,8 +150,8 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     }
 
     /// <summary>
-    /// Checks the lease four times per heartbeat and sends a renewal once per heartbeat, whether or not the last one
-    /// has been answered: a round trip that hangs (a loaded host, Redis frozen for a moment) neither holds up the check
+    /// Checks the lease four times per heartbeat and sends a renewal once per heartbeat (at the next check when a script
+    /// found no lease of this node in Redis), whether or not the last one has been answered: a round trip that hangs (a loaded host, Redis frozen for a moment) neither holds up the check
     /// that gives the clients up in time nor the renewals after it, which Redis answers in order once it can, each
     /// extending the lease from when it was sent.
     /// </summary>
@@ -166,7 +167,8 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
             {
                 CheckLease();
                 beats.RemoveAll(static beat => beat.IsCompleted);
-                if (beats.Count < maxInFlight && _timeProvider.GetElapsedTime(lastBeat) >= _options.HeartbeatInterval)
+                if (beats.Count < maxInFlight
+                    && (_timeProvider.GetElapsedTime(lastBeat) >= _options.HeartbeatInterval || Interlocked.Exchange(ref _beatSoon, false)))
                 {
                     lastBeat = _timeProvider.GetTimestamp();
                     beats.Add(BeatAsync());
@@ -383,13 +385,14 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
         }
     }
 
-    private void LeaseLostInRedis()
+    /// <summary>
+    /// A script found no lease of this node in Redis: the next heartbeat goes at the loop's next tick, not after a whole
+    /// interval, and claims this node's registrations again (Redis lost them with the lease).
+    /// </summary>
+    private void LeaseMissingInRedis()
     {
-        if (_leaseHeld)
-        {
-            Log.LeaseExpired(_logger, _nodeId, _local.Count);
-            GiveUpClients();
-        }
+        _needsReconcile = true;
+        Volatile.Write(ref _beatSoon, true);
     }
 
     private void GiveUpClients()

@@ -104,7 +104,12 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
                 var local = _local.Register(client, registration);
                 return local.Status == RelayRegistrationStatus.Registered ? new(RelayRegistrationStatus.TookOver) : local;
             case "lease":
-                LeaseLostInRedis();
+                // Redis has no lease of this node while the node's own reckoning says it cannot have run out: Redis lost
+                // its data (restarted empty, flushed, failed over to a replica behind). Only this registration is refused
+                // (1013, retried); the node's other clients stay, and the next heartbeat, at once, renews the lease and
+                // claims them again. A lease that did run out is the heartbeat's to find (CheckLease gives the clients up).
+                Log.RegistrationUnavailable(_logger, registration.Uuid, "Redis holds no lease of this node (it lost its data?); renewing it");
+                LeaseMissingInRedis();
                 return new(RelayRegistrationStatus.Unavailable);
             default:
                 // "ok", "repeat", or "took" from a socket of this node (the local registry returns it as displaced).
