@@ -38,7 +38,9 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
     private volatile bool _leaseHeld;
     private volatile string? _connectionFailure;
     private volatile bool _needsReconcile = true;
-    private bool _beatSoon; // A heartbeat at the loop's next tick (Interlocked): a script found no lease of this node.
+    // A heartbeat at the loop's next check (Interlocked): a script found no lease of this node in Redis. The heartbeat
+    // creates it again and, being told so, claims this node's registrations again.
+    private bool _beatSoon;
     private int _upkeepRunning;
     private int _channelSubscriptions;
     private volatile bool _lastBeatOk;
@@ -151,9 +153,9 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
 
     /// <summary>
     /// Checks the lease four times per heartbeat and sends a renewal once per heartbeat (at the next check when a script
-    /// found no lease of this node in Redis), whether or not the last one has been answered: a round trip that hangs (a loaded host, Redis frozen for a moment) neither holds up the check
-    /// that gives the clients up in time nor the renewals after it, which Redis answers in order once it can, each
-    /// extending the lease from when it was sent.
+    /// found no lease of this node in Redis), whether or not the last one has been answered: a round trip that hangs (a
+    /// loaded host, Redis frozen for a moment) neither holds up the check that gives the clients up in time nor the
+    /// renewals after it, which Redis answers in order once it can, each extending the lease from when it was sent.
     /// </summary>
     private async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -383,16 +385,6 @@ internal sealed partial class RedisRelayRegistry : IHostedLifecycleService, IAsy
             Log.LeaseExpired(_logger, _nodeId, _local.Count);
             GiveUpClients();
         }
-    }
-
-    /// <summary>
-    /// A script found no lease of this node in Redis: the next heartbeat goes at the loop's next tick, not after a whole
-    /// interval, and claims this node's registrations again (Redis lost them with the lease).
-    /// </summary>
-    private void LeaseMissingInRedis()
-    {
-        _needsReconcile = true;
-        Volatile.Write(ref _beatSoon, true);
     }
 
     private void GiveUpClients()

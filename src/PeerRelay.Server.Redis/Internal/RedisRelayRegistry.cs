@@ -109,7 +109,7 @@ internal sealed partial class RedisRelayRegistry : IRelayRegistry
                 // (1013, retried); the node's other clients stay, and the next heartbeat, at once, renews the lease and
                 // claims them again. A lease that did run out is the heartbeat's to find (CheckLease gives the clients up).
                 Log.RegistrationUnavailable(_logger, registration.Uuid, "Redis holds no lease of this node (it lost its data?); renewing it");
-                LeaseMissingInRedis();
+                Volatile.Write(ref _beatSoon, true);
                 return new(RelayRegistrationStatus.Unavailable);
             default:
                 // "ok", "repeat", or "took" from a socket of this node (the local registry returns it as displaced).
